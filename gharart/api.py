@@ -1,0 +1,102 @@
+"""The base of every /v2 view: handle access, throttles, quotas and idempotency, once.
+
+A view declares what each method needs::
+
+    class DeploymentList(HandleAPIView):
+        access = {"GET": Access(READ_ROLES, "sites:read"), "POST": Access(SITE_ROLES, "sites:write")}
+        daily_quota = {"POST": "deployments"}
+
+and finds the checked handle and membership on ``self.handle`` / ``self.membership``.
+"""
+
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
+
+from gharart import idempotency, throttles
+from gharart.access import Access, check_handle_access, check_scope
+from gharart.errors import api_exception_handler
+
+
+class GharartAPIView(APIView):
+    """Throttles, idempotency and the error envelope for any /v2 view."""
+
+    # Extra per-IP throttle scopes (anonymous routes), e.g. ["magic_link_ip"].
+    ip_throttle_scopes: tuple = ()
+    # Scope required of a PAT for non-handle routes, per method.
+    token_scopes: dict = {}
+    # {"POST": "deployments"}: counts against the handle's daily write quota.
+    daily_quota: dict = {}
+
+    def get_exception_handler(self):
+        return api_exception_handler
+
+    def _method(self, request):
+        return "GET" if request.method == "HEAD" else request.method
+
+    def check_permissions(self, request):
+        super().check_permissions(request)
+        scope = self.token_scopes.get(self._method(request))
+        if scope and request.user.is_authenticated:
+            check_scope(request.auth, scope)
+
+    def check_throttles(self, request):
+        usages = []
+        route = type(self).__name__
+        for scope in self.ip_throttle_scopes:
+            usages.append(throttles.hit(scope, f"{route}:ip:{throttles.client_ip(request)}"))
+        if request.user.is_authenticated:
+            kind = "read" if request.method in ("GET", "HEAD", "OPTIONS") else "write"
+            usages.append(throttles.hit(kind, f"{route}:user:{request.user.pk}"))
+        if usages:
+            request._ratelimit_usage = min(usages, key=lambda u: u.remaining)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        quota = self.daily_quota.get(request.method)
+        handle = getattr(self, "handle", None)
+        if quota and handle is not None:
+            throttles.quota_hit(quota, handle.slug)
+            request._quota_charged = (quota, handle.slug)
+        key = request.headers.get(idempotency.HEADER)
+        if request.method == "POST" and key is not None:
+            request._idempotency_record = idempotency.claim(request, key)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, idempotency.IdempotentReplay):
+            return idempotency.replay_response(exc.record)
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        usage = getattr(request, "_ratelimit_usage", None)
+        if usage is not None and not response.has_header("RateLimit-Limit"):
+            for name, value in usage.headers().items():
+                response[name] = value
+        charged = getattr(request, "_quota_charged", None)
+        if charged and response.status_code >= 400:
+            throttles.quota_refund(*charged)
+        record = getattr(request, "_idempotency_record", None)
+        if record is not None and not response.has_header(idempotency.REPLAYED_HEADER):
+            idempotency.complete(record, response)
+        return response
+
+
+class PublicAPIView(GharartAPIView):
+    """An anonymous route (still accepts credentials when sent)."""
+
+    permission_classes = [AllowAny]
+
+
+class HandleAPIView(GharartAPIView):
+    """A route under /v2/handles/{handle}/: checks membership, role and scope."""
+
+    access: dict[str, Access] = {}
+
+    def check_permissions(self, request):
+        super().check_permissions(request)
+        rule = self.access.get(self._method(request))
+        if rule is None:
+            return  # DRF answers 405 for methods the view does not implement
+        self.membership = check_handle_access(user=request.user, auth=request.auth, slug=self.kwargs["handle"], access=rule)
+        self.handle = self.membership.handle
+        request._request.gharart_handle = self.handle.slug

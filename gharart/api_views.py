@@ -1,0 +1,91 @@
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from gharart import constants as c
+from gharart import selectors, services
+from gharart.api import GharartAPIView, PublicAPIView
+from gharart.errors import ApplicationError
+from gharart.models import Handle
+from gharart.pagination import NewestFirstCursorPagination
+from gharart.serializers import (
+    JWTObtainInput,
+    JWTPairOutput,
+    JWTRefreshInput,
+    JWTRefreshOutput,
+    TokenCreatedOutput,
+    TokenCreateInput,
+    TokenOutput,
+)
+
+
+class JWTObtainView(PublicAPIView):
+    """Exchange a username and password for a JWT access/refresh pair."""
+
+    authentication_classes = []
+    ip_throttle_scopes = ("auth_token",)
+
+    @extend_schema(request=JWTObtainInput, responses={200: JWTPairOutput}, tags=["auth"])
+    def post(self, request):
+        data = JWTObtainInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(request._request, username=data.validated_data["username"], password=data.validated_data["password"])
+        if user is None or not user.is_active:
+            raise ApplicationError(c.INVALID_TOKEN, "The username or password is wrong.", status=401, headers={"WWW-Authenticate": "Bearer"})
+        refresh = RefreshToken.for_user(user)
+        return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
+
+
+class JWTRefreshView(PublicAPIView):
+    authentication_classes = []
+    ip_throttle_scopes = ("auth_token",)
+
+    @extend_schema(request=JWTRefreshInput, responses={200: JWTRefreshOutput}, tags=["auth"])
+    def post(self, request):
+        data = TokenRefreshSerializer(data=request.data)
+        try:
+            data.is_valid(raise_exception=True)
+        except TokenError:
+            raise ApplicationError(c.INVALID_TOKEN, "The refresh token is invalid or expired.", status=401, headers={"WWW-Authenticate": "Bearer"})
+        return Response(data.validated_data)
+
+
+class TokenListView(GharartAPIView):
+    """Your personal access tokens. The secret is returned once, at creation."""
+
+    @extend_schema(responses={200: TokenOutput(many=True)}, tags=["tokens"])
+    def get(self, request):
+        paginator = NewestFirstCursorPagination()
+        page = paginator.paginate_queryset(selectors.token_list(user=request.user), request, view=self)
+        return paginator.get_paginated_response(TokenOutput(page, many=True).data)
+
+    @extend_schema(request=TokenCreateInput, responses={201: TokenCreatedOutput}, tags=["tokens"])
+    def post(self, request):
+        data = TokenCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        handle = None
+        slug = data.validated_data["handle"]
+        if slug:
+            handle = Handle.objects.filter(slug=slug, memberships__user=request.user).first()
+            if handle is None:
+                raise ApplicationError(c.VALIDATION_ERROR, "The token could not be created.", details={"handle": ["You are not a member of this handle."]})
+        token, secret = services.token_create(
+            user=request.user,
+            name=data.validated_data["name"],
+            scopes=data.validated_data["scopes"],
+            handle=handle,
+            expires_at=data.validated_data["expires_at"],
+        )
+        token.token = secret
+        return Response(TokenCreatedOutput(token).data, status=status.HTTP_201_CREATED)
+
+
+class TokenDetailView(GharartAPIView):
+    @extend_schema(responses={204: None}, tags=["tokens"])
+    def delete(self, request, token_id):
+        services.token_revoke(user=request.user, token_id=token_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,82 @@
+"""Opaque, prefixed identifiers (``dep_...``, ``file_...``, ``req_...``).
+
+Each prefix has a named function so model fields can use it as a default and migrations
+can refer to it.
+"""
+
+import secrets
+import string
+
+_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_id(prefix: str, length: int = 20) -> str:
+    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def new_dep_id() -> str:
+    return new_id("dep")
+
+
+def new_rel_id() -> str:
+    return new_id("rel")
+
+
+def new_fb_id() -> str:
+    return new_id("fb")
+
+
+def new_crawl_id() -> str:
+    return new_id("crawl")
+
+
+def new_replay_id() -> str:
+    return new_id("replay")
+
+
+def new_file_id() -> str:
+    return new_id("file")
+
+
+def new_sup_id() -> str:
+    return new_id("sup")
+
+
+def new_esc_id() -> str:
+    return new_id("esc")
+
+
+def new_cr_id() -> str:
+    return new_id("cr")
+
+
+def new_req_id() -> str:
+    return new_id("req")
+
+
+def new_pat_id() -> str:
+    return new_id("pat")
+
+
+def new_ml_id() -> str:
+    return new_id("ml")
+
+
+def new_sub_id() -> str:
+    return new_id("sub")
+
+
+def new_aud_id() -> str:
+    return new_id("aud")
+
+
+def new_host_id() -> str:
+    return new_id("host")
+
+
+def new_pol_id() -> str:
+    return new_id("pol")
+
+
+def new_acc_id() -> str:
+    return new_id("acc")

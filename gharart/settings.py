@@ -1,0 +1,316 @@
+"""Settings for Gharart.
+
+The environment is read once, here. With no environment at all the project runs on
+embedded defaults: SQLite and files under ``var/``, a local-memory cache and Celery on
+kombu's filesystem transport (jobs still run asynchronously in a worker process).
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("GHARART_VAR_DIR", BASE_DIR / "var"))
+
+
+def _env_bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name, default):
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+DEBUG = _env_bool("DEBUG")
+# GHARART_DEV=1 (set by `make run` and the test settings) keeps a generated key in var/.
+GHARART_DEV = _env_bool("GHARART_DEV")
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if GHARART_DEV or DEBUG:
+        _key_file = VAR_DIR / "secret_key"
+        if not _key_file.exists():
+            import secrets
+
+            _key_file.parent.mkdir(parents=True, exist_ok=True)
+            _key_file.write_text(secrets.token_urlsafe(50))
+        SECRET_KEY = _key_file.read_text().strip()
+    else:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "*" if DEBUG or GHARART_DEV else "localhost,127.0.0.1").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_htmx",
+    "gharart",
+    "deployments",
+    "siteintel",
+    "files",
+    "support",
+]
+
+MIDDLEWARE = [
+    "gharart.request_id.RequestIDMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "gharart.request_log.RequestLogMiddleware",
+]
+
+ROOT_URLCONF = "gharart.urls"
+WSGI_APPLICATION = "gharart.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "gharart.context_processors.dashboard",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=_env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True)}
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "gharart.sqlite3",
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache and broker -----------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "gharart"}}
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "gharart"}}
+    _broker_dir = VAR_DIR / "celery"
+    for _sub in ("out", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "out"),
+        "data_folder_out": str(_broker_dir / "out"),
+        "data_folder_processed": str(_broker_dir / "processed"),
+    }
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ALWAYS_EAGER = _env_bool("CELERY_TASK_ALWAYS_EAGER")
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "prune-request-log": {"task": "gharart.tasks.prune_request_log", "schedule": timedelta(hours=6)},
+}
+
+# --- Auth -----------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_COOKIES = _env_bool("GHARART_SECURE_COOKIES", not DEBUG and _env_bool("GHARART_HTTPS"))
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "SAMEORIGIN"
+if _env_bool("GHARART_HTTPS"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and uploaded files ---------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = Path(os.environ.get("GHARART_MEDIA_ROOT", VAR_DIR / "media"))
+FILE_UPLOAD_TEMP_DIR = os.environ.get("GHARART_UPLOAD_TMP") or None
+# Uploads above this are streamed to a temporary file, never held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+S3_BUCKET = os.environ.get("GHARART_S3_BUCKET", "")
+if S3_BUCKET:
+    _blob_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": os.environ.get("GHARART_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("GHARART_S3_REGION") or None,
+            "location": "blobs",
+            "file_overwrite": True,
+            "default_acl": None,
+            "querystring_auth": True,
+        },
+    }
+else:
+    _blob_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT / "blobs"}}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}},
+    "blobs": _blob_storage,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if not DEBUG else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+# --- Email ----------------------------------------------------------------------------
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend" if not os.environ.get("EMAIL_HOST") else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Gharart <no-reply@gharart.com>")
+
+# --- REST framework -------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "gharart.auth.BearerAuthentication",
+        "gharart.auth.CsrfSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "EXCEPTION_HANDLER": "gharart.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
+}
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=_env_int("JWT_ACCESS_MINUTES", 15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=_env_int("JWT_REFRESH_DAYS", 7)),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "SIGNING_KEY": SECRET_KEY,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Gharart API",
+    "DESCRIPTION": "Publish a brand's storefront site and share its media kits.",
+    "VERSION": "2",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/v2",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Gharart --------------------------------------------------------------------------
+GHARART_SITES_DOMAIN = os.environ.get("GHARART_SITES_DOMAIN", "sites.gharart.com")
+GHARART_CONTENT_ORIGIN = os.environ.get("GHARART_CONTENT_ORIGIN", "")
+GHARART_PUBLIC_URL = os.environ.get("GHARART_PUBLIC_URL", "http://localhost:8000").rstrip("/")
+GHARART_ACCEL_REDIRECT = _env_bool("GHARART_ACCEL_REDIRECT")
+GHARART_ACCEL_REDIRECT_PREFIX = os.environ.get("GHARART_ACCEL_REDIRECT_PREFIX", "/_blobs/")
+GHARART_DEMO_PASSWORD = os.environ.get("GHARART_DEMO_PASSWORD", "")
+
+# Rate limits: "<count>/<sec|min|hour|day>" per caller (per IP for anonymous routes).
+GHARART_THROTTLES = {
+    "read": os.environ.get("GHARART_THROTTLE_READ", "1200/min"),
+    "write": os.environ.get("GHARART_THROTTLE_WRITE", "120/min"),
+    "auth_token": os.environ.get("GHARART_THROTTLE_AUTH_TOKEN", "20/min"),
+    "magic_link_ip": os.environ.get("GHARART_THROTTLE_MAGIC_LINK_IP", "10/min"),
+    "magic_link_file_email": os.environ.get("GHARART_THROTTLE_MAGIC_LINK_FILE_EMAIL", "3/hour"),
+    "content_report": os.environ.get("GHARART_THROTTLE_CONTENT_REPORT", "10/hour"),
+    "docs_access": os.environ.get("GHARART_THROTTLE_DOCS_ACCESS", "10/min"),
+    "function_binding": os.environ.get("GHARART_THROTTLE_FUNCTION_BINDING", "60/min"),
+    "support_report": os.environ.get("GHARART_THROTTLE_SUPPORT_REPORT", "30/hour"),
+    "public_download": os.environ.get("GHARART_THROTTLE_PUBLIC_DOWNLOAD", "600/min"),
+}
+# Daily write quotas per handle (UTC day).
+GHARART_DAILY_QUOTAS = {
+    "deployments": _env_int("GHARART_DAILY_DEPLOYMENTS", 200),
+    "file_uploads": _env_int("GHARART_DAILY_FILE_UPLOADS", 1000),
+}
+GHARART_IDEMPOTENCY_TTL = timedelta(hours=24)
+GHARART_REQUEST_LOG_RETENTION_DAYS = _env_int("GHARART_REQUEST_LOG_RETENTION_DAYS", 30)
+
+# Deployments
+DEPLOY_MAX_FILES = _env_int("GHARART_DEPLOY_MAX_FILES", 20_000)
+DEPLOY_MAX_FILE_BYTES = _env_int("GHARART_DEPLOY_MAX_FILE_BYTES", 50 * 1024 * 1024)
+DEPLOY_MAX_TOTAL_BYTES = _env_int("GHARART_DEPLOY_MAX_TOTAL_BYTES", 500 * 1024 * 1024)
+DEPLOY_MAX_COMPRESSION_RATIO = _env_int("GHARART_DEPLOY_MAX_COMPRESSION_RATIO", 200)
+DEPLOY_INLINE_MAX_BYTES = _env_int("GHARART_DEPLOY_INLINE_MAX_BYTES", 5 * 1024 * 1024)
+DEPLOY_UPLOAD_TIMEOUT = timedelta(hours=24)
+PREVIEW_URL_TTL = timedelta(hours=_env_int("GHARART_PREVIEW_TTL_HOURS", 24))
+
+# Site intel
+SITEINTEL_ALLOW_PRIVATE_NETWORKS = _env_bool("SITEINTEL_ALLOW_PRIVATE_NETWORKS")
+SITEINTEL_MAX_PAGES = _env_int("SITEINTEL_MAX_PAGES", 500)
+SITEINTEL_MAX_DEPTH = _env_int("SITEINTEL_MAX_DEPTH", 10)
+SITEINTEL_CONCURRENCY = _env_int("SITEINTEL_CONCURRENCY", 4)
+SITEINTEL_DELAY_SECONDS = float(os.environ.get("SITEINTEL_DELAY_SECONDS", "0"))
+SITEINTEL_TIMEOUT_SECONDS = float(os.environ.get("SITEINTEL_TIMEOUT_SECONDS", "10"))
+SITEINTEL_MAX_SECONDS = _env_int("SITEINTEL_MAX_SECONDS", 600)
+SITEINTEL_MAX_REDIRECTS = _env_int("SITEINTEL_MAX_REDIRECTS", 5)
+SITEINTEL_MAX_BODY_BYTES = _env_int("SITEINTEL_MAX_BODY_BYTES", 5 * 1024 * 1024)
+SITEINTEL_RUN_STALE_SECONDS = _env_int("SITEINTEL_RUN_STALE_SECONDS", 900)
+
+# Files
+FILES_MAX_UPLOAD_BYTES = _env_int("GHARART_FILES_MAX_UPLOAD_BYTES", 2 * 1024 * 1024 * 1024)
+MAGIC_LINK_TTL = timedelta(days=_env_int("MAGIC_LINK_TTL_DAYS", 7))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "gharart.request_id.RequestIDLogFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}, "django.server": {"level": "WARNING"}},
+}
+GHARART_TRUST_X_FORWARDED_FOR = _env_bool("GHARART_TRUST_X_FORWARDED_FOR")
+# Functions returning {"template": ..., "context": {...}} for the handle overview page.
+GHARART_OVERVIEW_PANELS = [
+    "deployments.selectors.overview_panel",
+    "siteintel.selectors.overview_panel",
+    "files.selectors.overview_panel",
+]

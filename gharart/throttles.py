@@ -1,0 +1,110 @@
+"""Rate limits and daily write quotas, counted in the cache (Redis in production).
+
+Fixed windows with an atomic ``incr`` so counts hold across processes. Every limited
+response carries ``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset``;
+a refusal is 429 with ``Retry-After``.
+"""
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+
+from gharart import constants as c
+from gharart.errors import ApplicationError
+
+_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+
+
+def parse_rate(rate: str):
+    count, _, period = rate.partition("/")
+    return int(count), _PERIODS[period.strip().lower()]
+
+
+@dataclass
+class Usage:
+    limit: int
+    remaining: int
+    reset: int  # seconds until the window resets
+
+    def headers(self):
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(max(0, self.remaining)),
+            "RateLimit-Reset": str(self.reset),
+        }
+
+
+def _count(key, window):
+    """Atomically add one hit to ``key`` for ``window`` seconds and return the new count."""
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 0, timeout=window + 1)
+        return cache.incr(key)
+
+
+def hit(scope: str, ident: str, *, rate: str | None = None) -> Usage:
+    """Count one request of ``ident`` against ``scope``; raise 429 ``rate_limited`` if over."""
+    limit, window = parse_rate(rate or settings.GHARART_THROTTLES[scope])
+    now = time.time()
+    window_start = int(now // window) * window
+    reset = max(1, int(window_start + window - now + 0.999))
+    count = _count(f"rl:{scope}:{ident}:{window_start}", window)
+    usage = Usage(limit=limit, remaining=limit - count, reset=reset)
+    if count > limit:
+        raise ApplicationError(
+            c.RATE_LIMITED,
+            f"Too many requests. Try again in {reset} seconds.",
+            status=429,
+            details={"scope": scope, "limit": limit, "retry_after": reset},
+            headers={"Retry-After": str(reset), **usage.headers()},
+        )
+    return usage
+
+
+def _seconds_to_utc_midnight(now=None):
+    now = now or datetime.now(UTC)
+    tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1, int((tomorrow - now).total_seconds() + 0.999))
+
+
+def quota_hit(quota: str, handle_slug: str) -> Usage:
+    """Count one write against the handle's daily quota; raise 429 when it is used up."""
+    limit = settings.GHARART_DAILY_QUOTAS[quota]
+    today = datetime.now(UTC).strftime("%Y%m%d")
+    reset = _seconds_to_utc_midnight()
+    key = f"quota:{quota}:{handle_slug}:{today}"
+    count = _count(key, 86400)
+    usage = Usage(limit=limit, remaining=limit - count, reset=reset)
+    if count > limit:
+        cache.decr(key)
+        raise ApplicationError(
+            c.DAILY_WRITE_LIMIT_EXCEEDED,
+            f"The daily limit of {limit} {quota.replace('_', ' ')} for this handle is used up.",
+            status=429,
+            details={"quota": quota, "limit": limit, "retry_after": reset},
+            headers={"Retry-After": str(reset), **usage.headers()},
+        )
+    return usage
+
+
+def quota_refund(quota: str, handle_slug: str):
+    """Give back a quota unit for a write that did not happen (it failed validation)."""
+    today = datetime.now(UTC).strftime("%Y%m%d")
+    try:
+        cache.decr(f"quota:{quota}:{handle_slug}:{today}")
+    except ValueError:
+        pass
+
+
+def client_ip(request) -> str:
+    # Behind a trusted proxy set GHARART_TRUST_X_FORWARDED_FOR so the client address is used.
+    if getattr(settings, "GHARART_TRUST_X_FORWARDED_FOR", False):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR", "") or "unknown"

@@ -1,0 +1,116 @@
+from datetime import UTC, datetime
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from gharart import constants as c
+from gharart import selectors, services
+from gharart.dashboard import can, form_errors, handle_page, overview_panels
+from gharart.errors import ApplicationError, error_response
+from gharart.models import Handle
+
+
+@login_required
+def home(request):
+    memberships = selectors.membership_list_for_user(user=request.user)
+    return render(request, "gharart/home.html", {"memberships": memberships})
+
+
+@handle_page()
+def handle_overview(request, handle):
+    panels = overview_panels(request.handle, request.membership)
+    return render(request, "gharart/handle_overview.html", {"panels": panels, "is_admin": can(request, c.ADMIN_ROLES)})
+
+
+@handle_page(c.ADMIN_ROLES)
+def handle_audit(request, handle):
+    events = selectors.audit_list(handle=request.handle)[:200]
+    return render(request, "gharart/audit.html", {"events": events})
+
+
+def _parse_expiry(value):
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ApplicationError(c.VALIDATION_ERROR, "The token could not be created.", details={"expires_at": ["Enter a valid date."]})
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@login_required
+def tokens(request):
+    context = {"scopes": c.ALL_SCOPES, "errors": {}, "created": None, "form": {}}
+    if request.method == "POST":
+        form = request.POST
+        context["form"] = {"name": form.get("name", ""), "scopes": form.getlist("scopes"), "handle": form.get("handle", ""), "expires_at": form.get("expires_at", "")}
+        try:
+            handle = None
+            if form.get("handle"):
+                handle = Handle.objects.filter(slug=form["handle"], memberships__user=request.user).first()
+                if handle is None:
+                    raise ApplicationError(c.VALIDATION_ERROR, "The token could not be created.", details={"handle": ["You are not a member of this handle."]})
+            token, secret = services.token_create(
+                user=request.user,
+                name=form.get("name", ""),
+                scopes=form.getlist("scopes"),
+                handle=handle,
+                expires_at=_parse_expiry(form.get("expires_at")),
+            )
+            context["created"] = {"token": token, "secret": secret}
+            context["form"] = {}
+        except ApplicationError as exc:
+            context["errors"] = form_errors(exc)
+    context["tokens"] = selectors.token_list(user=request.user)
+    # HTMX swaps just the section; a plain request gets the whole page.
+    template = "gharart/_tokens_section.html" if request.htmx else "gharart/tokens.html"
+    return render(request, template, context, status=400 if context["errors"] else 200)
+
+
+@login_required
+@require_POST
+def token_revoke(request, token_id):
+    try:
+        services.token_revoke(user=request.user, token_id=token_id)
+    except ApplicationError:
+        pass
+    if request.htmx:
+        return render(request, "gharart/_tokens_section.html", {"tokens": selectors.token_list(user=request.user), "scopes": c.ALL_SCOPES, "errors": {}, "form": {}})
+    return redirect("tokens")
+
+
+def healthz(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+# --- Error pages: JSON envelope under /v2, a page with the request ID elsewhere ----------
+
+def _wants_json(request):
+    return request.path.startswith("/v2/") or request.path == "/v2"
+
+
+def _error(request, status, code, message, template):
+    if _wants_json(request):
+        return error_response(code, message, status, request=request)
+    return render(request, template, {"status": status, "message": message}, status=status)
+
+
+def bad_request(request, exception=None):
+    return _error(request, 400, c.VALIDATION_ERROR, "The request could not be understood.", "400.html")
+
+
+def permission_denied(request, exception=None):
+    return _error(request, 403, c.FORBIDDEN, "You do not have permission to do this.", "403.html")
+
+
+def page_not_found(request, exception=None):
+    return _error(request, 404, c.NOT_FOUND, "Not found.", "404.html")
+
+
+def server_error(request):
+    return _error(request, 500, c.INTERNAL_ERROR, "Something went wrong on our side. Quote the request ID to support.", "500.html")

@@ -1,0 +1,116 @@
+// Dashboard behaviour that HTMX does not give: confirmations on plain forms, upload
+// progress, copy buttons, the handle switcher, focus after swaps, and error toasts that
+// carry the request ID so support can find the failed request.
+(function () {
+  "use strict";
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var message = form.getAttribute("data-confirm");
+    // HTMX forms confirm through hx-confirm; plain forms through data-confirm.
+    if (message && !form.hasAttribute("hx-confirm") && !window.confirm(message)) {
+      event.preventDefault();
+    }
+  }, true);
+
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el.matches && el.matches("select[data-navigate]") && el.value) {
+      window.location.href = el.value;
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    if (!button) return;
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source) return;
+    var text = source.value !== undefined ? source.value : source.textContent.trim();
+    var done = function () { button.textContent = "Copied"; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, done);
+    } else {
+      var area = document.createElement("textarea");
+      area.value = text; document.body.appendChild(area); area.select();
+      try { document.execCommand("copy"); } catch (e) { /* ignored */ }
+      document.body.removeChild(area); done();
+    }
+    button.setAttribute("data-copied", text);
+  });
+
+  // Upload progress: any form with a <progress data-upload-progress> child.
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var form = event.target.closest ? event.target.closest("form") : null;
+    var bar = form && form.querySelector("progress[data-upload-progress]");
+    if (!bar || !event.detail.lengthComputable) return;
+    var percent = Math.round((event.detail.loaded / event.detail.total) * 100);
+    bar.hidden = false;
+    bar.value = percent;
+    var label = form.querySelector("[data-upload-progress-label]");
+    if (label) label.textContent = "Uploading… " + percent + "%";
+  });
+
+  function showToast(text, requestId) {
+    var box = document.getElementById("toasts");
+    if (!box) return;
+    var toast = document.createElement("div");
+    toast.className = "toast";
+    toast.setAttribute("role", "alert");
+    toast.appendChild(document.createTextNode(text + " "));
+    if (requestId) {
+      var code = document.createElement("code");
+      code.textContent = requestId;
+      toast.appendChild(document.createTextNode("Request ID "));
+      toast.appendChild(code);
+      toast.appendChild(document.createTextNode(" · "));
+      var link = document.createElement("a");
+      link.href = "/support/?requestId=" + encodeURIComponent(requestId);
+      link.textContent = "Report this";
+      toast.appendChild(link);
+    }
+    box.appendChild(toast);
+    setTimeout(function () { if (toast.parentNode) toast.parentNode.removeChild(toast); }, 15000);
+  }
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var requestId = xhr.getResponseHeader("X-Request-ID");
+    var message = "The request failed (" + xhr.status + ").";
+    try {
+      var body = JSON.parse(xhr.responseText);
+      if (body && body.error && body.error.message) message = body.error.message;
+    } catch (e) { /* not JSON */ }
+    showToast(message, requestId);
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showToast("The server could not be reached. Check your connection and try again.", null);
+  });
+
+  // Keep the footer's request ID current, and move focus sensibly after a swap.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var requestId = event.detail.xhr && event.detail.xhr.getResponseHeader("X-Request-ID");
+    var footer = document.getElementById("footer-request-id");
+    if (requestId && footer) footer.textContent = requestId;
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    var focusable = target && target.querySelector("[data-autofocus], [aria-invalid='true'], .error-summary");
+    if (focusable) {
+      if (!focusable.hasAttribute("tabindex") && !/^(INPUT|SELECT|TEXTAREA|BUTTON|A)$/.test(focusable.tagName)) {
+        focusable.setAttribute("tabindex", "-1");
+      }
+      focusable.focus();
+    }
+  });
+  // Error responses still carry useful HTML (form errors): let HTMX swap 400/422 bodies.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    if (status === 400 || status === 422 || status === 409) {
+      var type = event.detail.xhr.getResponseHeader("Content-Type") || "";
+      if (type.indexOf("text/html") === 0) {
+        event.detail.shouldSwap = true;
+        event.detail.isError = false;
+      }
+    }
+  });
+})();

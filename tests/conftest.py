@@ -1,0 +1,136 @@
+"""Fixtures shared by every area: handles, a user per role, API clients, tokens, a worker."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from gharart import constants as c
+from gharart import services
+
+ROLES = [c.OWNER, c.ADMIN, c.WEB_MANAGER, c.PARTNERSHIPS, c.VIEWER]
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def handle(db):
+    return services.handle_create(slug="acme", display_name="Acme Homeware")
+
+
+@pytest.fixture
+def other_handle(db):
+    return services.handle_create(slug="other", display_name="Other Brand")
+
+
+@pytest.fixture
+def users(db, handle):
+    """One member of ``acme`` per role, keyed by role."""
+    out = {}
+    for role in ROLES:
+        user, _ = services.user_get_or_create(username=f"acme-{role}", password="pw-" + role, email=f"{role}@acme.example")
+        services.membership_set(handle=handle, user=user, role=role)
+        out[role] = user
+    return out
+
+
+@pytest.fixture
+def outsider(db, other_handle):
+    user, _ = services.user_get_or_create(username="outsider", password="pw-outsider", email="outsider@other.example")
+    services.membership_set(handle=other_handle, user=user, role=c.OWNER)
+    return user
+
+
+def client_for(user=None, *, token=None):
+    client = APIClient()
+    if token is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    elif user is not None:
+        from rest_framework_simplejwt.tokens import RefreshToken
+
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def api():
+    """``api(user)`` -> an APIClient authenticated with a JWT for ``user`` (None: anonymous)."""
+    return client_for
+
+
+@pytest.fixture
+def pat():
+    """``pat(user, scopes, handle=None)`` -> the secret of a new personal access token."""
+
+    def make(user, scopes, handle=None, expires_at=None):
+        _, secret = services.token_create(user=user, name="test", scopes=list(scopes), handle=handle, expires_at=expires_at)
+        return secret
+
+    return make
+
+
+def assert_error(response, status, code):
+    """The response is the contract's error envelope with ``code`` and a request ID."""
+    assert response.status_code == status, (response.status_code, getattr(response, "content", b"")[:500])
+    body = response.json()
+    assert body["error"]["code"] == code, body
+    assert body["error"]["request_id"] == response["X-Request-ID"]
+    return body["error"]
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, settings):
+    """A real Celery worker in a subprocess, sharing this test's database and broker."""
+    from django.db import connection
+
+    from gharart.celery import app
+
+    env = dict(os.environ)
+    env["CELERY_TASK_ALWAYS_EAGER"] = "0"
+    env["GHARART_TEST_DB_NAME"] = str(connection.settings_dict["NAME"])
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "gharart", "worker", "--pool=solo", "--concurrency=1", "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    app.conf.task_always_eager = False
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    deadline = time.time() + 30
+    lines = []
+    while time.time() < deadline:
+        line = proc.stdout.readline().decode(errors="replace")
+        lines.append(line)
+        if "ready." in line:
+            break
+        if proc.poll() is not None:
+            raise RuntimeError("Celery worker failed to start:\n" + "".join(lines))
+    else:
+        proc.kill()
+        raise RuntimeError("Celery worker did not become ready:\n" + "".join(lines))
+    # Keep draining output so the worker never blocks on a full pipe.
+    import threading
+
+    threading.Thread(target=lambda: [None for _ in iter(proc.stdout.readline, b"")], daemon=True).start()
+    try:
+        yield proc
+    finally:
+        app.conf.task_always_eager = True
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)

@@ -1,0 +1,69 @@
+import pytest
+from django.test import Client
+
+from tests.conftest import assert_error
+
+
+@pytest.mark.django_db
+class TestRequestIds:
+    def test_an_inbound_well_formed_request_id_is_kept(self, api):
+        response = api().get("/v2/me/tokens", HTTP_X_REQUEST_ID="client-abc.123_x")
+        assert response["X-Request-ID"] == "client-abc.123_x"
+        assert response.json()["error"]["request_id"] == "client-abc.123_x"
+
+    @pytest.mark.parametrize("bad", ["has space", "x" * 129, "semi;colon", ""])
+    def test_a_malformed_inbound_request_id_is_replaced(self, api, bad):
+        response = api().get("/v2/me/tokens", HTTP_X_REQUEST_ID=bad)
+        assert response["X-Request-ID"].startswith("req_")
+
+    def test_dashboard_pages_and_html_404s_carry_the_request_id(self, client):
+        login = client.get("/accounts/login/")
+        assert login.status_code == 200
+        assert login["X-Request-ID"] in login.content.decode()
+        missing = client.get("/no/such/page/")
+        assert missing.status_code == 404
+        assert missing["X-Request-ID"] in missing.content.decode()
+
+
+@pytest.mark.django_db
+class TestErrorEnvelope:
+    def test_400_validation_error_maps_fields_to_messages(self, api, users):
+        err = assert_error(api(users["owner"]).post("/v2/me/tokens", {"name": "", "scopes": ["nope"]}, format="json"), 400, "validation_error")
+        assert "name" in err["details"] and "scopes" in err["details"]
+
+    def test_400_malformed_json(self, api, users):
+        response = api(users["owner"]).generic("POST", "/v2/me/tokens", "{not json", content_type="application/json")
+        assert_error(response, 400, "malformed_json")
+
+    def test_401_without_credentials_has_www_authenticate(self, api):
+        response = api().get("/v2/me/tokens")
+        assert_error(response, 401, "authentication_required")
+        assert response["WWW-Authenticate"].startswith("Bearer")
+
+    def test_401_for_a_garbage_bearer_token(self):
+        response = Client().get("/v2/me/tokens", HTTP_AUTHORIZATION="Bearer not-a-jwt")
+        assert_error(response, 401, "invalid_token")
+        assert response["WWW-Authenticate"].startswith("Bearer")
+
+    def test_404_unknown_route_under_v2(self, api):
+        assert_error(api().get("/v2/no-such-route"), 404, "not_found")
+
+    def test_405_wrong_method(self, api, users):
+        assert_error(api(users["owner"]).put("/v2/me/tokens", {}, format="json"), 405, "method_not_allowed")
+
+    @pytest.mark.urls("tests.foundation.urls_faulty")
+    def test_500_has_the_envelope_and_no_internals(self):
+        client = Client(raise_request_exception=False)
+        response = client.get("/v2/test/boom")
+        err = assert_error(response, 500, "internal_error")
+        assert "SELECT" not in response.content.decode()
+        assert "Traceback" not in response.content.decode()
+        assert err["request_id"].startswith("req_")
+
+    def test_failed_requests_are_logged_by_request_id(self, api):
+        from gharart.models import RequestLog
+
+        response = api().get("/v2/me/tokens", HTTP_X_REQUEST_ID="trace-me-1")
+        assert response.status_code == 401
+        row = RequestLog.objects.get(request_id="trace-me-1")
+        assert (row.method, row.path, row.status_code, row.error_code) == ("GET", "/v2/me/tokens", 401, "authentication_required")
