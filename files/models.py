@@ -1,1 +1,127 @@
-from django.db import models  # noqa: F401
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from files import constants as fc
+from gharart import ids
+
+
+class File(models.Model):
+    """A file a handle shares: bytes stored once under their sha256 (``deployments.storage``).
+
+    A row exists only once its bytes are stored completely. Deleting a row is final: every
+    public route answers 404 from then on and the blob goes when nothing else refers to it.
+    """
+
+    id = models.CharField(primary_key=True, max_length=40, default=ids.new_file_id, editable=False)
+    handle = models.ForeignKey("gharart.Handle", on_delete=models.CASCADE, related_name="files")
+    name = models.CharField(max_length=255)
+    title = models.CharField(max_length=200, blank=True)
+    size = models.BigIntegerField()
+    content_type = models.CharField(max_length=120)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    access = models.CharField(max_length=10, choices=fc.ACCESS_CHOICES, default=fc.ACCESS_PRIVATE)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # Exact emails and "@domain" entries allowed to receive magic links.
+    recipients = models.JSONField(default=list, blank=True)
+    max_downloads = models.PositiveIntegerField(null=True, blank=True)
+    download_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["handle", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.name} ({self.id})"
+
+    @property
+    def is_expired(self):
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def limit_reached(self):
+        return self.max_downloads is not None and self.download_count >= self.max_downloads
+
+    @property
+    def display_title(self):
+        return self.title or self.name
+
+
+class MagicLink(models.Model):
+    """A link that lets one email address download one file in ``link`` mode.
+
+    Only the sha256 of the token is stored. The link is bound to the file, the email and
+    the file's access mode when it was issued; it has its own expiry and is always
+    checked against the file's current ``expires_at`` as well.
+    """
+
+    id = models.CharField(primary_key=True, max_length=40, default=ids.new_ml_id, editable=False)
+    file = models.ForeignKey(File, on_delete=models.CASCADE, related_name="magic_links")
+    email = models.EmailField(max_length=254)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    access_at_issue = models.CharField(max_length=10, choices=fc.ACCESS_CHOICES)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    # None when the recipient asked for it themselves.
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=40, blank=True, choices=fc.REVOKE_REASON_CHOICES)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    use_count = models.PositiveIntegerField(default=0)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.id} for {self.email}"
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class DocsAccessPolicy(models.Model):
+    """Who may read a handle's internal docs (its live ``docs`` deployment) on the edge."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=ids.new_pol_id, editable=False)
+    handle = models.OneToOneField("gharart.Handle", on_delete=models.CASCADE, related_name="docs_policy")
+    visibility = models.CharField(max_length=10, choices=fc.VISIBILITY_CHOICES, default=fc.VISIBILITY_MEMBERS)
+    partner_emails = models.JSONField(default=list, blank=True)
+    partner_domains = models.JSONField(default=list, blank=True)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    confidential_paths = models.JSONField(default=list, blank=True)
+    # Bumped on every change; partner cookies carry it, so a change signs partners out.
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name_plural = "docs access policies"
+
+    def __str__(self):
+        return f"{self.handle} docs: {self.visibility} v{self.version}"
+
+
+class DocsAccessLog(models.Model):
+    """One served edge docs page: who read which path, when."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=ids.new_acc_id, editable=False)
+    handle = models.ForeignKey("gharart.Handle", on_delete=models.CASCADE, related_name="docs_access_log")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    email = models.CharField(max_length=254, blank=True)
+    viewer_kind = models.CharField(max_length=10, choices=fc.VIEWER_CHOICES)
+    path = models.CharField(max_length=1000)
+    status_code = models.PositiveSmallIntegerField(default=200)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.viewer_kind} {self.email or self.user_id} {self.path}"

@@ -1,0 +1,219 @@
+"""The /v2 files, magic-link and docs-policy API: validate, call one service, serialize."""
+
+from django.conf import settings
+from django.shortcuts import render
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from files import constants as fc
+from files import docs, links, selectors, services
+from files.serializers import (
+    AcceptedOutput,
+    DocsPolicyInput,
+    DocsPolicyOutput,
+    FileOutput,
+    FileUpdateInput,
+    FileUploadInput,
+    MagicLinkMintedOutput,
+    MagicLinkOutput,
+    MagicLinkRequestInput,
+)
+from files.uploads import CappedTemporaryFileUploadHandler, content_length_too_large, too_large
+from gharart import constants as c
+from gharart import throttles
+from gharart.access import Access, check_scope
+from gharart.api import HandleAPIView, PublicAPIView
+from gharart.errors import ApplicationError
+from gharart.models import PersonalAccessToken
+from gharart.pagination import NewestFirstCursorPagination
+from gharart.selectors import membership_get
+
+FILES_READ = Access(c.FILES_ROLES, c.SCOPE_FILES_READ)
+FILES_WRITE = Access(c.FILES_ROLES, c.SCOPE_FILES_WRITE)
+UPDATABLE = ("access", "expires_at", "recipients", "title", "max_downloads")
+
+
+def _bool_param(request, name):
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw.lower() in ("true", "1", "yes"):
+        return True
+    if raw.lower() in ("false", "0", "no"):
+        return False
+    raise ApplicationError(c.VALIDATION_ERROR, "The filters are not valid.", details={name: ["Use true or false."]})
+
+
+def _field(data, name):
+    """A form field (list for repeated fields such as recipients) or a JSON value."""
+    if hasattr(data, "getlist") and name == "recipients":
+        values = data.getlist(name)
+        return values if values else None
+    return data.get(name)
+
+
+class FileListView(HandleAPIView):
+    """The handle's files, and uploads (multipart, streamed to storage)."""
+
+    access = {"GET": FILES_READ, "POST": FILES_WRITE}
+    daily_quota = {"POST": "file_uploads"}
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Before anything reads the body (CSRF, idempotency): spool to disk, stop at the cap.
+        if request.method == "POST":
+            request.upload_handlers = [CappedTemporaryFileUploadHandler(request, max_bytes=settings.FILES_MAX_UPLOAD_BYTES)]
+        return super().initialize_request(request, *args, **kwargs)
+
+    def check_permissions(self, request):
+        super().check_permissions(request)
+        # Refuse an oversized upload from its declared length, before reading it.
+        if request.method == "POST" and content_length_too_large(request, settings.FILES_MAX_UPLOAD_BYTES):
+            raise too_large(settings.FILES_MAX_UPLOAD_BYTES)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("access", str, enum=list(fc.ACCESS_VALUES)),
+            OpenApiParameter("expired", bool),
+        ],
+        responses={200: FileOutput(many=True)},
+        tags=["files"],
+    )
+    def get(self, request, handle):
+        access = request.query_params.get("access") or None
+        if access is not None and access not in fc.ACCESS_VALUES:
+            raise ApplicationError(c.VALIDATION_ERROR, "The filters are not valid.", details={"access": [f"Choose one of: {', '.join(fc.ACCESS_VALUES)}."]})
+        qs = selectors.file_list(handle=self.handle, access=access, expired=_bool_param(request, "expired"))
+        paginator = NewestFirstCursorPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(FileOutput(page, many=True).data)
+
+    @extend_schema(request={"multipart/form-data": FileUploadInput}, responses={201: FileOutput}, tags=["files"])
+    def post(self, request, handle):
+        data = request.data
+        if request.content_type and not request.content_type.startswith("multipart/"):
+            raise ApplicationError(c.UNSUPPORTED_MEDIA_TYPE, "Upload the file as multipart/form-data (field 'file').", status=415)
+        file = services.file_upload(
+            handle=self.handle,
+            actor=request.user,
+            upload=request.FILES.get("file"),
+            access=data.get("access") or None,
+            expires_at=data.get("expires_at") or None,
+            recipients=_field(data, "recipients"),
+            title=data.get("title", ""),
+            max_downloads=data.get("max_downloads") or None,
+        )
+        file.active_magic_links = 0
+        return Response(FileOutput(file).data, status=status.HTTP_201_CREATED)
+
+
+class FileDetailView(HandleAPIView):
+    access = {"GET": FILES_READ, "PATCH": FILES_WRITE, "DELETE": FILES_WRITE}
+
+    @extend_schema(responses={200: FileOutput}, tags=["files"])
+    def get(self, request, handle, file_id):
+        return Response(FileOutput(selectors.file_get(handle=self.handle, file_id=file_id)).data)
+
+    @extend_schema(request=FileUpdateInput, responses={200: FileOutput}, tags=["files"])
+    def patch(self, request, handle, file_id):
+        file = selectors.file_get(handle=self.handle, file_id=file_id)
+        if not hasattr(request.data, "keys"):
+            raise ApplicationError(c.VALIDATION_ERROR, "Send a JSON object.", details={"non_field_errors": ["Send a JSON object."]})
+        changes = {k: _field(request.data, k) for k in UPDATABLE if k in request.data}
+        services.file_update(file=file, actor=request.user, **changes)
+        return Response(FileOutput(selectors.file_get(handle=self.handle, file_id=file_id)).data)
+
+    @extend_schema(responses={204: None}, tags=["files"])
+    def delete(self, request, handle, file_id):
+        file = selectors.file_get(handle=self.handle, file_id=file_id)
+        services.file_delete(file=file, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MagicLinkListView(HandleAPIView):
+    """A file's magic links, with last use (tokens are never shown again)."""
+
+    access = {"GET": FILES_READ}
+
+    @extend_schema(responses={200: MagicLinkOutput(many=True)}, tags=["files"])
+    def get(self, request, handle, file_id):
+        file = selectors.file_get(handle=self.handle, file_id=file_id)
+        paginator = NewestFirstCursorPagination()
+        page = paginator.paginate_queryset(selectors.magic_link_list(file=file), request, view=self)
+        return paginator.get_paginated_response(MagicLinkOutput(page, many=True).data)
+
+
+class MagicLinkDetailView(HandleAPIView):
+    access = {"DELETE": FILES_WRITE}
+
+    @extend_schema(responses={204: None}, tags=["files"])
+    def delete(self, request, handle, file_id, link_id):
+        file = selectors.file_get(handle=self.handle, file_id=file_id)
+        services.magic_link_revoke(file=file, link_id=link_id, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _member_may_mint(request, file):
+    """A member with partnerships+ (and ``files:write`` on a PAT) mints links directly."""
+    if file is None or not request.user.is_authenticated:
+        return False
+    membership = membership_get(user=request.user, slug=file.handle.slug)
+    if membership is None or membership.role not in c.FILES_ROLES:
+        return False
+    auth = request.auth
+    if isinstance(auth, PersonalAccessToken):
+        if auth.handle_id is not None and auth.handle_id != file.handle_id:
+            return False
+        try:
+            check_scope(auth, c.SCOPE_FILES_WRITE)
+        except ApplicationError:
+            return False
+    return True
+
+
+class MagicLinkRequestView(PublicAPIView):
+    """Ask for a magic link (anyone: always 202) or mint one (members: 201 with the URL)."""
+
+    @extend_schema(request=MagicLinkRequestInput, responses={201: MagicLinkMintedOutput, 202: AcceptedOutput}, tags=["files"])
+    def post(self, request, file_id):
+        from files.models import File
+
+        file = File.objects.select_related("handle").filter(pk=file_id).first() if request.user.is_authenticated else None
+        if _member_may_mint(request, file):
+            send = request.data.get("send") in (True, "true", "1", "on")
+            link, token = services.magic_link_mint(file=file, email=request.data.get("email"), actor=request.user, send=send)
+            body = {"url": links.public_file_url(file.id, token), "expires_at": link.expires_at, "email": link.email, "id": link.id}
+            return Response(MagicLinkMintedOutput(body).data, status=status.HTTP_201_CREATED)
+        # Anonymous (or a caller without the right): the same answer whoever asks.
+        ip = throttles.client_ip(request)
+        throttles.hit("magic_link_ip", f"magic-link:ip:{ip}")
+        raw_email = links.normalize_email(str(request.data.get("email") or "")).lower()
+        throttles.hit("magic_link_file_email", f"magic-link:{str(file_id)[:40]}:{links.token_hash(raw_email)}")
+        email = services.magic_link_request(file_id=file_id, email=request.data.get("email"))
+        if "text/html" in request.headers.get("Accept", ""):
+            return render(request._request, "files/public_link_requested.html", {"email": email, "file_id": file_id}, status=202)
+        return Response({"status": "accepted"}, status=status.HTTP_202_ACCEPTED)
+
+
+class DocsPolicyView(HandleAPIView):
+    """The internal docs access policy, with its version and warnings."""
+
+    access = {
+        "GET": Access(c.READ_ROLES, c.SCOPE_DOCS_READ),
+        "PUT": Access(c.FILES_ROLES, c.SCOPE_DOCS_WRITE),
+    }
+
+    def _respond(self, policy):
+        warnings = docs.policy_warnings(handle=self.handle, policy=policy)
+        return Response(DocsPolicyOutput(policy, context={"warnings": warnings}).data)
+
+    @extend_schema(responses={200: DocsPolicyOutput}, tags=["docs"])
+    def get(self, request, handle):
+        return self._respond(selectors.docs_policy_get(handle=self.handle))
+
+    @extend_schema(request=DocsPolicyInput, responses={200: DocsPolicyOutput}, tags=["docs"])
+    def put(self, request, handle):
+        if not isinstance(request.data, dict):
+            raise ApplicationError(c.VALIDATION_ERROR, "Send a JSON object.", details={"non_field_errors": ["Send a JSON object."]})
+        policy = services.docs_policy_update(handle=self.handle, actor=request.user, data=request.data)
+        return self._respond(policy)

@@ -1,0 +1,78 @@
+"""States, error codes and limits of files, magic links and internal docs access."""
+
+# --- File access modes ------------------------------------------------------------------
+ACCESS_PRIVATE = "private"
+ACCESS_LINK = "link"
+ACCESS_PUBLIC = "public"
+ACCESS_CHOICES = [
+    (ACCESS_PRIVATE, "Private (members only)"),
+    (ACCESS_LINK, "Magic link (named recipients)"),
+    (ACCESS_PUBLIC, "Public (anyone with the URL)"),
+]
+ACCESS_VALUES = tuple(a for a, _ in ACCESS_CHOICES)
+
+# --- Error codes ------------------------------------------------------------------------
+FILE_NOT_FOUND = "file_not_found"
+FILE_EXPIRED = "file_expired"
+FILE_TOO_LARGE = "file_too_large"
+DOWNLOAD_LIMIT_REACHED = "download_limit_reached"
+MAGIC_LINK_REQUIRED = "magic_link_required"
+MAGIC_LINK_INVALID = "magic_link_invalid"
+MAGIC_LINK_REVOKED = "magic_link_revoked"
+MAGIC_LINK_EXPIRED = "magic_link_expired"
+MAGIC_LINK_NOT_FOUND = "magic_link_not_found"
+DOCS_NOT_FOUND = "docs_not_found"
+DOCS_ACCESS_WINDOW_CLOSED = "docs_access_window_closed"
+DOCS_ACCESS_DENIED = "docs_access_denied"
+DOCS_MEMBERS_ONLY = "docs_members_only"
+
+# Why a magic link stopped working (details.reason of magic_link_revoked).
+REVOKE_FILE_ACCESS_CHANGED = "file_access_changed"
+REVOKE_BY_MEMBER = "revoked_by_member"
+REVOKE_REASON_CHOICES = [
+    (REVOKE_FILE_ACCESS_CHANGED, "The file's access mode changed"),
+    (REVOKE_BY_MEMBER, "Revoked by a member"),
+]
+
+# --- Internal docs visibility -----------------------------------------------------------
+VISIBILITY_MEMBERS = "members"
+VISIBILITY_PARTNERS = "partners"
+VISIBILITY_PUBLIC = "public"
+VISIBILITY_CHOICES = [
+    (VISIBILITY_MEMBERS, "Members of the handle only"),
+    (VISIBILITY_PARTNERS, "Members and invited partners"),
+    (VISIBILITY_PUBLIC, "Anyone"),
+]
+VISIBILITY_VALUES = tuple(v for v, _ in VISIBILITY_CHOICES)
+
+# Policy warnings.
+WARNING_POLICY_TOO_PERMISSIVE = "policy_too_permissive"
+WARNING_CONFIDENTIAL_NOT_COVERED = "confidential_not_covered"
+
+# Who read an edge docs page (DocsAccessLog.viewer_kind).
+VIEWER_MEMBER = "member"
+VIEWER_PARTNER = "partner"
+VIEWER_PUBLIC = "public"
+VIEWER_CHOICES = [(VIEWER_MEMBER, "Member"), (VIEWER_PARTNER, "Partner"), (VIEWER_PUBLIC, "Public")]
+
+# Mail providers anyone can sign up with: a partner *domain* on one of these lets in strangers.
+PUBLIC_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
+        "yahoo.com", "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com", "proton.me",
+        "protonmail.com", "gmx.com", "gmx.de", "gmx.net", "web.de", "mail.com", "yandex.com",
+        "yandex.ru", "zoho.com", "fastmail.com", "hey.com", "qq.com", "163.com", "126.com",
+        "rediffmail.com", "tutanota.com", "mail.ru", "hotmail.co.uk", "yahoo.co.uk",
+    }
+)
+
+# The edge docs partner cookie, path-scoped to /_edge/docs/<handle>/.
+DOCS_COOKIE_NAME = "gharart_docs"
+DOCS_COOKIE_MAX_AGE = 12 * 3600
+# A docs sign-in link is valid for this long.
+DOCS_SIGNIN_MAX_AGE = 30 * 60
+
+# Inline (rendered by the browser) only for types that cannot run script on our origin.
+INLINE_CONTENT_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"})
+# "Expiring soon" on the dashboard and overview.
+EXPIRING_SOON_DAYS = 7

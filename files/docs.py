@@ -1,0 +1,204 @@
+"""Internal docs access: who may read which page of a handle's live ``docs`` deployment.
+
+Rules, in order: members always pass (also confidential pages and outside the window);
+confidential pages (a ``confidential_paths`` glob, or the page's own classification meta
+tag found at deploy time) are members-only; outside ``starts_at``/``ends_at`` nobody
+else passes; ``public`` lets anyone read the rest; ``partners`` lets in a partner signed
+in through ``/_edge/docs/<handle>/_access`` (a signed cookie bound to the policy version).
+"""
+
+import fnmatch
+import logging
+
+from django.conf import settings
+from django.core import signing
+from django.utils import timezone
+
+from files import constants as fc
+from files import links
+
+logger = logging.getLogger("gharart.files.docs")
+
+
+# --- Reading the live docs deployment -------------------------------------------------------
+
+
+def live_docs_deployment(*, handle):
+    try:
+        from deployments import selectors as dep_selectors
+        from deployments.constants import TARGET_DOCS
+    except ImportError:  # deployments not installed in this build
+        return None
+    return dep_selectors.live_deployment(handle=handle, target=TARGET_DOCS)
+
+
+def docs_pages(*, deployment):
+    """``[(path, confidential_flag)]`` of a docs deployment, paths with a leading '/'."""
+    if deployment is None:
+        return []
+    rows = deployment.files.all().values_list("path", "confidential")
+    return [("/" + path.lstrip("/"), bool(flag)) for path, flag in rows]
+
+
+def path_matches(path: str, patterns) -> bool:
+    """Glob match (``*`` crosses '/'); ``/finance/*`` also covers ``/finance`` itself."""
+    path = "/" + (path or "").lstrip("/")
+    for pattern in patterns or ():
+        if fnmatch.fnmatchcase(path, pattern):
+            return True
+        if pattern.endswith("/*") and path.rstrip("/") == pattern[:-2].rstrip("/"):
+            return True
+    return False
+
+
+def policy_warnings(*, handle, policy, pages=None):
+    """``policy_too_permissive`` and ``confidential_not_covered`` for this policy."""
+    if pages is None:
+        try:
+            pages = docs_pages(deployment=live_docs_deployment(handle=handle))
+        except Exception:  # a warning must never break reading the policy
+            logger.exception("could not read the live docs deployment of %s", handle)
+            pages = []
+    flagged = sorted(path for path, flag in pages if flag)
+    by_path = sorted(path for path, _ in pages if path_matches(path, policy.confidential_paths))
+    confidential_exist = bool(flagged or by_path) or (not pages and bool(policy.confidential_paths))
+    warnings = []
+    public_domains = sorted(d for d in policy.partner_domains if d.lower() in fc.PUBLIC_MAIL_DOMAINS)
+    partner_domains_open = policy.visibility == fc.VISIBILITY_PARTNERS and public_domains
+    if confidential_exist and (policy.visibility == fc.VISIBILITY_PUBLIC or partner_domains_open):
+        if policy.visibility == fc.VISIBILITY_PUBLIC:
+            message = (
+                "Anyone can read the internal docs, and some are confidential. Confidential pages stay "
+                "members-only, but check that nothing sensitive sits outside the confidential paths."
+            )
+        else:
+            message = (
+                f"Partner domain(s) {', '.join(public_domains)} are public mail providers: anyone with an "
+                "address there can sign in. List those partners by email address instead."
+            )
+        warnings.append({"code": fc.WARNING_POLICY_TOO_PERMISSIVE, "message": message, "domains": public_domains})
+    not_covered = [p for p in flagged if not path_matches(p, policy.confidential_paths)]
+    if not_covered:
+        warnings.append(
+            {
+                "code": fc.WARNING_CONFIDENTIAL_NOT_COVERED,
+                "message": (
+                    "These pages declare themselves confidential but match no confidential path. They are "
+                    "served to members only; add a confidential path so the rule is explicit."
+                ),
+                "paths": not_covered[:100],
+            }
+        )
+    return warnings
+
+
+# --- Window and partners ------------------------------------------------------------------
+
+
+def window_open(policy, now=None) -> bool:
+    now = now or timezone.now()
+    if policy.starts_at and now < policy.starts_at:
+        return False
+    if policy.ends_at and now >= policy.ends_at:
+        return False
+    return True
+
+
+def partner_allowed(policy, email) -> bool:
+    return policy.visibility == fc.VISIBILITY_PARTNERS and links.email_matches(
+        email, emails=policy.partner_emails, domains=policy.partner_domains
+    )
+
+
+def who_can_read(*, policy, pages):
+    """Rows for the dashboard preview: each page and who may read it now."""
+    rows = []
+    open_now = window_open(policy)
+    for path, flag in sorted(pages):
+        confidential = flag or path_matches(path, policy.confidential_paths)
+        if confidential:
+            readers, why = "Members only", "confidential (" + ("meta tag" if flag else "path rule") + ")"
+        elif not open_now:
+            readers, why = "Members only", "outside the access window"
+        elif policy.visibility == fc.VISIBILITY_PUBLIC:
+            readers, why = "Anyone", "visibility is public"
+        elif policy.visibility == fc.VISIBILITY_PARTNERS:
+            who = ", ".join(policy.partner_emails + ["@" + d for d in policy.partner_domains])
+            readers, why = f"Members and partners ({who})", "visibility is partners"
+        else:
+            readers, why = "Members only", "visibility is members"
+        rows.append({"path": path, "readers": readers, "why": why, "confidential": confidential})
+    return rows
+
+
+# --- Partner sign-in and cookie --------------------------------------------------------------
+
+
+def _salt(slug):
+    return f"gharart.docs-access:{slug}"
+
+
+def cookie_path(slug):
+    return f"/_edge/docs/{slug}/"
+
+
+def cookie_value(*, slug, email, version) -> str:
+    return signing.dumps({"h": slug, "e": email, "v": version}, salt=_salt(slug) + ":cookie", compress=True)
+
+
+def cookie_email(*, request, slug, policy):
+    """The partner email in a valid cookie for this handle and this policy version, else None."""
+    raw = request.COOKIES.get(fc.DOCS_COOKIE_NAME)
+    if not raw:
+        return None
+    try:
+        data = signing.loads(raw, salt=_salt(slug) + ":cookie", max_age=fc.DOCS_COOKIE_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if data.get("h") != slug or data.get("v") != policy.version:
+        return None  # another handle's cookie, or signed before the policy changed
+    email = data.get("e", "")
+    return email if partner_allowed(policy, email) else None
+
+
+def signin_token(*, slug, email, version, next_path="/") -> str:
+    return signing.dumps({"h": slug, "e": email, "v": version, "n": next_path}, salt=_salt(slug) + ":signin", compress=True)
+
+
+def signin_token_read(*, token, slug, policy):
+    """``(email, next_path)`` from a valid, unexpired sign-in token for the current policy."""
+    try:
+        data = signing.loads(token or "", salt=_salt(slug) + ":signin", max_age=fc.DOCS_SIGNIN_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if data.get("h") != slug or data.get("v") != policy.version or not partner_allowed(policy, data.get("e", "")):
+        return None
+    next_path = data.get("n") or "/"
+    return data["e"], next_path if next_path.startswith("/") and not next_path.startswith("//") else "/"
+
+
+def signin_send(*, handle_id, email, next_path="/"):
+    """Email a sign-in link when the policy lets ``email`` in now; otherwise do nothing."""
+    from django.core.mail import EmailMultiAlternatives
+    from django.template.loader import render_to_string
+
+    from files.models import DocsAccessPolicy
+
+    policy = DocsAccessPolicy.objects.select_related("handle").filter(handle_id=handle_id).first()
+    if policy is None or not partner_allowed(policy, email) or not window_open(policy):
+        return False
+    slug = policy.handle.slug
+    token = signin_token(slug=slug, email=email, version=policy.version, next_path=next_path)
+    from urllib.parse import urlencode
+
+    url = f"{settings.GHARART_PUBLIC_URL}{cookie_path(slug)}_access?{urlencode({'token': token})}"
+    context = {"handle": policy.handle, "url": url, "email": email, "minutes": fc.DOCS_SIGNIN_MAX_AGE // 60}
+    message = EmailMultiAlternatives(
+        subject=f"Sign in to the {policy.handle.display_name or slug} internal docs",
+        body=render_to_string("files/email/docs_signin.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email],
+    )
+    message.attach_alternative(render_to_string("files/email/docs_signin.html", context), "text/html")
+    message.send()
+    return True

@@ -1,0 +1,253 @@
+"""``GET/HEAD /v2/public/files/{fileId}``: who may download, and streaming the bytes.
+
+Checks, in order: the file exists (else 404); a private file is 404 unless the request
+carries a link of this file revoked by an access change (403 ``magic_link_revoked``: its
+holder already knew the file); link mode needs a valid token (required / invalid /
+revoked / expired); then the file's own expiry (410) and download limit (410).
+
+Bytes are streamed from the blob store in fixed chunks (constant memory) or handed to
+nginx with ``X-Accel-Redirect``. A download is counted with one conditional UPDATE, so
+``max_downloads`` is never exceeded however many requests race.
+"""
+
+import re
+from datetime import UTC
+from urllib.parse import quote
+
+from django.conf import settings
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.http import content_disposition_header, http_date
+
+from deployments import storage
+from files import constants as fc
+from files import links, services
+from files.models import File, MagicLink
+from gharart import throttles
+from gharart.errors import ApplicationError, envelope, error_response
+from gharart.request_id import request_id_for
+
+CHUNK = 256 * 1024
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+NEXT_STEPS = {
+    fc.FILE_NOT_FOUND: "The address may be mistyped, or the file was deleted or made private. Ask the person who shared it for a new link.",
+    fc.FILE_EXPIRED: "Sharing of this file has ended. Ask the person who shared it to extend it; your link works again as soon as they do.",
+    fc.DOWNLOAD_LIMIT_REACHED: "This file was downloaded as many times as the owner allowed. Ask them to raise the limit.",
+    fc.MAGIC_LINK_REQUIRED: "This file is shared with named recipients. Enter your email address and, if it is on the list, we will send you a personal link.",
+    fc.MAGIC_LINK_INVALID: "The link is incomplete or was changed. Copy the whole link from your email, or ask for a new one below.",
+    fc.MAGIC_LINK_REVOKED: "This link no longer works. Ask the person who shared the file for a new link.",
+    fc.MAGIC_LINK_EXPIRED: "Personal links only last a few days. Ask for a new one below.",
+}
+TITLES = {
+    fc.FILE_NOT_FOUND: "File not found",
+    fc.FILE_EXPIRED: "This file has expired",
+    fc.DOWNLOAD_LIMIT_REACHED: "Download limit reached",
+    fc.MAGIC_LINK_REQUIRED: "A personal link is needed",
+    fc.MAGIC_LINK_INVALID: "This link is not valid",
+    fc.MAGIC_LINK_REVOKED: "This link was revoked",
+    fc.MAGIC_LINK_EXPIRED: "This link has expired",
+}
+# Errors after which asking for a new link by email can help.
+OFFER_REQUEST_FORM = {fc.MAGIC_LINK_REQUIRED, fc.MAGIC_LINK_INVALID, fc.MAGIC_LINK_EXPIRED}
+
+
+def _not_found():
+    return ApplicationError(fc.FILE_NOT_FOUND, "No such file, or it is not shared.", status=404)
+
+
+def _revoked(reason):
+    message = {
+        fc.REVOKE_FILE_ACCESS_CHANGED: "This link was revoked because the file's access mode changed.",
+        fc.REVOKE_BY_MEMBER: "This link was revoked by the file's owner.",
+    }.get(reason, "This link was revoked.")
+    return ApplicationError(fc.MAGIC_LINK_REVOKED, message, status=403, details={"reason": reason})
+
+
+def authorize(*, file_id, token):
+    """``(file, link)`` when the download may go ahead, else the contract's ApplicationError."""
+    file = File.objects.select_related("handle").filter(pk=file_id).first()
+    if file is None:
+        raise _not_found()
+    link = None
+    if token:
+        link = MagicLink.objects.filter(token_hash=links.token_hash(token)).first()
+        if link is not None and link.file_id != file.id:
+            link = None  # a token of another file is no token for this one
+    if file.access == fc.ACCESS_PRIVATE:
+        if link is not None and (link.revoked_reason == fc.REVOKE_FILE_ACCESS_CHANGED or link.access_at_issue != file.access):
+            raise _revoked(fc.REVOKE_FILE_ACCESS_CHANGED)
+        raise _not_found()
+    if file.access == fc.ACCESS_LINK:
+        if not token:
+            raise ApplicationError(fc.MAGIC_LINK_REQUIRED, "This file needs a personal magic link (?token=).", status=403)
+        if link is None:
+            raise ApplicationError(fc.MAGIC_LINK_INVALID, "The magic link is not valid.", status=403)
+        if link.revoked_at is not None:
+            raise _revoked(link.revoked_reason or fc.REVOKE_BY_MEMBER)
+        if link.access_at_issue != file.access:
+            raise _revoked(fc.REVOKE_FILE_ACCESS_CHANGED)
+        if link.expires_at <= timezone.now():
+            raise ApplicationError(
+                fc.MAGIC_LINK_EXPIRED, "The magic link has expired.", status=403, details={"expired_at": _iso(link.expires_at)}
+            )
+    else:
+        link = None  # public: a token changes nothing
+    if file.is_expired:
+        raise ApplicationError(fc.FILE_EXPIRED, "This file has expired.", status=410, details={"expired_at": _iso(file.expires_at)})
+    if file.limit_reached:
+        raise ApplicationError(
+            fc.DOWNLOAD_LIMIT_REACHED,
+            "This file's download limit is used up.",
+            status=410,
+            details={"max_downloads": file.max_downloads},
+        )
+    return file, link
+
+
+def _iso(value):
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def wants_html(request) -> bool:
+    accept = request.headers.get("Accept", "")
+    return "text/html" in accept and "application/json" not in accept.split("text/html")[0]
+
+
+def error_page(request, exc, *, file_id=None):
+    """The error as JSON, or as a readable page (same status) for browsers."""
+    if wants_html(request):
+        context = {
+            "code": exc.code,
+            "title": TITLES.get(exc.code, "This file is not available"),
+            "message": exc.message,
+            "next_step": NEXT_STEPS.get(exc.code, ""),
+            "details": exc.details,
+            "request_id": request_id_for(request),
+            "file_id": file_id,
+            "offer_request": exc.code in OFFER_REQUEST_FORM and file_id is not None,
+        }
+        response = render(request, "files/public_error.html", context, status=exc.status)
+    else:
+        response = error_response(exc.code, exc.message, exc.status, request=request, details=exc.details)
+        response.data = envelope(exc.code, exc.message, request_id=request_id_for(request), details=exc.details)
+    for name, value in exc.headers.items():
+        response[name] = value
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _parse_range(header, size):
+    """``(start, end)`` inclusive, None for no/unsupported range, 'unsatisfiable' for 416."""
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if not match:
+        return None  # multiple ranges or other units: serve the whole file (allowed)
+    first, last = match.groups()
+    if first == "" and last == "":
+        return None
+    if first == "":
+        length = int(last)
+        if length == 0:
+            return "unsatisfiable"
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = size - 1 if last == "" else min(int(last), size - 1)
+    if start >= size or (last != "" and int(last) < start):
+        return "unsatisfiable"
+    return start, end
+
+
+def _range_stream(sha256, start, end):
+    remaining = end - start + 1
+    with storage.blob_open(sha256) as fh:
+        fh.seek(start)
+        while remaining > 0:
+            chunk = fh.read(min(CHUNK, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+
+
+def _disposition(file):
+    inline = file.content_type in fc.INLINE_CONTENT_TYPES
+    return content_disposition_header(not inline, file.name) or "attachment"
+
+
+def _common_headers(response, file):
+    response["ETag"] = f'"{file.sha256}"'
+    response["Last-Modified"] = http_date(file.created_at.timestamp())
+    response["Accept-Ranges"] = "bytes"
+    # Expiry, limits and revocation apply at once: caches must revalidate every time.
+    response["Cache-Control"] = "private, no-cache"
+    response["Content-Disposition"] = _disposition(file)
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _etag_matches(header, etag):
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
+
+
+def public_file(request, file_id):
+    """GET/HEAD of a shared file (see the module docstring for the rules)."""
+    if request.method not in ("GET", "HEAD"):
+        response = error_response("method_not_allowed", f'Method "{request.method}" not allowed.', 405, request=request)
+        response["Allow"] = "GET, HEAD"
+        return response
+    token = request.GET.get("token") or None
+    try:
+        throttles.hit("public_download", f"ip:{throttles.client_ip(request)}")
+        file, link = authorize(file_id=file_id, token=token)
+    except ApplicationError as exc:
+        return error_page(request, exc, file_id=file_id)
+    etag = f'"{file.sha256}"'
+    if _etag_matches(request.headers.get("If-None-Match"), etag):
+        return _common_headers(HttpResponse(status=304), file)
+    byte_range = _parse_range(request.headers.get("Range"), file.size)
+    if_range = request.headers.get("If-Range")
+    if byte_range is not None and if_range and if_range.strip() != etag:
+        byte_range = None  # the client's partial copy is of other bytes: send them all
+    if byte_range == "unsatisfiable":
+        response = error_response("range_not_satisfiable", "The requested range is outside the file.", 416, request=request)
+        response["Content-Range"] = f"bytes */{file.size}"
+        return response
+    if request.method == "HEAD":
+        response = HttpResponse(content_type=file.content_type)
+        response["Content-Length"] = str(file.size)
+        return _common_headers(response, file)
+    # A download is counted when it starts at byte 0; resuming a started download is free.
+    if byte_range is None or byte_range[0] == 0:
+        if not services.file_count_download(file_id=file.id):
+            return error_page(
+                request,
+                ApplicationError(fc.DOWNLOAD_LIMIT_REACHED, "This file's download limit is used up.", status=410, details={"max_downloads": file.max_downloads}),
+                file_id=file.id,
+            )
+        if link is not None:
+            services.magic_link_mark_used(link=link)
+    if settings.GHARART_ACCEL_REDIRECT:
+        # nginx serves the bytes (and the Range) from the internal location.
+        response = HttpResponse(content_type=file.content_type)
+        response["X-Accel-Redirect"] = quote(settings.GHARART_ACCEL_REDIRECT_PREFIX + storage.blob_name(file.sha256))
+        return _common_headers(response, file)
+    if byte_range is None:
+        path = storage.blob_path(file.sha256)
+        fh = open(path, "rb") if path else storage.blob_open(file.sha256)  # noqa: SIM115 - closed by the response
+        response = FileResponse(fh, content_type=file.content_type)
+        response.block_size = CHUNK
+        response["Content-Length"] = str(file.size)
+        return _common_headers(response, file)
+    start, end = byte_range
+    response = StreamingHttpResponse(_range_stream(file.sha256, start, end), status=206, content_type=file.content_type)
+    response["Content-Range"] = f"bytes {start}-{end}/{file.size}"
+    response["Content-Length"] = str(end - start + 1)
+    return _common_headers(response, file)

@@ -1,0 +1,407 @@
+"""Writes for files, magic links and the internal docs access policy.
+
+The API and the dashboard call these same functions. Validation lives here, so both
+report the same field errors (``ApplicationError(validation_error, details={field: [...]})``).
+"""
+
+import logging
+from datetime import UTC, datetime, time
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from deployments import storage
+from deployments.models import Blob
+from files import constants as fc
+from files import links
+from files.models import DocsAccessPolicy, File, MagicLink
+from files.uploads import detect_content_type, sanitize_filename
+from gharart import constants as c
+from gharart.errors import ApplicationError
+from gharart.services import audit_record
+
+logger = logging.getLogger("gharart.files")
+
+UNSET = object()
+
+
+def _invalid(message, errors):
+    return ApplicationError(c.VALIDATION_ERROR, message, details=errors)
+
+
+def parse_time(value, *, field, errors):
+    """ISO 8601 time (naive = UTC), or a date meaning the end of that UTC day; '' / None -> None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    text = str(value).strip()
+    try:
+        parsed = parse_datetime(text)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        try:
+            day = parse_date(text)
+        except ValueError:
+            day = None
+        if day is None:
+            errors[field] = ["Use an ISO 8601 time such as 2026-11-25T12:00:00Z."]
+            return None
+        parsed = datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _clean_max_downloads(value, errors):
+    if value is None or value == "":
+        return None
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        errors["max_downloads"] = ["A whole number of at least 1, or empty for no limit."]
+        return None
+    if number < 1 or number > 10_000_000:
+        errors["max_downloads"] = ["A whole number of at least 1, or empty for no limit."]
+        return None
+    return number
+
+
+def _clean_file_fields(*, access=UNSET, expires_at=UNSET, recipients=UNSET, title=UNSET, max_downloads=UNSET):
+    """Validated values for the fields that were given (UNSET ones are left out)."""
+    errors, out = {}, {}
+    if access is not UNSET:
+        access = (access or "").strip() if isinstance(access, str) else access
+        if access not in fc.ACCESS_VALUES:
+            errors["access"] = [f"Choose one of: {', '.join(fc.ACCESS_VALUES)}."]
+        out["access"] = access
+    if expires_at is not UNSET:
+        when = parse_time(expires_at, field="expires_at", errors=errors)
+        if when is not None and when <= timezone.now():
+            errors["expires_at"] = ["The expiry must be in the future. To stop sharing now, make the file private."]
+        out["expires_at"] = when
+    if recipients is not UNSET:
+        cleaned, problems = links.clean_recipients(recipients)
+        if problems:
+            errors["recipients"] = problems
+        out["recipients"] = cleaned
+    if title is not UNSET:
+        title = str(title or "").strip()
+        if len(title) > 200:
+            errors["title"] = ["At most 200 characters."]
+        out["title"] = title
+    if max_downloads is not UNSET:
+        out["max_downloads"] = _clean_max_downloads(max_downloads, errors)
+    return out, errors
+
+
+# --- Files ------------------------------------------------------------------------------------
+
+
+def file_upload(*, handle, actor, upload, access=None, expires_at=None, recipients=None, title="", max_downloads=None):
+    """Store an uploaded file and create its row.
+
+    ``upload`` is a Django ``UploadedFile`` (spooled to disk by the upload handler). The
+    bytes are streamed into the content-addressed store; the row is created only after
+    they are in place, so a file never appears half stored. The name is sanitized and
+    the content type detected from the bytes.
+    """
+    fields, errors = _clean_file_fields(
+        access=access or fc.ACCESS_PRIVATE,
+        expires_at=expires_at,
+        recipients=recipients or [],
+        title=title,
+        max_downloads=max_downloads,
+    )
+    if upload is None:
+        errors["file"] = ["Choose a file to upload."]
+    if errors:
+        raise _invalid("The file could not be uploaded.", errors)
+    max_bytes = settings.FILES_MAX_UPLOAD_BYTES
+    if upload.size is not None and upload.size > max_bytes:
+        raise storage.BlobTooLarge(message=f"The file is larger than the limit of {max_bytes} bytes.", details={"max_bytes": max_bytes})
+    name = sanitize_filename(upload.name)
+    upload.seek(0)
+    head = upload.read(8192)
+    upload.seek(0)
+    content_type = detect_content_type(head, name)
+    info = storage.blob_put_stream(upload, max_bytes=max_bytes)
+    with transaction.atomic():
+        # A concurrent delete of another file with the same bytes may have removed the blob
+        # between storing and this row: the lock orders us against it, and we store again.
+        if Blob.objects.select_for_update().filter(sha256=info.sha256).first() is None or not storage.blob_exists(info.sha256):
+            upload.seek(0)
+            info = storage.blob_put_stream(upload, max_bytes=max_bytes)
+        file = File(
+            handle=handle,
+            name=name,
+            size=info.size,
+            sha256=info.sha256,
+            content_type=content_type,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            **fields,
+        )
+        file.save()
+    return file
+
+
+@transaction.atomic
+def file_update(*, file, actor, **changes):
+    """Change access, expiry, recipients, title or max_downloads.
+
+    Changing ``access`` revokes every magic link of the file (reason
+    ``file_access_changed``) and is audited. A new ``expires_at`` applies at once to links
+    already sent: links are always checked against the file's current expiry.
+    """
+    allowed = {"access", "expires_at", "recipients", "title", "max_downloads"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise _invalid("The file could not be updated.", {k: ["This field cannot be changed."] for k in sorted(unknown)})
+    fields, errors = _clean_file_fields(**changes)
+    if errors:
+        raise _invalid("The file could not be updated.", errors)
+    file = File.objects.select_for_update().get(pk=file.pk)
+    before_access = file.access
+    for key, value in fields.items():
+        setattr(file, key, value)
+    file.updated_at = timezone.now()
+    file.save()
+    if "access" in fields and fields["access"] != before_access:
+        revoked = MagicLink.objects.filter(file=file, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoked_reason=fc.REVOKE_FILE_ACCESS_CHANGED
+        )
+        audit_record(
+            action=c.AUDIT_FILE_ACCESS,
+            actor=actor,
+            handle=file.handle,
+            target=file.id,
+            before={"access": before_access},
+            after={"access": file.access, "magic_links_revoked": revoked},
+        )
+    return file
+
+
+def file_delete(*, file, actor):
+    """Delete a file: public routes answer 404 at once; its bytes go unless shared."""
+    sha256 = file.sha256
+    with transaction.atomic():
+        File.objects.filter(pk=file.pk).delete()
+        audit_record(action="file.delete", actor=actor, handle=file.handle, target=file.id, before={"name": file.name, "access": file.access})
+    storage.blob_delete_if_unreferenced(sha256)
+
+
+def file_count_download(*, file_id) -> bool:
+    """Count one download, never past ``max_downloads`` (one conditional UPDATE)."""
+    updated = (
+        File.objects.filter(pk=file_id)
+        .filter(Q(max_downloads__isnull=True) | Q(download_count__lt=F("max_downloads")))
+        .update(download_count=F("download_count") + 1)
+    )
+    return updated == 1
+
+
+# --- Magic links ------------------------------------------------------------------------------
+
+
+def _clean_email(email):
+    email = links.normalize_email(str(email or ""))
+    if not email or len(email) > 254 or not links.is_email(email):
+        raise _invalid("The email address is not valid.", {"email": ["Enter a valid email address."]})
+    return email
+
+
+@transaction.atomic
+def magic_link_mint(*, file, email, actor=None, send=False):
+    """Issue a new magic link for ``email``; returns ``(link, token)``.
+
+    Older links stay valid until revoked. With ``send`` the link is also emailed (after
+    commit, by a Celery task).
+    """
+    email = _clean_email(email)
+    if file.access != fc.ACCESS_LINK:
+        raise _invalid(
+            "Magic links only work for files in link mode.",
+            {"access": [f"This file is '{file.access}'. Switch it to 'link' to share it with magic links."]},
+        )
+    token = links.token_new()
+    link = MagicLink.objects.create(
+        file=file,
+        email=email,
+        token_hash=links.token_hash(token),
+        access_at_issue=file.access,
+        expires_at=timezone.now() + settings.MAGIC_LINK_TTL,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    if send:
+        from files.tasks import magic_link_send
+
+        transaction.on_commit(lambda: magic_link_send.delay(link.id, token))
+    return link, token
+
+
+def magic_link_request(*, file_id, email):
+    """An anonymous request for a link: the same work whoever asks.
+
+    The email is validated and a job queued; the job alone decides whether the file may
+    be sent to this address, so the response and its timing reveal nothing.
+    """
+    email = _clean_email(email)
+    from files.tasks import magic_link_request_process
+
+    transaction.on_commit(lambda: magic_link_request_process.delay(str(file_id)[:40], email))
+    return email
+
+
+def magic_link_request_process(*, file_id, email):
+    """Email a new link when the file is in link mode, not expired and ``email`` is a recipient."""
+    file = File.objects.filter(pk=file_id).first()
+    if file is None or file.access != fc.ACCESS_LINK or file.is_expired or file.limit_reached:
+        return None
+    if not links.recipient_allowed(email, file.recipients):
+        return None
+    link, _ = magic_link_mint(file=file, email=email, send=True)
+    return link
+
+
+def magic_link_send(*, link_id, token):
+    """Email the link (plain text and HTML) once; a retry after success sends nothing."""
+    from django.core.mail import EmailMultiAlternatives
+    from django.template.loader import render_to_string
+
+    link = MagicLink.objects.select_related("file", "file__handle").filter(pk=link_id).first()
+    if link is None or link.emailed_at is not None or link.revoked_at is not None:
+        return False
+    if links.token_hash(token) != link.token_hash:
+        logger.warning("magic link %s: token does not match, not sending", link_id)
+        return False
+    context = {
+        "link": link,
+        "file": link.file,
+        "handle": link.file.handle,
+        "url": links.public_file_url(link.file_id, token),
+        "file_expires_at": link.file.expires_at,
+    }
+    subject = f"{link.file.handle.display_name or link.file.handle.slug} shared “{link.file.display_title}” with you"
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("files/email/magic_link.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[link.email],
+    )
+    message.attach_alternative(render_to_string("files/email/magic_link.html", context), "text/html")
+    message.send()
+    MagicLink.objects.filter(pk=link.pk).update(emailed_at=timezone.now())
+    return True
+
+
+@transaction.atomic
+def magic_link_revoke(*, file, link_id, actor):
+    link = MagicLink.objects.select_for_update().filter(file=file, pk=link_id).first()
+    if link is None:
+        raise ApplicationError(fc.MAGIC_LINK_NOT_FOUND, "No such magic link for this file.", status=404)
+    if link.revoked_at is None:
+        link.revoked_at = timezone.now()
+        link.revoked_reason = fc.REVOKE_BY_MEMBER
+        link.save(update_fields=["revoked_at", "revoked_reason"])
+        audit_record(action="file.magic_link_revoke", actor=actor, handle=file.handle, target=link.id, before={"email": link.email})
+    return link
+
+
+def magic_link_mark_used(*, link):
+    MagicLink.objects.filter(pk=link.pk).update(last_used_at=timezone.now(), use_count=F("use_count") + 1)
+
+
+# --- Internal docs access policy -------------------------------------------------------------
+
+
+def _clean_list(value, field, errors):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return links.parse_entries(value)
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        errors[field] = ["A list of strings."]
+        return []
+    return list(value)
+
+
+def _clean_policy(data):
+    errors = {}
+    visibility = data.get("visibility", fc.VISIBILITY_MEMBERS)
+    if visibility not in fc.VISIBILITY_VALUES:
+        errors["visibility"] = [f"Choose one of: {', '.join(fc.VISIBILITY_VALUES)}."]
+    emails, bad = [], []
+    for e in _clean_list(data.get("partner_emails"), "partner_emails", errors):
+        e = links.normalize_email(e).lower()
+        if not links.is_email(e):
+            bad.append(f"'{e[:100]}' is not an email address.")
+        elif e not in emails:
+            emails.append(e)
+    if bad:
+        errors["partner_emails"] = bad
+    domains, bad = [], []
+    for d in _clean_list(data.get("partner_domains"), "partner_domains", errors):
+        d = d.strip().lower().lstrip("@")
+        if not links.is_domain(d):
+            bad.append(f"'{d[:100]}' is not a domain (like agency.example).")
+        elif d not in domains:
+            domains.append(d)
+    if bad:
+        errors["partner_domains"] = bad
+    starts_at = parse_time(data.get("starts_at"), field="starts_at", errors=errors)
+    ends_at = parse_time(data.get("ends_at"), field="ends_at", errors=errors)
+    if starts_at and ends_at and ends_at <= starts_at:
+        errors["ends_at"] = ["The window must end after it starts."]
+    paths, bad = [], []
+    for p in _clean_list(data.get("confidential_paths"), "confidential_paths", errors):
+        p = p.strip()
+        if not p.startswith("/") or len(p) > 300:
+            bad.append(f"'{p[:100]}' must start with '/' (a path such as /finance/*).")
+        elif p not in paths:
+            paths.append(p)
+    if bad:
+        errors["confidential_paths"] = bad
+    if visibility == fc.VISIBILITY_PARTNERS and not emails and not domains and "partner_emails" not in errors and "partner_domains" not in errors:
+        message = "Partners visibility needs at least one partner email or domain."
+        errors["partner_emails"] = [message]
+        errors["partner_domains"] = [message]
+    if errors:
+        raise _invalid("The docs access policy is not valid.", errors)
+    return {
+        "visibility": visibility,
+        "partner_emails": emails,
+        "partner_domains": domains,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "confidential_paths": paths,
+    }
+
+
+POLICY_FIELDS = ("visibility", "partner_emails", "partner_domains", "starts_at", "ends_at", "confidential_paths")
+
+
+def _policy_snapshot(policy):
+    out = {}
+    for f in POLICY_FIELDS:
+        value = getattr(policy, f)
+        out[f] = value.isoformat() if isinstance(value, datetime) else value
+    out["version"] = policy.version
+    return out
+
+
+@transaction.atomic
+def docs_policy_update(*, handle, actor, data):
+    """Replace the handle's docs access policy; bumps ``version`` (signing partners out) and audits."""
+    cleaned = _clean_policy(data)
+    policy, _ = DocsAccessPolicy.objects.select_for_update().get_or_create(handle=handle)
+    before = _policy_snapshot(policy)
+    for key, value in cleaned.items():
+        setattr(policy, key, value)
+    policy.version = policy.version + 1
+    policy.updated_at = timezone.now()
+    policy.updated_by = actor if getattr(actor, "is_authenticated", False) else None
+    policy.save()
+    audit_record(action=c.AUDIT_DOCS_POLICY, actor=actor, handle=handle, target=policy.id, before=before, after=_policy_snapshot(policy))
+    return policy
