@@ -1,1 +1,156 @@
-from django.db import models  # noqa: F401
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from gharart import ids
+from gharart.models import Handle
+from siteintel import constants as c
+
+
+class Hostname(models.Model):
+    """A hostname an owner/admin registered for a handle, crawled over HTTP.
+
+    The handle's own ``{slug}.{GHARART_SITES_DOMAIN}`` is implicit and has no row.
+    ``hostname`` is the netloc (``host`` or ``host:port``), lowercase, IDNA-encoded.
+    """
+
+    id = models.CharField(primary_key=True, max_length=40, default=ids.new_host_id, editable=False)
+    handle = models.ForeignKey(Handle, on_delete=models.CASCADE, related_name="siteintel_hostnames")
+    hostname = models.CharField(max_length=260)
+    scheme = models.CharField(max_length=5, choices=c.SCHEME_CHOICES, default=c.SCHEME_HTTPS)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["hostname"]
+        constraints = [models.UniqueConstraint(fields=["handle", "hostname"], name="siteintel_unique_hostname")]
+
+    def __str__(self):
+        return f"{self.handle.slug}: {self.hostname}"
+
+
+class RunBase(models.Model):
+    """What crawl and replay runs share: state, progress, heartbeat and attempts."""
+
+    handle = models.ForeignKey(Handle, on_delete=models.CASCADE, related_name="+")
+    hostname = models.CharField(max_length=260)
+    state = models.CharField(max_length=12, choices=c.RUN_STATE_CHOICES, default=c.QUEUED, db_index=True)
+    pages_done = models.PositiveIntegerField(default=0)
+    pages_found = models.PositiveIntegerField(default=0)
+    # {"code", "message"} when the run failed.
+    error = models.JSONField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Touched by the worker as it saves progress; the reaper looks at it.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_active(self):
+        return self.state in c.ACTIVE_STATES
+
+    @property
+    def progress_max(self):
+        return max(self.pages_found, self.pages_done, 1)
+
+
+class CrawlRun(RunBase):
+    id = models.CharField(primary_key=True, max_length=40, default=ids.new_crawl_id, editable=False)
+    scheme = models.CharField(max_length=8, default=c.SCHEME_HTTPS)
+    max_pages = models.PositiveIntegerField()
+    max_depth = models.PositiveIntegerField()
+    stop_reason = models.CharField(max_length=20, blank=True)
+    # Counters that are not pages: {"robots_disallowed": n, "external_links": n}.
+    stats = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["handle", "hostname", "-created_at"], name="siteintel_crawl_host_idx")]
+        # One active crawl per hostname, enforced by the database so two racing POSTs
+        # cannot both start one.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["handle", "hostname"],
+                condition=Q(state__in=["queued", "running"]),
+                name="siteintel_one_active_crawl",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.id} {self.hostname} {self.state}"
+
+    @property
+    def start_url(self):
+        return f"{self.scheme}://{self.hostname}/"
+
+
+class CrawledPage(models.Model):
+    """One URL fetched by a crawl, with what the response looked like."""
+
+    crawl_run = models.ForeignKey(CrawlRun, on_delete=models.CASCADE, related_name="pages")
+    url = models.CharField(max_length=2000)
+    path = models.CharField(max_length=2000)
+    depth = models.PositiveIntegerField(default=0)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    content_type = models.CharField(max_length=200, blank=True)
+    bytes = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    title = models.CharField(max_length=500, blank=True)
+    links = models.JSONField(default=list, blank=True)
+    # [{"url", "status"}] for each redirect followed, in order.
+    redirect_chain = models.JSONField(default=list, blank=True)
+    final_url = models.CharField(max_length=2000, blank=True)
+    response_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["crawl_run", "id"]
+        indexes = [models.Index(fields=["crawl_run", "url"], name="siteintel_page_url_idx")]
+
+    def __str__(self):
+        return f"{self.url} {self.status}"
+
+    @property
+    def is_broken(self):
+        return self.status is None or self.status >= 400
+
+
+class ReplayRun(RunBase):
+    id = models.CharField(primary_key=True, max_length=40, default=ids.new_replay_id, editable=False)
+    crawl_run = models.ForeignKey(CrawlRun, on_delete=models.CASCADE, related_name="replay_runs")
+    # Kept as the id string so a run outlives nothing it should not; checked at creation.
+    deployment_id = models.CharField(max_length=40, db_index=True)
+    # {"total", "unchanged", "changed", "regressions"} once finished.
+    summary = models.JSONField(null=True, blank=True)
+    gate_status = models.CharField(max_length=10, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.id} {self.deployment_id} {self.state}"
+
+
+class ReplayDiff(models.Model):
+    replay_run = models.ForeignKey(ReplayRun, on_delete=models.CASCADE, related_name="diffs")
+    path = models.CharField(max_length=2000)
+    kind = models.CharField(max_length=20, choices=c.DIFF_KIND_CHOICES)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    regression = models.BooleanField(default=False)
+    # For new broken links: the pages that link to it.
+    linked_from = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["replay_run", "-regression", "path", "id"]
+
+    def __str__(self):
+        return f"{self.kind} {self.path}"

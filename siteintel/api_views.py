@@ -1,0 +1,153 @@
+"""The site-intel API: hostnames, crawl runs, snapshots and replay runs (thin views)."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from gharart import constants as gc
+from gharart.access import Access
+from gharart.api import HandleAPIView
+from gharart.pagination import NewestFirstCursorPagination
+from siteintel import selectors, services
+from siteintel.serializers import (
+    CrawlRunCreateInput,
+    CrawlRunOutput,
+    HostnameInput,
+    HostnameOutput,
+    ReplayRunCreateInput,
+    ReplayRunOutput,
+    SnapshotOutput,
+)
+
+READ = Access(gc.READ_ROLES, gc.SCOPE_SITEINTEL_READ)
+WRITE = Access(gc.SITE_ROLES, gc.SCOPE_SITEINTEL_WRITE)
+ADMIN_WRITE = Access(gc.ADMIN_ROLES, gc.SCOPE_SITEINTEL_WRITE)
+TAGS = ["site intel"]
+
+
+def _hostname_out(target):
+    return {"hostname": target.hostname, "scheme": target.scheme, "internal": target.internal, "start_url": target.start_url}
+
+
+class HostnameListView(HandleAPIView):
+    """The handle's crawlable hostnames: its own profile site, then registered ones."""
+
+    access = {"GET": READ, "POST": ADMIN_WRITE}
+
+    @extend_schema(responses={200: HostnameOutput(many=True)}, tags=TAGS)
+    def get(self, request, handle):
+        return Response({"results": [_hostname_out(t) for t in selectors.hostname_list(handle=self.handle)], "next": None})
+
+    @extend_schema(request=HostnameInput, responses={201: HostnameOutput}, tags=TAGS)
+    def post(self, request, handle):
+        data = HostnameInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        row = services.hostname_register(handle=self.handle, hostname=data.validated_data["hostname"], actor=request.user)
+        target = selectors.hostname_get(handle=self.handle, hostname=row.hostname)
+        return Response(_hostname_out(target), status=status.HTTP_201_CREATED)
+
+
+class HostnameDetailView(HandleAPIView):
+    access = {"GET": READ, "DELETE": ADMIN_WRITE}
+
+    @extend_schema(responses={200: HostnameOutput}, tags=TAGS)
+    def get(self, request, handle, hostname):
+        return Response(_hostname_out(selectors.hostname_get(handle=self.handle, hostname=hostname)))
+
+    @extend_schema(responses={204: None}, tags=TAGS)
+    def delete(self, request, handle, hostname):
+        services.hostname_remove(handle=self.handle, hostname=hostname, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CrawlRunListView(HandleAPIView):
+    access = {"GET": READ, "POST": WRITE}
+
+    @extend_schema(responses={200: CrawlRunOutput(many=True)}, tags=TAGS)
+    def get(self, request, handle, hostname):
+        target = selectors.hostname_get(handle=self.handle, hostname=hostname)
+        paginator = NewestFirstCursorPagination()
+        page = paginator.paginate_queryset(selectors.crawl_run_list(handle=self.handle, hostname=target.hostname), request, view=self)
+        return paginator.get_paginated_response(CrawlRunOutput(page, many=True).data)
+
+    @extend_schema(request=CrawlRunCreateInput, responses={202: CrawlRunOutput}, tags=TAGS)
+    def post(self, request, handle, hostname):
+        target = selectors.hostname_get(handle=self.handle, hostname=hostname)
+        data = CrawlRunCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = services.crawl_run_start(
+            handle=self.handle,
+            hostname=target.hostname,
+            max_pages=data.validated_data.get("max_pages"),
+            max_depth=data.validated_data.get("max_depth"),
+            actor=request.user,
+        )
+        run.refresh_from_db()  # an eager worker may already have finished it
+        return Response(CrawlRunOutput(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class CrawlRunDetailView(HandleAPIView):
+    access = {"GET": READ}
+
+    @extend_schema(responses={200: CrawlRunOutput}, tags=TAGS)
+    def get(self, request, handle, hostname, run_id):
+        target = selectors.hostname_get(handle=self.handle, hostname=hostname)
+        run = selectors.crawl_run_get(handle=self.handle, hostname=target.hostname, run_id=run_id)
+        return Response(CrawlRunOutput(run).data)
+
+
+class CrawlRunCancelView(HandleAPIView):
+    access = {"POST": WRITE}
+
+    @extend_schema(request=None, responses={200: CrawlRunOutput}, tags=TAGS)
+    def post(self, request, handle, hostname, run_id):
+        target = selectors.hostname_get(handle=self.handle, hostname=hostname)
+        run = selectors.crawl_run_get(handle=self.handle, hostname=target.hostname, run_id=run_id)
+        return Response(CrawlRunOutput(services.crawl_run_cancel(run=run)).data)
+
+
+class SnapshotView(HandleAPIView):
+    access = {"GET": READ}
+
+    @extend_schema(responses={200: SnapshotOutput}, tags=TAGS)
+    def get(self, request, handle, hostname):
+        target = selectors.hostname_get(handle=self.handle, hostname=hostname)
+        return Response(SnapshotOutput(selectors.snapshot_get(handle=self.handle, hostname=target.hostname)).data)
+
+
+class ReplayRunListView(HandleAPIView):
+    access = {"GET": READ, "POST": WRITE}
+
+    @extend_schema(responses={200: ReplayRunOutput(many=True)}, tags=TAGS)
+    def get(self, request, handle, hostname):
+        target = selectors.hostname_get(handle=self.handle, hostname=hostname)
+        deployment_id = request.query_params.get("deployment_id") or None
+        paginator = NewestFirstCursorPagination()
+        qs = selectors.replay_run_list(handle=self.handle, hostname=target.hostname, deployment_id=deployment_id)
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(ReplayRunOutput(page, many=True).data)
+
+    @extend_schema(request=ReplayRunCreateInput, responses={202: ReplayRunOutput}, tags=TAGS)
+    def post(self, request, handle, hostname):
+        target = selectors.hostname_get(handle=self.handle, hostname=hostname)
+        data = ReplayRunCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = services.replay_run_start(
+            handle=self.handle,
+            hostname=target.hostname,
+            crawl_run_id=data.validated_data.get("crawl_run_id"),
+            deployment_id=data.validated_data["deployment_id"],
+            actor=request.user,
+        )
+        run = selectors.replay_run_get(handle=self.handle, run_id=run.pk)
+        return Response(ReplayRunOutput(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ReplayRunDetailView(HandleAPIView):
+    access = {"GET": READ}
+
+    @extend_schema(responses={200: ReplayRunOutput}, tags=TAGS)
+    def get(self, request, handle, hostname, run_id):
+        target = selectors.hostname_get(handle=self.handle, hostname=hostname)
+        run = selectors.replay_run_get(handle=self.handle, hostname=target.hostname, run_id=run_id)
+        return Response(ReplayRunOutput(run).data)

@@ -1,0 +1,84 @@
+"""States, limits, diff kinds and error codes of site intel (API, services, templates, tests)."""
+
+# --- Run states (crawl runs and replay runs) ------------------------------------------
+QUEUED = "queued"
+RUNNING = "running"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+CANCELLED = "cancelled"
+RUN_STATE_CHOICES = [
+    (QUEUED, "Queued"),
+    (RUNNING, "Running"),
+    (SUCCEEDED, "Succeeded"),
+    (FAILED, "Failed"),
+    (CANCELLED, "Cancelled"),
+]
+ACTIVE_STATES = (QUEUED, RUNNING)
+FINAL_STATES = (SUCCEEDED, FAILED, CANCELLED)
+
+# Why a crawl stopped before running out of links.
+STOP_COMPLETED = "completed"
+STOP_MAX_PAGES = "max_pages"
+STOP_TIME_LIMIT = "time_limit"
+STOP_CANCELLED = "cancelled"
+
+# --- Hostnames ------------------------------------------------------------------------
+SCHEME_HTTP = "http"
+SCHEME_HTTPS = "https"
+SCHEME_CHOICES = [(SCHEME_HTTPS, "https"), (SCHEME_HTTP, "http")]
+# The handle's own profile site, fetched in-process (no network).
+SCHEME_INTERNAL = "internal"
+
+# --- Request limits for a crawl (the settings give the defaults) -------------------------
+MAX_PAGES_LIMIT = 20_000
+MAX_DEPTH_LIMIT = 100
+# A run is resumed this many times after its worker died, then failed.
+MAX_RUN_ATTEMPTS = 2
+
+# --- Per-page errors recorded by the crawler -------------------------------------------
+PAGE_HOSTNAME_NOT_ALLOWED = "hostname_not_allowed"
+PAGE_DNS_ERROR = "dns_error"
+PAGE_CONNECT_ERROR = "connect_error"
+PAGE_TIMEOUT = "timeout"
+PAGE_TOO_MANY_REDIRECTS = "too_many_redirects"
+PAGE_REDIRECT_LOOP = "redirect_loop"
+PAGE_BODY_TOO_LARGE = "body_too_large"
+PAGE_PROTOCOL_ERROR = "protocol_error"
+PAGE_INVALID_URL = "invalid_url"
+
+# --- Replay diff kinds ------------------------------------------------------------------
+DIFF_MISSING = "missing"
+DIFF_STATUS_CHANGED = "status_changed"
+DIFF_CONTENT_CHANGED = "content_changed"
+DIFF_TITLE_CHANGED = "title_changed"
+DIFF_NEW_BROKEN_LINK = "new_broken_link"
+DIFF_KIND_CHOICES = [
+    (DIFF_MISSING, "Missing"),
+    (DIFF_STATUS_CHANGED, "Status changed"),
+    (DIFF_CONTENT_CHANGED, "Content changed"),
+    (DIFF_TITLE_CHANGED, "Title changed"),
+    (DIFF_NEW_BROKEN_LINK, "New broken link"),
+]
+
+# --- Preview gate values written by a replay -----------------------------------------------
+GATE_PASSED = "passed"
+GATE_FAILED = "failed"
+
+# --- Error codes --------------------------------------------------------------------------
+HOSTNAME_NOT_REGISTERED = "hostname_not_registered"
+HOSTNAME_NOT_ALLOWED = "hostname_not_allowed"
+HOSTNAME_EXISTS = "hostname_exists"
+CRAWL_ALREADY_RUNNING = "crawl_already_running"
+CRAWL_RUN_NOT_FOUND = "crawl_run_not_found"
+CRAWL_RUN_FINISHED = "crawl_run_finished"
+SNAPSHOT_NOT_FOUND = "snapshot_not_found"
+REPLAY_RUN_NOT_FOUND = "replay_run_not_found"
+DEPLOYMENT_NOT_FOUND = "deployment_not_found"
+DEPLOYMENT_NOT_READY = "deployment_not_ready"
+REPLAY_UNAVAILABLE = "replay_unavailable"
+
+# Run-level error codes (in a run's ``error`` object).
+RUN_WORKER_LOST = "worker_lost"
+RUN_CRAWL_ERROR = "crawl_error"
+RUN_REPLAY_ERROR = "replay_error"
+RUN_NO_DEPLOYMENT = "deployment_unavailable"

@@ -1,0 +1,508 @@
+"""The crawler: breadth-first, same host, polite, bounded, and recording what it saw.
+
+``crawl()`` walks a site level by level from its start URL. Fetching is delegated to a
+*fetcher*: ``HttpFetcher`` (httpx through the SSRF-guarded transport, for registered
+hostnames) or ``CallableFetcher`` (an in-process callable returning a Django response:
+the handle's own profile site, or a deployment during a replay). Both follow at most N
+redirects by hand, so every hop is checked and recorded, and stop reading a body past the
+size limit.
+
+The crawler knows nothing about the database: it calls ``on_page`` for each page and asks
+``should_stop`` between pages; the Celery task turns those into saved progress and
+cancellation.
+"""
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from urllib import robotparser
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx
+from django.conf import settings
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+
+from siteintel import constants as c
+from siteintel import netguard
+
+USER_AGENT = "GharartSiteIntel/1.0"
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Elements whose URL is a link worth checking: documents, and what they load.
+LINK_SELECTORS = (
+    ("a[href]", "href"),
+    ("area[href]", "href"),
+    ("link[href]", "href"),
+    ("img[src]", "src"),
+    ("script[src]", "src"),
+    ("iframe[src]", "src"),
+    ("source[src]", "src"),
+    ("video[src]", "src"),
+    ("audio[src]", "src"),
+)
+# <link rel> values that name a resource (not canonical/alternate/preconnect hints).
+LINK_RELS = {"stylesheet", "icon", "shortcut", "apple-touch-icon", "manifest", "preload", "modulepreload"}
+MAX_CRAWL_DELAY = 30.0
+
+
+# --- URLs -----------------------------------------------------------------------------
+
+def normalize_url(url):
+    """Canonical form used to dedupe: lowercase scheme/host, no default port, no fragment."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if scheme not in ("http", "https") or not host:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port is None or port == (443 if scheme == "https" else 80) else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def origin_of(url):
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def path_of(url):
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+# --- What a fetch returns, and what is recorded per page ----------------------------------
+
+@dataclass
+class Fetched:
+    status: int | None = None
+    content_type: str = ""
+    body: bytes = b""
+    redirect_chain: list = field(default_factory=list)
+    final_url: str = ""
+    error: str = ""
+    response_ms: int = 0
+
+
+@dataclass
+class PageRecord:
+    url: str
+    path: str
+    depth: int
+    status: int | None
+    content_type: str
+    bytes: int
+    sha256: str
+    title: str
+    links: list
+    redirect_chain: list
+    final_url: str
+    response_ms: int
+    error: str
+
+    def as_dict(self):
+        return asdict(self)
+
+    @property
+    def is_broken(self):
+        return self.status is None or self.status >= 400
+
+
+def parse_html(body, base_url, content_type=""):
+    """Title and unique absolute http(s) links of an HTML document (selectolax)."""
+    charset = "utf-8"
+    if "charset=" in content_type:
+        charset = content_type.split("charset=", 1)[1].split(";", 1)[0].strip().strip('"') or "utf-8"
+    try:
+        text = body.decode(charset, errors="replace")
+    except LookupError:
+        text = body.decode("utf-8", errors="replace")
+    tree = HTMLParser(text)
+    title_node = tree.css_first("title")
+    title = " ".join(title_node.text().split())[:500] if title_node is not None else ""
+    base_node = tree.css_first("base[href]")
+    if base_node is not None:
+        base_url = urljoin(base_url, base_node.attributes.get("href") or "")
+    links = []
+    seen = set()
+    for selector, attr in LINK_SELECTORS:
+        for node in tree.css(selector):
+            if selector == "link[href]":
+                rels = set((node.attributes.get("rel") or "").lower().split())
+                if not rels & LINK_RELS:
+                    continue
+            raw = (node.attributes.get(attr) or "").strip()
+            if not raw or raw.startswith(("#", "mailto:", "tel:", "javascript:", "data:")):
+                continue
+            url = normalize_url(urljoin(base_url, raw))
+            if url and url not in seen:
+                seen.add(url)
+                links.append(url)
+    return title, links
+
+
+def build_record(url, depth, fetched: Fetched) -> PageRecord:
+    body = fetched.body
+    title, links = "", []
+    content_type = fetched.content_type.split(";", 1)[0].strip().lower()
+    readable = not fetched.error and fetched.status is not None
+    if readable and content_type in HTML_TYPES and body:
+        title, links = parse_html(body, fetched.final_url or url, fetched.content_type)
+    return PageRecord(
+        url=url,
+        path=path_of(url),
+        depth=depth,
+        status=fetched.status,
+        content_type=fetched.content_type[:200],
+        bytes=len(body),
+        sha256=hashlib.sha256(body).hexdigest() if readable else "",
+        title=title,
+        links=links,
+        redirect_chain=fetched.redirect_chain,
+        final_url=fetched.final_url,
+        response_ms=fetched.response_ms,
+        error=fetched.error,
+    )
+
+
+# --- Fetchers ---------------------------------------------------------------------------------
+
+class Fetcher:
+    """Follows redirects by hand (at most ``max_redirects``) around ``_request``."""
+
+    def __init__(self, *, max_redirects=None, max_body_bytes=None):
+        self.max_redirects = settings.SITEINTEL_MAX_REDIRECTS if max_redirects is None else max_redirects
+        self.max_body_bytes = settings.SITEINTEL_MAX_BODY_BYTES if max_body_bytes is None else max_body_bytes
+
+    def _request(self, url):  # -> (status, headers (lowercase keys), body, truncated)
+        raise NotImplementedError
+
+    def _can_follow(self, url):
+        return True
+
+    def close(self):
+        pass
+
+    def fetch(self, url) -> Fetched:
+        started = time.monotonic()
+        out = Fetched(final_url=url)
+        visited = {url}
+        current = url
+        try:
+            while True:
+                status, headers, body, truncated = self._request(current)
+                location = headers.get("location")
+                if status in REDIRECT_STATUSES and location:
+                    target = normalize_url(urljoin(current, location))
+                    out.redirect_chain.append({"url": current, "status": status, "location": target or location})
+                    if target is None:
+                        out.status, out.error = status, c.PAGE_INVALID_URL
+                        break
+                    if target in visited:
+                        out.status, out.error = None, c.PAGE_REDIRECT_LOOP
+                        break
+                    if len(out.redirect_chain) > self.max_redirects:
+                        out.status, out.error = None, c.PAGE_TOO_MANY_REDIRECTS
+                        break
+                    visited.add(target)
+                    out.final_url = target
+                    if not self._can_follow(target):
+                        out.status = status
+                        break
+                    current = target
+                    continue
+                out.status = status
+                out.content_type = headers.get("content-type", "")
+                out.body = body
+                if truncated:
+                    out.error = c.PAGE_BODY_TOO_LARGE
+                break
+        except netguard.HostnameNotAllowed:
+            out.status, out.error = None, c.PAGE_HOSTNAME_NOT_ALLOWED
+        except netguard.ResolutionFailed:
+            out.status, out.error = None, c.PAGE_DNS_ERROR
+        except httpx.TimeoutException:
+            out.status, out.error = None, c.PAGE_TIMEOUT
+        except httpx.ConnectError:
+            out.status, out.error = None, c.PAGE_CONNECT_ERROR
+        except httpx.InvalidURL:
+            out.status, out.error = None, c.PAGE_INVALID_URL
+        except httpx.HTTPError:
+            out.status, out.error = None, c.PAGE_PROTOCOL_ERROR
+        out.response_ms = int((time.monotonic() - started) * 1000)
+        return out
+
+
+class HttpFetcher(Fetcher):
+    """Fetches over HTTP through ``netguard.GuardedTransport`` (every hop checked)."""
+
+    def __init__(self, *, allow_private=None, timeout=None, concurrency=None, user_agent=USER_AGENT, **kwargs):
+        super().__init__(**kwargs)
+        concurrency = concurrency or settings.SITEINTEL_CONCURRENCY
+        timeout = settings.SITEINTEL_TIMEOUT_SECONDS if timeout is None else timeout
+        self.client = httpx.Client(
+            transport=netguard.GuardedTransport(
+                allow_private=allow_private,
+                limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            ),
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+            headers={"User-Agent": user_agent, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+        )
+
+    def _request(self, url):
+        with self.client.stream("GET", url) as response:
+            status = response.status_code
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            if status in REDIRECT_STATUSES:
+                return status, headers, b"", False
+            chunks, size, truncated = [], 0, False
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    truncated = True
+                    break
+                chunks.append(chunk)
+            return status, headers, b"".join(chunks), truncated
+
+    def close(self):
+        self.client.close()
+
+
+class CallableFetcher(Fetcher):
+    """Fetches in-process: ``respond(path)`` returns a Django response for the site's path.
+
+    Only URLs of ``origin`` are served; a redirect elsewhere is recorded, not followed
+    (nothing in-process reaches the network). ``path_prefix`` is stripped from redirect
+    targets that point at the public route of the same site (``/profiles/<slug>/...``).
+    """
+
+    def __init__(self, *, origin, respond: Callable, path_prefix="", **kwargs):
+        super().__init__(**kwargs)
+        self.origin = origin_of(normalize_url(origin))
+        self.respond = respond
+        self.path_prefix = path_prefix.rstrip("/")
+
+    def _can_follow(self, url):
+        return origin_of(url) == self.origin
+
+    def _request(self, url):
+        path = path_of(url)
+        response = self.respond(path)
+        try:
+            status = response.status_code
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            location = headers.get("location")
+            if location and self.path_prefix:
+                parts = urlsplit(location)
+                if not parts.netloc and (parts.path == self.path_prefix or parts.path.startswith(self.path_prefix + "/")):
+                    rest = parts.path[len(self.path_prefix):] or "/"
+                    headers["location"] = rest + (f"?{parts.query}" if parts.query else "")
+            if status in REDIRECT_STATUSES:
+                return status, headers, b"", False
+            chunks, size, truncated = [], 0, False
+            source = response.streaming_content if getattr(response, "streaming", False) else [response.content]
+            for chunk in source:
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    truncated = True
+                    break
+                chunks.append(chunk)
+            return status, headers, b"".join(chunks), truncated
+        finally:
+            response.close()
+
+
+# --- Politeness ---------------------------------------------------------------------------
+
+class Pacer:
+    """At least ``delay`` seconds between the starts of two requests to the host."""
+
+    def __init__(self, delay):
+        self.delay = max(0.0, float(delay or 0))
+        self._lock = threading.Lock()
+        self._next = 0.0
+
+    def wait(self):
+        if not self.delay:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.delay
+        if start > now:
+            time.sleep(start - now)
+
+
+# --- robots.txt ---------------------------------------------------------------------------
+
+class Robots:
+    """The site's robots.txt rules (RFC 9309): 4xx allows all, 5xx disallows all."""
+
+    def __init__(self, fetcher, origin, user_agent=USER_AGENT):
+        self.user_agent = user_agent
+        self.parser = robotparser.RobotFileParser()
+        self.status = "absent"
+        fetched = fetcher.fetch(origin + "/robots.txt")
+        if fetched.status is not None and 200 <= fetched.status < 300 and not fetched.error:
+            self.parser.parse(fetched.body.decode("utf-8", errors="replace").splitlines())
+            self.status = "parsed"
+        elif fetched.status is not None and fetched.status >= 500:
+            self.parser.disallow_all = True
+            self.status = "unreachable"
+        else:
+            # 4xx: no rules. A failed fetch (refused address, DNS, timeout) also sets no
+            # rules, so the start page is tried and records that error itself.
+            self.parser.allow_all = True
+
+    def allowed(self, url):
+        return self.parser.can_fetch(self.user_agent, url)
+
+    @property
+    def crawl_delay(self):
+        try:
+            delay = self.parser.crawl_delay(self.user_agent)
+        except (AttributeError, TypeError):
+            delay = None
+        return min(float(delay), MAX_CRAWL_DELAY) if delay else 0.0
+
+
+# --- The crawl ------------------------------------------------------------------------------
+
+@dataclass
+class CrawlOutcome:
+    pages_done: int
+    pages_found: int
+    stop_reason: str
+    stats: dict
+
+
+def crawl(
+    start_url,
+    *,
+    fetcher: Fetcher,
+    max_pages,
+    max_depth,
+    max_seconds=None,
+    concurrency=None,
+    delay=None,
+    obey_robots=True,
+    on_page: Callable | None = None,
+    should_stop: Callable | None = None,
+    resume: list | None = None,
+    user_agent=USER_AGENT,
+) -> CrawlOutcome:
+    """Crawl ``start_url``'s host breadth-first, level by level.
+
+    Guarantees: only URLs of the start URL's scheme+host are fetched (redirects may leave
+    it, through the fetcher's checks, but their links are not followed); no URL is fetched
+    twice; at most ``max_pages`` pages, none deeper than ``max_depth`` links from the start;
+    no new request after ``max_seconds`` or once ``should_stop()`` is true; at most
+    ``concurrency`` requests in flight, started at least ``delay`` seconds apart (or the
+    site's robots.txt Crawl-delay). ``resume`` (page dicts already recorded) continues a
+    crawl without fetching those pages again. ``on_page(record, pages_done, pages_found)``
+    is called from the calling thread, in completion order.
+    """
+    start_url = normalize_url(start_url)
+    origin = origin_of(start_url)
+    max_seconds = settings.SITEINTEL_MAX_SECONDS if max_seconds is None else max_seconds
+    concurrency = max(1, concurrency or settings.SITEINTEL_CONCURRENCY)
+    delay = settings.SITEINTEL_DELAY_SECONDS if delay is None else delay
+    stats = {"robots_disallowed": 0, "external_links": 0, "robots": "not_checked"}
+    robots = None
+    if obey_robots:
+        robots = Robots(fetcher, origin, user_agent)
+        stats["robots"] = robots.status
+        delay = max(delay, robots.crawl_delay)
+    pacer = Pacer(delay)
+    deadline = time.monotonic() + max_seconds
+
+    def same_site(url):
+        return origin_of(url) == origin
+
+    # Rebuild the frontier from what an earlier attempt recorded: every same-site link of
+    # a recorded page that was not fetched yet, at the depth it was first found.
+    done = {page["url"]: page for page in resume or []}
+    seen = set(done) | {start_url}
+    resumed = {}
+    for page in sorted(done.values(), key=lambda p: p["depth"]):
+        for link in page.get("links") or []:
+            if same_site(link) and link not in seen and page["depth"] + 1 <= max_depth:
+                seen.add(link)
+                resumed[link] = page["depth"] + 1
+    if start_url not in done:
+        level, level_depth = [start_url], 0
+    else:
+        level_depth = min(resumed.values(), default=0)
+        level = [u for u, d in resumed.items() if d == level_depth]
+    pages_done = len(done)
+    stop_reason = c.STOP_COMPLETED
+
+    def found():
+        return max(pages_done, min(len(seen) - stats["robots_disallowed"], max_pages))
+
+    def paced_fetch(url):
+        pacer.wait()
+        return fetcher.fetch(url)
+
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="crawl") as pool:
+        depth = level_depth
+        while level and stop_reason == c.STOP_COMPLETED:
+            results = {}
+            discovered = set()
+            in_flight = {}
+            queue = list(enumerate(level))
+            queue.reverse()
+            while queue or in_flight:
+                while queue and len(in_flight) < concurrency and stop_reason == c.STOP_COMPLETED:
+                    if pages_done + len(in_flight) >= max_pages:
+                        stop_reason = c.STOP_MAX_PAGES
+                        break
+                    if time.monotonic() >= deadline:
+                        stop_reason = c.STOP_TIME_LIMIT
+                        break
+                    if should_stop is not None and should_stop():
+                        stop_reason = c.STOP_CANCELLED
+                        break
+                    index, url = queue.pop()
+                    if robots is not None and not robots.allowed(url):
+                        stats["robots_disallowed"] += 1
+                        continue
+                    in_flight[pool.submit(paced_fetch, url)] = (index, url)
+                if not in_flight:
+                    break
+                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    index, url = in_flight.pop(future)
+                    record = build_record(url, depth, future.result())
+                    results[index] = record
+                    for link in record.links:
+                        if not same_site(link):
+                            stats["external_links"] += 1
+                        elif depth + 1 <= max_depth and link not in seen:
+                            seen.add(link)
+                            discovered.add(link)
+                    pages_done += 1
+                    if on_page is not None:
+                        on_page(record, pages_done, found())
+            if queue and stop_reason == c.STOP_COMPLETED:
+                stop_reason = c.STOP_MAX_PAGES
+            # The next level: what an earlier attempt left at that depth, then the new
+            # links in the order they appear on this level's pages.
+            next_level = [u for u, d in resumed.items() if d == depth + 1]
+            for index in sorted(results):
+                for link in results[index].links:
+                    if link in discovered:
+                        next_level.append(link)
+                        discovered.discard(link)
+            depth += 1
+            level = next_level
+    if level and stop_reason == c.STOP_COMPLETED:
+        stop_reason = c.STOP_MAX_PAGES
+    return CrawlOutcome(pages_done=pages_done, pages_found=found(), stop_reason=stop_reason, stats=stats)

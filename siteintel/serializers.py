@@ -1,0 +1,86 @@
+from rest_framework import serializers
+
+from siteintel import constants as c
+from siteintel.models import CrawledPage, CrawlRun, ReplayDiff, ReplayRun
+
+
+class UsernameField(serializers.Field):
+    def to_representation(self, value):
+        return value.username if value is not None else None
+
+
+class HostnameInput(serializers.Serializer):
+    hostname = serializers.CharField(max_length=300, help_text="shop.example.com, https://shop.example.com or http://host:8080")
+
+
+class HostnameOutput(serializers.Serializer):
+    hostname = serializers.CharField()
+    scheme = serializers.CharField()
+    internal = serializers.BooleanField(help_text="The handle's own profile site, fetched in-process.")
+    start_url = serializers.CharField()
+
+
+class CrawlRunCreateInput(serializers.Serializer):
+    max_pages = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=c.MAX_PAGES_LIMIT)
+    max_depth = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=c.MAX_DEPTH_LIMIT)
+
+
+class CrawlRunOutput(serializers.ModelSerializer):
+    created_by = UsernameField(read_only=True)
+
+    class Meta:
+        model = CrawlRun
+        fields = [
+            "id", "hostname", "state", "pages_done", "pages_found", "started_at", "finished_at", "error",
+            "max_pages", "max_depth", "stop_reason", "stats", "created_at", "created_by",
+        ]
+
+
+class CrawledPageOutput(serializers.ModelSerializer):
+    class Meta:
+        model = CrawledPage
+        fields = [
+            "url", "path", "depth", "status", "content_type", "bytes", "sha256", "title", "links",
+            "redirect_chain", "final_url", "response_ms", "error",
+        ]
+
+
+class BrokenLinkOutput(serializers.Serializer):
+    url = serializers.CharField()
+    status = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+    linked_from = serializers.ListField(child=serializers.CharField())
+
+
+class SnapshotOutput(serializers.Serializer):
+    hostname = serializers.CharField()
+    crawl_run_id = serializers.CharField()
+    taken_at = serializers.DateTimeField()
+    page_count = serializers.IntegerField()
+    status_counts = serializers.DictField(child=serializers.IntegerField())
+    broken_links = BrokenLinkOutput(many=True)
+    pages = CrawledPageOutput(many=True)
+
+
+class ReplayRunCreateInput(serializers.Serializer):
+    crawl_run_id = serializers.CharField(required=False, allow_null=True, default=None)
+    deployment_id = serializers.CharField()
+
+
+class ReplayDiffOutput(serializers.ModelSerializer):
+    class Meta:
+        model = ReplayDiff
+        fields = ["path", "kind", "before", "after", "regression", "linked_from"]
+
+
+class ReplayRunOutput(serializers.ModelSerializer):
+    crawl_run_id = serializers.CharField(read_only=True)
+    created_by = UsernameField(read_only=True)
+    diffs = ReplayDiffOutput(many=True, read_only=True)
+
+    class Meta:
+        model = ReplayRun
+        fields = [
+            "id", "hostname", "state", "crawl_run_id", "deployment_id", "pages_done", "pages_found",
+            "started_at", "finished_at", "error", "summary", "gate_status", "created_at", "created_by", "diffs",
+        ]
