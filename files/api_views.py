@@ -7,7 +7,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from files import constants as fc
-from files import docs, links, selectors, services
+from files import docs, downloads, links, selectors, services
 from files.serializers import (
     AcceptedOutput,
     DocsPolicyInput,
@@ -173,6 +173,15 @@ def _member_may_mint(request, file):
 
 class MagicLinkRequestView(PublicAPIView):
     """Ask for a magic link (anyone: always 202) or mint one (members: 201 with the URL)."""
+
+    def perform_content_negotiation(self, request, force=False):
+        # Browsers post the form on the error page with Accept: text/html; they get pages below.
+        return super().perform_content_negotiation(request, force=True)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, ApplicationError) and downloads.wants_html(self.request):
+            return downloads.error_page(self.request._request, exc)
+        return super().handle_exception(exc)
 
     @extend_schema(request=MagicLinkRequestInput, responses={201: MagicLinkMintedOutput, 202: AcceptedOutput}, tags=["files"])
     def post(self, request, file_id):
