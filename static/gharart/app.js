@@ -38,6 +38,21 @@
     button.setAttribute("data-copied", text);
   });
 
+  // "Use this" links fill form fields in place: data-fill='{"#field-id": "value"}'. Their
+  // href still works without JavaScript (it reloads the page prefilled).
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("[data-fill]");
+    if (!link) return;
+    var values;
+    try { values = JSON.parse(link.getAttribute("data-fill")); } catch (e) { return; }
+    var first = null;
+    Object.keys(values).forEach(function (selector) {
+      var field = document.querySelector(selector);
+      if (field) { field.value = values[selector]; first = first || field; }
+    });
+    if (first) { event.preventDefault(); first.focus(); }
+  });
+
   // Upload progress: any form with a <progress data-upload-progress> child.
   document.addEventListener("htmx:xhr:progress", function (event) {
     var form = event.target.closest ? event.target.closest("form") : null;
@@ -102,10 +117,11 @@
       focusable.focus();
     }
   });
-  // Error responses still carry useful HTML (form errors): let HTMX swap 400/422 bodies.
+  // Error responses still carry useful HTML (form errors, "try again later"): let HTMX
+  // swap 400/409/422/429 bodies.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var status = event.detail.xhr.status;
-    if (status === 400 || status === 422 || status === 409) {
+    if (status === 400 || status === 422 || status === 409 || status === 429) {
       var type = event.detail.xhr.getResponseHeader("Content-Type") || "";
       if (type.indexOf("text/html") === 0) {
         event.detail.shouldSwap = true;
