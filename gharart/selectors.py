@@ -22,5 +22,13 @@ def token_list(*, user):
     return PersonalAccessToken.objects.filter(user=user).select_related("handle").order_by("-created_at")
 
 
-def audit_list(*, handle):
-    return AuditEvent.objects.filter(handle=handle).select_related("actor").order_by("-created_at")
+def audit_list(*, handle, action=None):
+    events = AuditEvent.objects.filter(handle=handle).select_related("actor").order_by("-created_at", "-pk")
+    if action:
+        events = events.filter(action=action)
+    return events
+
+
+def audit_actions(*, handle):
+    """The actions that occur in the handle's audit log (for the filter)."""
+    return sorted(set(AuditEvent.objects.filter(handle=handle).values_list("action", flat=True)))

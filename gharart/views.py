@@ -1,6 +1,8 @@
+import json
 from datetime import UTC, datetime
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -25,10 +27,26 @@ def handle_overview(request, handle):
     return render(request, "gharart/handle_overview.html", {"panels": panels, "is_admin": can(request, c.ADMIN_ROLES)})
 
 
+AUDIT_PAGE_SIZE = 50
+
+
+def _json_or_blank(value):
+    return "" if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
 @handle_page(c.ADMIN_ROLES)
 def handle_audit(request, handle):
-    events = selectors.audit_list(handle=request.handle)[:200]
-    return render(request, "gharart/audit.html", {"events": events})
+    actions = selectors.audit_actions(handle=request.handle)
+    action = request.GET.get("action", "")
+    if action not in actions:
+        action = ""
+    page = Paginator(selectors.audit_list(handle=request.handle, action=action or None), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    for event in page:
+        event.before_json, event.after_json = _json_or_blank(event.before), _json_or_blank(event.after)
+    context = {"page": page, "events": page.object_list, "actions": actions, "action": action}
+    # HTMX (the filter and the pager) swaps just the table; a plain request gets the page.
+    template = "gharart/_audit_table.html" if request.htmx else "gharart/audit.html"
+    return render(request, template, context)
 
 
 def _parse_expiry(value):
