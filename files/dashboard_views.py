@@ -1,0 +1,263 @@
+"""The Files and Docs access dashboard pages (HTMX). They call the same services as the API.
+
+A plain request gets the whole page (forms work without JavaScript: post, then redirect);
+an HTMX request gets the partial it swaps. Form errors come back as the re-rendered
+partial with status 400 so HTMX swaps them in.
+"""
+
+import math
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST
+
+from files import constants as fc
+from files import docs, links, selectors, services
+from files.models import MagicLink
+from files.uploads import CappedTemporaryFileUploadHandler, content_length_too_large, too_large
+from gharart import constants as c
+from gharart.dashboard import can, form_errors, handle_page
+from gharart.errors import ApplicationError
+
+
+def _decorate(file, now=None):
+    """Adds what the list shows: days left, badge kind and the shareable URL."""
+    now = now or timezone.now()
+    file.days_left = None
+    if file.expires_at is not None and file.expires_at > now:
+        file.days_left = math.ceil((file.expires_at - now).total_seconds() / 86400)
+    file.expiring_soon = file.days_left is not None and file.days_left <= fc.EXPIRING_SOON_DAYS
+    file.share_url = None if file.access == fc.ACCESS_PRIVATE else links.public_file_url(file.id)
+    return file
+
+
+def _files_context(request, file_errors=None, **extra):
+    file_errors = file_errors or {}
+    now = timezone.now()
+    access = request.GET.get("access") or None
+    if access not in fc.ACCESS_VALUES:
+        access = None
+    rows = selectors.file_list(handle=request.handle, access=access).prefetch_related(
+        Prefetch("magic_links", queryset=MagicLink.objects.select_related("created_by").order_by("-created_at", "-pk"))
+    )[:200]
+    files = []
+    for f in rows:
+        _decorate(f, now)
+        f.link_rows = list(f.magic_links.all())
+        f.errors = file_errors.get(f.id, {})
+        f.form_values = {}
+        files.append(f)
+    context = {
+        "files": files,
+        "access_choices": fc.ACCESS_CHOICES,
+        "filter_access": access,
+        "max_upload_bytes": settings.FILES_MAX_UPLOAD_BYTES,
+        "upload_errors": {},
+        "upload_form": {},
+        "open_file": None,
+    }
+    context.update(extra)
+    return context
+
+
+def _file_context(request, file_id, errors=None, form=None, **extra):
+    file = _decorate(selectors.file_get(handle=request.handle, file_id=file_id))
+    file.link_rows = list(selectors.magic_link_list(file=file)[:100])
+    file.errors = errors or {}
+    file.form_values = form or {}
+    context = {"f": file, "access_choices": fc.ACCESS_CHOICES, "minted": None, "open": True}
+    context.update(extra)
+    return context
+
+
+def _file_or_404(request, file_id):
+    try:
+        return selectors.file_get(handle=request.handle, file_id=file_id)
+    except ApplicationError:
+        raise Http404("No such file.")
+
+
+@handle_page(c.FILES_ROLES)
+def files_page(request, handle):
+    return render(request, "files/files_page.html", _files_context(request))
+
+
+def _upload(request, handle):
+    data = request.POST
+    form = {k: data.get(k, "") for k in ("access", "expires_at", "recipients", "title", "max_downloads")}
+    try:
+        if content_length_too_large(request, settings.FILES_MAX_UPLOAD_BYTES):
+            raise too_large(settings.FILES_MAX_UPLOAD_BYTES)
+        file = services.file_upload(
+            handle=request.handle,
+            actor=request.user,
+            upload=request.FILES.get("file"),
+            access=form["access"] or None,
+            expires_at=form["expires_at"] or None,
+            recipients=form["recipients"],
+            title=form["title"],
+            max_downloads=form["max_downloads"] or None,
+        )
+    except ApplicationError as exc:
+        errors = form_errors(exc)
+        if exc.code == fc.FILE_TOO_LARGE:
+            errors = {"file": [exc.message]}
+        context = _files_context(request, upload_errors=errors, upload_form=form)
+        template = "files/_files_section.html" if request.htmx else "files/files_page.html"
+        status = 400 if request.htmx else exc.status
+        return render(request, template, context, status=status)
+    if request.htmx:
+        return render(request, "files/_files_section.html", _files_context(request, uploaded=file, open_file=file.id))
+    messages.success(request, f"Uploaded {file.name}.")
+    return redirect("files-page", handle=handle)
+
+
+@csrf_exempt
+@require_POST
+@handle_page(c.FILES_ROLES)
+def file_upload(request, handle):
+    # Before the body is read (CSRF reads it): spool to disk and stop at the size cap.
+    request.upload_handlers = [CappedTemporaryFileUploadHandler(request, max_bytes=settings.FILES_MAX_UPLOAD_BYTES)]
+    try:
+        return csrf_protect(_upload)(request, handle)
+    except ApplicationError as exc:  # raised by the upload handler while streaming
+        context = _files_context(request, upload_errors={"file": [exc.message]})
+        template = "files/_files_section.html" if request.htmx else "files/files_page.html"
+        return render(request, template, context, status=400 if request.htmx else exc.status)
+
+
+def _file_response(request, handle, file_id, **extra):
+    if request.htmx:
+        status = 400 if extra.get("errors") else 200
+        return render(request, "files/_file.html", _file_context(request, file_id, **extra), status=status)
+    if extra.get("errors"):
+        ctx = _files_context(request, open_file=file_id, file_errors={file_id: extra["errors"]})
+        return render(request, "files/files_page.html", ctx, status=400)
+    if extra.get("minted"):
+        return render(request, "files/files_page.html", _files_context(request, open_file=file_id, minted=extra["minted"]))
+    return redirect(f"/h/{handle}/files/#file-{file_id}")
+
+
+@require_POST
+@handle_page(c.FILES_ROLES)
+def file_edit(request, handle, file_id):
+    file = _file_or_404(request, file_id)
+    data = request.POST
+    changes = {k: data.get(k) for k in ("access", "expires_at", "title", "max_downloads") if k in data}
+    if "recipients" in data:
+        changes["recipients"] = data.get("recipients", "")
+    try:
+        before = file.access
+        services.file_update(file=file, actor=request.user, **changes)
+        if changes.get("access") and changes["access"] != before and not request.htmx:
+            messages.warning(request, "Access changed: every magic link of the file was revoked.")
+    except ApplicationError as exc:
+        return _file_response(request, handle, file_id, errors=form_errors(exc), form=changes)
+    return _file_response(request, handle, file_id, saved=True)
+
+
+@require_POST
+@handle_page(c.FILES_ROLES)
+def file_delete(request, handle, file_id):
+    file = _file_or_404(request, file_id)
+    services.file_delete(file=file, actor=request.user)
+    if request.htmx:
+        return render(request, "files/_files_section.html", _files_context(request, deleted=file.name))
+    messages.success(request, f"Deleted {file.name}.")
+    return redirect("files-page", handle=handle)
+
+
+@require_POST
+@handle_page(c.FILES_ROLES)
+def link_mint(request, handle, file_id):
+    file = _file_or_404(request, file_id)
+    send = request.POST.get("send") in ("1", "on", "true")
+    try:
+        link, token = services.magic_link_mint(file=file, email=request.POST.get("email"), actor=request.user, send=send)
+    except ApplicationError as exc:
+        return _file_response(request, handle, file_id, errors=form_errors(exc), form={"email": request.POST.get("email", "")})
+    minted = {"link": link, "url": links.public_file_url(file.id, token), "sent": send, "file_id": file.id}
+    return _file_response(request, handle, file_id, minted=minted)
+
+
+@require_POST
+@handle_page(c.FILES_ROLES)
+def link_revoke(request, handle, file_id, link_id):
+    file = _file_or_404(request, file_id)
+    try:
+        services.magic_link_revoke(file=file, link_id=link_id, actor=request.user)
+    except ApplicationError as exc:
+        return _file_response(request, handle, file_id, errors=form_errors(exc))
+    return _file_response(request, handle, file_id)
+
+
+# --- Docs access --------------------------------------------------------------------------
+
+
+def _policy_form(policy):
+    def dt(value):
+        return value.strftime("%Y-%m-%dT%H:%M") if value else ""
+
+    return {
+        "visibility": policy.visibility,
+        "partner_emails": "\n".join(policy.partner_emails),
+        "partner_domains": "\n".join(policy.partner_domains),
+        "starts_at": dt(policy.starts_at),
+        "ends_at": dt(policy.ends_at),
+        "confidential_paths": "\n".join(policy.confidential_paths),
+    }
+
+
+def _docs_context(request, policy, **extra):
+    deployment = docs.live_docs_deployment(handle=request.handle)
+    pages = docs.docs_pages(deployment=deployment)
+    context = {
+        "policy": policy,
+        "form": _policy_form(policy),
+        "errors": {},
+        "warnings": docs.policy_warnings(handle=request.handle, policy=policy, pages=pages),
+        "preview": docs.who_can_read(policy=policy, pages=pages),
+        "deployment": deployment,
+        "window_open": docs.window_open(policy),
+        "log": selectors.docs_access_log(handle=request.handle),
+        "visibility_choices": fc.VISIBILITY_CHOICES,
+        "can_edit": can(request, c.FILES_ROLES),
+        "edge_url": docs.cookie_path(request.handle.slug),
+    }
+    context.update(extra)
+    return context
+
+
+@require_http_methods(["GET", "POST"])
+@handle_page(c.READ_ROLES)
+def docs_access_page(request, handle):
+    policy = selectors.docs_policy_get(handle=request.handle)
+    template = "files/_docs_access_section.html" if request.htmx else "files/docs_access_page.html"
+    if request.method == "GET":
+        return render(request, "files/docs_access_page.html", _docs_context(request, policy))
+    if not can(request, c.FILES_ROLES):
+        raise PermissionDenied("Your role cannot change the docs access policy.")
+    data = {
+        "visibility": request.POST.get("visibility", ""),
+        "partner_emails": request.POST.get("partner_emails", ""),
+        "partner_domains": request.POST.get("partner_domains", ""),
+        "starts_at": request.POST.get("starts_at", ""),
+        "ends_at": request.POST.get("ends_at", ""),
+        "confidential_paths": request.POST.get("confidential_paths", ""),
+    }
+    try:
+        policy = services.docs_policy_update(handle=request.handle, actor=request.user, data=data)
+    except ApplicationError as exc:
+        context = _docs_context(request, policy, errors=form_errors(exc))
+        context["form"] = data
+        return render(request, template, context, status=400)
+    if not request.htmx:
+        messages.success(request, f"Saved. Policy version {policy.version}; partners signed in before must sign in again.")
+        return redirect("docs-access-page", handle=handle)
+    return render(request, template, _docs_context(request, policy, saved=True))
