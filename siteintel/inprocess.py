@@ -1,9 +1,8 @@
 """In-process fetching through the deployments app's serving code (no network).
 
 The handle's own profile site is crawled through ``deployments.serving.profile_response``
-and a replay asks ``deployments.serving.serve_deployment_path`` for each path: the same
-resolver and serving function as the public routes, so what is recorded is what visitors
-get.
+and a replay asks ``deployments.serving.deployment_response`` for each path: both run the
+one serving function of the public routes, so what is recorded is what visitors get.
 """
 
 from siteintel import crawler
@@ -30,29 +29,13 @@ def deployment_get(*, handle, deployment_id):
 
 
 def deployment_fetcher(deployment, start_url):
-    from deployments.serving import serve_deployment_path
+    """Fetch paths of ``deployment`` exactly as its live site would serve them."""
+    from deployments.serving import deployment_response
 
     def respond(path):
-        return serve_deployment_path(replay_request(path), deployment, path)
+        return deployment_response(deployment, path, method="GET", headers={"User-Agent": crawler.USER_AGENT})
 
     return crawler.CallableFetcher(origin=start_url, respond=respond)
-
-
-def replay_request(path):
-    """A GET request object for ``path``, as the serving function expects one."""
-    from django.http import HttpRequest
-
-    request = HttpRequest()
-    request.method = "GET"
-    request.path = request.path_info = path.split("?", 1)[0]
-    request.META = {
-        "REQUEST_METHOD": "GET",
-        "SERVER_NAME": "replay.invalid",
-        "SERVER_PORT": "443",
-        "HTTP_USER_AGENT": crawler.USER_AGENT,
-        "QUERY_STRING": path.split("?", 1)[1] if "?" in path else "",
-    }
-    return request
 
 
 def gate_set(*, deployment, status, replay_run_id, summary):

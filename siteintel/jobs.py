@@ -86,10 +86,9 @@ class CrawlProgress:
             self.stopped = True
 
     def should_stop(self):
-        if self.stopped:
-            return True
-        if time.monotonic() - self.last_flush >= FLUSH_SECONDS:
-            self.flush()
+        """Checked before each page: one indexed lookup, so a cancel takes effect at once."""
+        if not self.stopped and not CrawlRun.objects.filter(pk=self.run.pk, state=c.RUNNING).exists():
+            self.stopped = True
         return self.stopped
 
 

@@ -1,0 +1,125 @@
+"""SSRF safety: which addresses a crawl may reach, checked on every connection and hop."""
+
+import pytest
+
+from siteintel import constants as c
+from siteintel import crawler, netguard
+
+
+@pytest.fixture
+def fake_dns(monkeypatch):
+    """Replace the resolver: ``fake_dns["name"] = ["addr", ...]``; other names use the real one."""
+    table = {}
+    real = netguard.resolve_host
+
+    def resolve(host, port):
+        if host in table:
+            return list(table[host])
+        return real(host, port)
+
+    monkeypatch.setattr(netguard, "resolve_host", resolve)
+    return table
+
+
+@pytest.mark.parametrize("address", [
+    "127.0.0.1", "127.8.9.10", "10.0.0.1", "10.255.1.2", "172.16.0.1", "192.168.1.1",
+    "169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1", "240.0.0.1", "255.255.255.255",
+    "::1", "::", "fe80::1", "fc00::1", "fd12:3456::1", "::ffff:10.0.0.1", "::ffff:127.0.0.1", "ff02::1",
+])
+def test_non_public_addresses_are_refused(address):
+    assert not netguard.address_allowed(address)
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"])
+def test_public_addresses_are_allowed(address):
+    assert netguard.address_allowed(address)
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1/",
+    "http://10.1.2.3:8080/",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[::1]/",
+    "http://localhost/",
+])
+def test_check_url_refuses_private_targets(url, settings):
+    settings.SITEINTEL_ALLOW_PRIVATE_NETWORKS = False
+    with pytest.raises(netguard.HostnameNotAllowed):
+        netguard.check_url(url)
+
+
+def test_a_hostname_resolving_to_a_private_address_is_refused(fake_dns, settings):
+    settings.SITEINTEL_ALLOW_PRIVATE_NETWORKS = False
+    fake_dns["intranet.example.com"] = ["10.0.0.7"]
+    with pytest.raises(netguard.HostnameNotAllowed) as exc:
+        netguard.check_url("https://intranet.example.com/")
+    assert exc.value.address == "10.0.0.7"
+
+
+def test_one_private_address_among_public_ones_is_enough_to_refuse(fake_dns, settings):
+    settings.SITEINTEL_ALLOW_PRIVATE_NETWORKS = False
+    fake_dns["mixed.example.com"] = ["93.184.216.34", "127.0.0.1"]
+    with pytest.raises(netguard.HostnameNotAllowed):
+        netguard.check_url("https://mixed.example.com/")
+
+
+def test_only_http_and_https(settings):
+    settings.SITEINTEL_ALLOW_PRIVATE_NETWORKS = True
+    for url in ("ftp://example.com/", "file:///etc/passwd", "gopher://example.com/"):
+        with pytest.raises(netguard.HostnameNotAllowed):
+            netguard.check_url(url)
+
+
+def test_the_switch_allows_private_addresses(settings):
+    settings.SITEINTEL_ALLOW_PRIVATE_NETWORKS = True
+    assert netguard.check_url("http://127.0.0.1:9/") == ["127.0.0.1"]
+
+
+def test_a_crawl_records_the_refusal_as_a_page_error(site, settings):
+    settings.SITEINTEL_ALLOW_PRIVATE_NETWORKS = False
+    site.page("/", "Home", [])
+    records = []
+    fetcher = crawler.HttpFetcher()
+    crawler.crawl(site.url("/"), fetcher=fetcher, max_pages=5, max_depth=2, on_page=lambda r, *a: records.append(r))
+    assert [(r.path, r.status, r.error) for r in records] == [("/", None, c.PAGE_HOSTNAME_NOT_ALLOWED)]
+    assert site.hits == []  # nothing reached the server, not even robots.txt
+
+
+def test_the_transport_connects_to_the_checked_address_and_keeps_the_host_name(site, fake_dns, monkeypatch, settings):
+    """The name resolves once; the connection goes to that address with the name as Host."""
+    settings.SITEINTEL_ALLOW_PRIVATE_NETWORKS = True
+    fake_dns["shop.test"] = ["127.0.0.1"]
+    site.page("/", "Home", [])
+    fetcher = crawler.HttpFetcher()
+    fetched = fetcher.fetch(f"http://shop.test:{site.port}/")
+    fetcher.close()
+    assert fetched.status == 200
+    assert site.host_headers == [f"shop.test:{site.port}"]
+
+
+def test_a_redirect_from_a_public_host_to_a_private_address_is_refused(site, fake_dns, monkeypatch, settings):
+    """With the switch off, a first hop that passes the check (a "public" name, made so by
+    the test's resolver and address policy) redirects to private targets: every hop is
+    checked again, so none of them is requested."""
+    settings.SITEINTEL_ALLOW_PRIVATE_NETWORKS = False
+    real_allowed = netguard.address_allowed
+    # The test server's own address stands in for a public one; nothing else is allowed.
+    monkeypatch.setattr(netguard, "address_allowed", lambda a: a == "127.0.0.1" or real_allowed(a))
+    fake_dns["public.test"] = ["127.0.0.1"]
+    fake_dns["internal.test"] = ["10.0.0.5"]
+    site.page("/", "Home", ["/to-metadata", "/to-loopback", "/to-internal-name", "/to-v6"])
+    site.redirect("/to-metadata", "http://169.254.169.254/latest/meta-data/")
+    site.redirect("/to-loopback", f"http://127.0.0.2:{site.port}/admin")
+    site.redirect("/to-internal-name", "http://internal.test/")
+    site.redirect("/to-v6", "http://[::1]/")
+    records = {}
+    fetcher = crawler.HttpFetcher()
+    crawler.crawl(f"http://public.test:{site.port}/", fetcher=fetcher, max_pages=10, max_depth=2, on_page=lambda r, *a: records.setdefault(r.path, r))
+    fetcher.close()
+    assert records["/"].status == 200
+    for path in ("/to-metadata", "/to-loopback", "/to-internal-name", "/to-v6"):
+        page = records[path]
+        assert page.error == c.PAGE_HOSTNAME_NOT_ALLOWED, path
+        assert page.status is None
+        assert page.redirect_chain[0]["status"] == 302
+    assert "/admin" not in site.hits
