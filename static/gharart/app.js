@@ -109,6 +109,9 @@
   });
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
+    // After an outerHTML swap detail.target is the detached old element; the event is
+    // dispatched on the new one.
+    if (target && !target.isConnected) target = event.target;
     var focusable = target && target.querySelector("[data-autofocus], [aria-invalid='true'], .error-summary");
     if (focusable) {
       if (!focusable.hasAttribute("tabindex") && !/^(INPUT|SELECT|TEXTAREA|BUTTON|A)$/.test(focusable.tagName)) {
