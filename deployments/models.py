@@ -1,5 +1,9 @@
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from deployments import constants as dc
+from gharart import ids
 
 
 class Blob(models.Model):
@@ -11,3 +15,152 @@ class Blob(models.Model):
 
     def __str__(self):
         return self.sha256
+
+
+class Deployment(models.Model):
+    """An immutable, content-addressed set of files for one handle and target.
+
+    Its files (``DeploymentFile``) are the manifest path -> sha256. Only the state, the
+    error and the preview gate change after creation.
+    """
+
+    id = models.CharField(primary_key=True, max_length=40, default=ids.new_dep_id, editable=False)
+    handle = models.ForeignKey("gharart.Handle", on_delete=models.CASCADE, related_name="deployments")
+    target = models.CharField(max_length=10, choices=dc.TARGET_CHOICES, default=dc.TARGET_SITE)
+    version = models.PositiveIntegerField()
+    state = models.CharField(max_length=20, choices=dc.STATE_CHOICES, default=dc.UPLOADING, db_index=True)
+    message = models.CharField(max_length=500, blank=True)
+    file_count = models.PositiveIntegerField(default=0)
+    total_bytes = models.BigIntegerField(default=0)
+    artifact_sha256 = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    ready_at = models.DateTimeField(null=True, blank=True)
+    # {"code", "message", "details"} when the deployment failed.
+    error = models.JSONField(null=True, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    # Archive kept in blob storage while a worker unpacks it (removed afterwards).
+    pending_archive_sha256 = models.CharField(max_length=64, blank=True)
+    # Preview gate: the preview report must have been opened, and the latest replay (if
+    # any) must not have found regressions.
+    gate_status = models.CharField(max_length=10, choices=dc.GATE_CHOICES, default=dc.GATE_PENDING)
+    preview_opened_at = models.DateTimeField(null=True, blank=True)
+    preview_opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    gate_replay_run_id = models.CharField(max_length=40, blank=True)
+    gate_summary = models.JSONField(null=True, blank=True)
+    gate_updated_at = models.DateTimeField(null=True, blank=True)
+    # Result of the latest storage integrity check (the preview report runs it).
+    integrity_checked_at = models.DateTimeField(null=True, blank=True)
+    missing_files = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["handle", "target", "version"], name="unique_deployment_version")]
+        indexes = [models.Index(fields=["handle", "target", "-created_at"], name="deployment_history")]
+
+    def __str__(self):
+        return f"{self.handle_id} {self.target} v{self.version} ({self.state})"
+
+
+class DeploymentFile(models.Model):
+    """One manifest entry: a path of a deployment and the blob holding its bytes."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="files")
+    path = models.CharField(max_length=1024)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.BigIntegerField(default=0)
+    content_type = models.CharField(max_length=200)
+    # docs target: the page declares <meta name="gharart:classification" content="confidential">.
+    confidential = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["deployment", "path"], name="unique_deployment_path")]
+
+    def __str__(self):
+        return self.path
+
+
+class LivePointer(models.Model):
+    """What is live for one (handle, target). Locked (select_for_update) by promote and rollback.
+
+    Also hands out deployment version numbers, so versions count 1, 2, 3 without races.
+    """
+
+    handle = models.ForeignKey("gharart.Handle", on_delete=models.CASCADE, related_name="live_pointers")
+    target = models.CharField(max_length=10, choices=dc.TARGET_CHOICES)
+    deployment = models.ForeignKey(Deployment, null=True, blank=True, on_delete=models.RESTRICT, related_name="+")
+    release = models.ForeignKey("Release", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    next_version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["handle", "target"], name="unique_live_pointer")]
+
+    def __str__(self):
+        return f"{self.handle_id} {self.target} -> {self.deployment_id}"
+
+
+class Release(models.Model):
+    """One promote, forced promote or rollback: what went live and what it replaced."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=ids.new_rel_id, editable=False)
+    handle = models.ForeignKey("gharart.Handle", on_delete=models.CASCADE, related_name="releases")
+    target = models.CharField(max_length=10, choices=dc.TARGET_CHOICES)
+    deployment = models.ForeignKey(Deployment, on_delete=models.RESTRICT, related_name="releases")
+    previous_deployment = models.ForeignKey(Deployment, null=True, blank=True, on_delete=models.RESTRICT, related_name="+")
+    kind = models.CharField(max_length=20, choices=dc.RELEASE_KIND_CHOICES)
+    reason = models.CharField(max_length=500, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Set under the live pointer's row lock, so it orders releases of one handle and target.
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["handle", "target", "-created_at"], name="release_history")]
+
+    def __str__(self):
+        return f"{self.kind} {self.deployment_id}"
+
+
+class FunctionBinding(models.Model):
+    """A route on the profile site answered by a built-in function instead of a file."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=ids.new_fb_id, editable=False)
+    handle = models.ForeignKey("gharart.Handle", on_delete=models.CASCADE, related_name="function_bindings")
+    route = models.CharField(max_length=300)
+    methods = models.JSONField(default=list)
+    function = models.CharField(max_length=20, choices=dc.FUNCTION_CHOICES)
+    config = models.JSONField(default=dict, blank=True)
+    # None: follows whatever is live. Else pinned to this deployment (stale once it is not live).
+    deployment = models.ForeignKey(Deployment, null=True, blank=True, on_delete=models.CASCADE, related_name="function_bindings")
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{','.join(self.methods)} {self.route} -> {self.function}"
+
+    @property
+    def follows_live(self):
+        return self.deployment_id is None
+
+
+class FormSubmission(models.Model):
+    """A form posted to a form-capture binding on the profile site."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=ids.new_sub_id, editable=False)
+    binding = models.ForeignKey(FunctionBinding, on_delete=models.CASCADE, related_name="submissions")
+    handle = models.ForeignKey("gharart.Handle", on_delete=models.CASCADE, related_name="form_submissions")
+    data = models.JSONField(default=dict)
+    content_type = models.CharField(max_length=100, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.id

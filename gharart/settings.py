@@ -139,6 +139,7 @@ CELERY_TASK_ALWAYS_EAGER = _env_bool("CELERY_TASK_ALWAYS_EAGER")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "prune-request-log": {"task": "gharart.tasks.prune_request_log", "schedule": timedelta(hours=6)},
+    "deployments-fail-stale-uploads": {"task": "deployments.tasks.deployment_sweep_stale", "schedule": timedelta(minutes=15)},
 }
 
 # --- Auth -----------------------------------------------------------------------------
@@ -278,6 +279,8 @@ DEPLOY_MAX_FILES = _env_int("GHARART_DEPLOY_MAX_FILES", 20_000)
 DEPLOY_MAX_FILE_BYTES = _env_int("GHARART_DEPLOY_MAX_FILE_BYTES", 50 * 1024 * 1024)
 DEPLOY_MAX_TOTAL_BYTES = _env_int("GHARART_DEPLOY_MAX_TOTAL_BYTES", 500 * 1024 * 1024)
 DEPLOY_MAX_COMPRESSION_RATIO = _env_int("GHARART_DEPLOY_MAX_COMPRESSION_RATIO", 200)
+# The ratio check applies to members (and archives) that inflate past this many bytes.
+DEPLOY_COMPRESSION_RATIO_MIN_BYTES = _env_int("GHARART_DEPLOY_COMPRESSION_RATIO_MIN_BYTES", 1024 * 1024)
 DEPLOY_INLINE_MAX_BYTES = _env_int("GHARART_DEPLOY_INLINE_MAX_BYTES", 5 * 1024 * 1024)
 DEPLOY_UPLOAD_TIMEOUT = timedelta(hours=24)
 PREVIEW_URL_TTL = timedelta(hours=_env_int("GHARART_PREVIEW_TTL_HOURS", 24))

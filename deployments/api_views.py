@@ -1,0 +1,256 @@
+"""The /v2 deployments API: thin views over ``services`` and ``selectors``."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from deployments import constants as dc
+from deployments import selectors, services
+from deployments.serializers import (
+    ArchiveDeployInput,
+    BindingInput,
+    BindingOutput,
+    DeploymentCreatedOutput,
+    DeploymentDetailOutput,
+    DeploymentFilter,
+    DeploymentOutput,
+    DigestDeployInput,
+    PreviewReportOutput,
+    PromoteInput,
+    ReleaseFilter,
+    ReleaseOutput,
+    ReleaseResultOutput,
+    RollbackInput,
+    SiteModeInput,
+    SiteModeOutput,
+    SubmissionOutput,
+)
+from gharart import constants as c
+from gharart.access import Access
+from gharart.api import HandleAPIView
+from gharart.pagination import NewestFirstCursorPagination
+from gharart.serializers import ErrorEnvelope
+
+READ = Access(c.READ_ROLES, c.SCOPE_SITES_READ)
+WRITE = Access(c.SITE_ROLES, c.SCOPE_SITES_WRITE)
+PROMOTE = Access(c.SITE_ROLES, c.SCOPE_SITES_PROMOTE)
+ERR = OpenApiResponse(ErrorEnvelope, description="Error envelope; see the error code.")
+
+
+def _paginate(view, request, queryset, serializer_class, context):
+    paginator = NewestFirstCursorPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True, context=context).data)
+
+
+def _release_result(result):
+    return {
+        "release": ReleaseOutput(result.release).data,
+        "live_deployment_id": result.deployment.id,
+        "warnings": result.warnings,
+        "warning_details": result.warning_details,
+    }
+
+
+class DeploymentListView(HandleAPIView):
+    """A handle's deployments (newest first), and new deployments by archive or digest."""
+
+    access = {"GET": READ, "POST": WRITE}
+    daily_quota = {"POST": "deployments"}
+
+    @extend_schema(
+        parameters=[DeploymentFilter],
+        responses={200: DeploymentOutput(many=True), 400: ERR},
+        tags=["deployments"],
+    )
+    def get(self, request, handle):
+        filters = DeploymentFilter(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        qs = selectors.deployment_list(handle=self.handle, **filters.validated_data)
+        return _paginate(self, request, qs, DeploymentOutput, {"live_ids": selectors.live_deployment_ids(handle=self.handle)})
+
+    @extend_schema(
+        request={"multipart/form-data": ArchiveDeployInput, "application/json": DigestDeployInput},
+        responses={201: DeploymentCreatedOutput, 400: ERR, 413: ERR, 422: ERR, 429: ERR},
+        description=(
+            "Multipart `artifact` (.zip/.tar.gz): small archives are `ready` on return, large ones "
+            "`processing` (a worker unpacks them). JSON digest `files` map: `uploading` with the "
+            "`required` blobs to PUT, or `ready` at once when the server holds them all."
+        ),
+        tags=["deployments"],
+    )
+    def post(self, request, handle):
+        content_type = (request.content_type or "").split(";")[0].strip()
+        if content_type.startswith("multipart/") or content_type == "application/x-www-form-urlencoded":
+            data = ArchiveDeployInput(data=request.data)
+            data.is_valid(raise_exception=True)
+            dep = services.deployment_create_from_archive(
+                handle=self.handle,
+                upload=data.validated_data["artifact"],
+                target=data.validated_data["target"],
+                message=data.validated_data["message"],
+                actor=request.user,
+            )
+            required = []
+        else:
+            data = DigestDeployInput(data=request.data)
+            data.is_valid(raise_exception=True)
+            dep, required = services.deployment_create_from_digest(
+                handle=self.handle,
+                files=data.validated_data["files"],
+                target=data.validated_data["target"],
+                message=data.validated_data["message"],
+                actor=request.user,
+            )
+        context = {"live_ids": selectors.live_deployment_ids(handle=self.handle), "required": required}
+        return Response(DeploymentCreatedOutput(dep, context=context).data, status=status.HTTP_201_CREATED)
+
+
+class DeploymentDetailView(HandleAPIView):
+    access = {"GET": READ}
+
+    @extend_schema(responses={200: DeploymentDetailOutput, 404: ERR}, tags=["deployments"])
+    def get(self, request, handle, deployment_id):
+        dep = selectors.deployment_get(handle=self.handle, deployment_id=deployment_id)
+        context = {
+            "live_ids": selectors.live_deployment_ids(handle=self.handle),
+            "required": selectors.deployment_required_blobs(deployment=dep) if dep.state == dc.UPLOADING else [],
+            "files_by_type": selectors.deployment_files_by_type(deployment=dep),
+            "releases": selectors.deployment_releases(deployment=dep),
+        }
+        return Response(DeploymentDetailOutput(dep, context=context).data)
+
+
+class DeploymentBlobView(HandleAPIView):
+    """Upload one blob of a digest deployment (raw body)."""
+
+    access = {"PUT": WRITE}
+
+    @extend_schema(
+        request={"application/octet-stream": OpenApiTypes.BINARY},
+        responses={200: DeploymentCreatedOutput, 404: ERR, 409: ERR, 413: ERR, 422: ERR},
+        tags=["deployments"],
+    )
+    def put(self, request, handle, deployment_id, sha256):
+        dep = selectors.deployment_get(handle=self.handle, deployment_id=deployment_id)
+        # The raw body is streamed to storage; DRF's parsers never see it.
+        dep, required = services.deployment_blob_put(deployment=dep, sha256=sha256, stream=request._request)
+        context = {"live_ids": selectors.live_deployment_ids(handle=self.handle), "required": required}
+        return Response(DeploymentCreatedOutput(dep, context=context).data)
+
+
+class DeploymentPreviewView(HandleAPIView):
+    access = {"GET": READ}
+
+    @extend_schema(
+        responses={200: PreviewReportOutput, 404: ERR, 409: ERR},
+        description="Checks that every file is in storage (409 `deployment_artifact_missing` with `details.missing_files`), records the preview validation for the gate, and returns a signed preview URL.",
+        tags=["deployments"],
+    )
+    def get(self, request, handle, deployment_id):
+        dep = selectors.deployment_get(handle=self.handle, deployment_id=deployment_id)
+        report = services.deployment_preview_report(deployment=dep, actor=request.user)
+        return Response(PreviewReportOutput(report).data)
+
+
+class DeploymentPromoteView(HandleAPIView):
+    access = {"POST": PROMOTE}
+
+    @extend_schema(request=PromoteInput, responses={200: ReleaseResultOutput, 400: ERR, 403: ERR, 404: ERR, 409: ERR}, tags=["deployments"])
+    def post(self, request, handle, deployment_id):
+        data = PromoteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        dep = selectors.deployment_get(handle=self.handle, deployment_id=deployment_id)
+        result = services.deployment_promote(
+            deployment=dep,
+            actor=request.user,
+            role=self.membership.role,
+            reason=data.validated_data["reason"],
+            force=data.validated_data["force"],
+        )
+        return Response(ReleaseResultOutput(_release_result(result)).data)
+
+
+class DeploymentRollbackView(HandleAPIView):
+    access = {"POST": PROMOTE}
+
+    @extend_schema(request=RollbackInput, responses={200: ReleaseResultOutput, 400: ERR, 404: ERR, 409: ERR}, tags=["deployments"])
+    def post(self, request, handle, deployment_id):
+        data = RollbackInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        dep = selectors.deployment_get(handle=self.handle, deployment_id=deployment_id)
+        result = services.deployment_rollback(deployment=dep, actor=request.user, reason=data.validated_data["reason"])
+        return Response(ReleaseResultOutput(_release_result(result)).data)
+
+
+class ReleaseListView(HandleAPIView):
+    access = {"GET": READ}
+
+    @extend_schema(parameters=[ReleaseFilter], responses={200: ReleaseOutput(many=True), 400: ERR}, tags=["deployments"])
+    def get(self, request, handle):
+        filters = ReleaseFilter(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        qs = selectors.release_list(handle=self.handle, target=filters.validated_data.get("target"))
+        return _paginate(self, request, qs, ReleaseOutput, {})
+
+
+class SiteModeView(HandleAPIView):
+    access = {"GET": READ, "PUT": WRITE}
+
+    @extend_schema(responses={200: SiteModeOutput}, tags=["site"])
+    def get(self, request, handle):
+        return Response(SiteModeOutput(selectors.site_status(handle=self.handle)).data)
+
+    @extend_schema(request=SiteModeInput, responses={200: SiteModeOutput, 400: ERR}, tags=["site"])
+    def put(self, request, handle):
+        data = SiteModeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.site_mode_set(handle=self.handle, mode=data.validated_data["mode"], actor=request.user)
+        return Response(SiteModeOutput(result).data)
+
+
+class BindingListView(HandleAPIView):
+    access = {"GET": READ, "POST": WRITE}
+
+    @extend_schema(responses={200: BindingOutput(many=True)}, tags=["function-bindings"])
+    def get(self, request, handle):
+        context = {"live_site_id": selectors.live_deployment_ids(handle=self.handle).get(dc.TARGET_SITE)}
+        return _paginate(self, request, selectors.binding_list(handle=self.handle), BindingOutput, context)
+
+    @extend_schema(request=BindingInput, responses={201: BindingOutput, 400: ERR, 409: ERR}, tags=["function-bindings"])
+    def post(self, request, handle):
+        data = BindingInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        binding = services.binding_create(handle=self.handle, actor=request.user, **data.validated_data)
+        context = {"live_site_id": selectors.live_deployment_ids(handle=self.handle).get(dc.TARGET_SITE)}
+        return Response(BindingOutput(binding, context=context).data, status=status.HTTP_201_CREATED)
+
+
+class BindingDetailView(HandleAPIView):
+    access = {"GET": READ, "DELETE": WRITE}
+
+    @extend_schema(responses={200: BindingOutput, 404: ERR}, tags=["function-bindings"])
+    def get(self, request, handle, binding_id):
+        binding = selectors.binding_get(handle=self.handle, binding_id=binding_id)
+        context = {"live_site_id": selectors.live_deployment_ids(handle=self.handle).get(dc.TARGET_SITE)}
+        return Response(BindingOutput(binding, context=context).data)
+
+    @extend_schema(responses={204: None, 404: ERR}, tags=["function-bindings"])
+    def delete(self, request, handle, binding_id):
+        binding = selectors.binding_get(handle=self.handle, binding_id=binding_id)
+        services.binding_delete(binding=binding, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BindingSubmissionListView(HandleAPIView):
+    access = {"GET": READ}
+
+    @extend_schema(
+        parameters=[OpenApiParameter("limit", int, required=False), OpenApiParameter("cursor", str, required=False)],
+        responses={200: SubmissionOutput(many=True), 404: ERR},
+        tags=["function-bindings"],
+    )
+    def get(self, request, handle, binding_id):
+        binding = selectors.binding_get(handle=self.handle, binding_id=binding_id)
+        return _paginate(self, request, selectors.submission_list(binding=binding), SubmissionOutput, {})

@@ -1,0 +1,45 @@
+"""Signed, expiring preview URLs: ``/previews/{token}/...``, viewable without login.
+
+The token is a ``django.core.signing`` timestamped signature of the deployment ID, so
+it cannot be forged or altered, and it stops working ``PREVIEW_URL_TTL`` after issue.
+"""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.core import signing
+from django.utils import timezone
+
+from deployments import constants as dc
+from gharart.errors import ApplicationError
+
+SALT = "deployments.preview"
+
+
+def content_base_url() -> str:
+    """Where deployed content is served: a separate content origin when configured."""
+    return (settings.GHARART_CONTENT_ORIGIN or settings.GHARART_PUBLIC_URL).rstrip("/")
+
+
+def preview_token(deployment_id: str) -> str:
+    return signing.TimestampSigner(salt=SALT).sign_object({"d": deployment_id})
+
+
+def preview_url(deployment) -> tuple[str, datetime]:
+    """A fresh signed preview URL for ``deployment`` and when it expires."""
+    token = preview_token(deployment.id)
+    return f"{content_base_url()}/previews/{token}/", timezone.now() + settings.PREVIEW_URL_TTL
+
+
+def preview_deployment_id(token: str) -> str:
+    """The deployment ID a token grants, or 404 ``preview_not_found`` / 403 ``preview_expired``."""
+    signer = signing.TimestampSigner(salt=SALT)
+    try:
+        data = signer.unsign_object(token, max_age=settings.PREVIEW_URL_TTL)
+    except signing.SignatureExpired:
+        raise ApplicationError(dc.PREVIEW_EXPIRED, "This preview link has expired. Open the preview report again for a new one.", status=403)
+    except (signing.BadSignature, ValueError, TypeError, UnicodeDecodeError):
+        raise ApplicationError(dc.PREVIEW_NOT_FOUND, "No such preview.", status=404)
+    if not isinstance(data, dict) or not isinstance(data.get("d"), str):
+        raise ApplicationError(dc.PREVIEW_NOT_FOUND, "No such preview.", status=404)
+    return data["d"]

@@ -1,0 +1,42 @@
+"""Public content routes: profile sites and signed previews (no login, no CSRF: no session acts here)."""
+
+from django.http import HttpResponsePermanentRedirect, HttpResponseRedirect
+from django.views.decorators.csrf import csrf_exempt
+
+from deployments import constants as dc
+from deployments import previews, selectors, serving
+from deployments.models import Deployment
+from gharart.errors import ApplicationError
+
+
+@csrf_exempt
+def profile(request, handle, path=""):
+    return serving.profile_serve(request, handle, path)
+
+
+def profile_redirect(request, handle):
+    query = request.META.get("QUERY_STRING", "")
+    response = HttpResponsePermanentRedirect(f"/profiles/{handle}/" + (f"?{query}" if query else ""))
+    state = selectors.live_state(handle)
+    response[serving.SITE_MODE_HEADER] = state.site_mode if state else serving.UNKNOWN_HANDLE_MODE
+    return response
+
+
+def preview(request, token, path=""):
+    try:
+        deployment_id = previews.preview_deployment_id(token)
+    except ApplicationError as exc:
+        return serving.content_error(request, exc.status, exc.code, exc.message)
+    deployment = Deployment.objects.filter(pk=deployment_id, state=dc.READY).first()
+    if deployment is None:
+        return serving.content_error(request, 404, dc.PREVIEW_NOT_FOUND, "No such preview.")
+    return serving.serve_deployment_path(
+        request,
+        deployment,
+        path,
+        extra_headers={"Cache-Control": serving.PREVIEW_CACHE_CONTROL, "X-Robots-Tag": "noindex, nofollow"},
+    )
+
+
+def preview_redirect(request, token):
+    return HttpResponseRedirect(f"/previews/{token}/")

@@ -1,0 +1,430 @@
+"""Reads for deployments, releases, site mode and function bindings.
+
+The profile route's hot path is ``live_state`` (handle -> site mode, live deployments and
+bindings) and ``manifest_lookup`` (deployment + path -> blob). Both are cached: the live
+state in the shared cache under a generation number that promote, rollback, site-mode and
+binding changes bump after they commit; manifest entries forever (a deployment never
+changes), in the shared cache and in a small per-process LRU. A warm request makes no
+database query at all.
+"""
+
+import hashlib
+import threading
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from deployments import constants as dc
+from deployments import storage
+from deployments.models import (
+    Blob,
+    Deployment,
+    DeploymentFile,
+    FormSubmission,
+    FunctionBinding,
+    LivePointer,
+    Release,
+)
+from deployments.resolver import ManifestEntry
+from gharart import constants as c
+from gharart.errors import ApplicationError
+from gharart.models import Handle
+
+LIVE_STATE_TTL = 600
+MANIFEST_TTL = 7 * 86400
+_MISSING = "-"
+
+
+# --- Live state (cached) -----------------------------------------------------------------
+
+@dataclass
+class BindingSpec:
+    id: str
+    route: str
+    methods: tuple
+    function: str
+    config: dict
+    deployment_id: str | None
+
+
+@dataclass
+class LiveState:
+    """What a handle's public routes serve, as cached for the profile route."""
+
+    handle_id: int
+    slug: str
+    site_mode: str
+    deployments: dict = field(default_factory=dict)  # target -> Deployment (a snapshot)
+    bindings: list = field(default_factory=list)
+
+    def active_bindings(self):
+        live = self.deployments.get(dc.TARGET_SITE)
+        live_id = live.id if live is not None else None
+        return [b for b in self.bindings if b.deployment_id is None or b.deployment_id == live_id]
+
+
+def _generation_key(slug):
+    return f"deployments:live-gen:{slug}"
+
+
+def _state_key(slug, generation):
+    return f"deployments:live:{slug}:{generation}"
+
+
+def _slug_of(handle):
+    return handle if isinstance(handle, str) else handle.slug
+
+
+def live_state(slug: str) -> LiveState | None:
+    """The cached live state of handle ``slug`` (None for an unknown handle)."""
+    generation = cache.get(_generation_key(slug), 0)
+    key = _state_key(slug, generation)
+    state = cache.get(key)
+    if state is not None:
+        return state
+    state = _live_state_from_db(slug)
+    if state is not None:
+        cache.set(key, state, LIVE_STATE_TTL)
+    return state
+
+
+def _live_state_from_db(slug):
+    handle = Handle.objects.filter(slug=slug).only("id", "slug", "site_mode").first()
+    if handle is None:
+        return None
+    deployments = {p.target: p.deployment for p in LivePointer.objects.filter(handle=handle, deployment__isnull=False).select_related("deployment")}
+    bindings = [
+        BindingSpec(id=b.id, route=b.route, methods=tuple(b.methods), function=b.function, config=b.config, deployment_id=b.deployment_id)
+        for b in FunctionBinding.objects.filter(handle=handle).order_by("created_at")
+    ]
+    return LiveState(handle_id=handle.id, slug=handle.slug, site_mode=handle.site_mode, deployments=deployments, bindings=bindings)
+
+
+def live_state_invalidate(slug: str):
+    """Drop the cached live state of ``slug`` once the current transaction commits."""
+
+    def bump():
+        key = _generation_key(slug)
+        cache.add(key, 0, timeout=None)
+        try:
+            cache.incr(key)
+        except ValueError:
+            cache.set(key, 1, timeout=None)
+
+    transaction.on_commit(bump)
+
+
+def live_deployment(*, handle, target) -> Deployment | None:
+    """The live deployment of ``handle`` (a Handle or slug) for ``target``, from the cache.
+
+    The instance is a snapshot for serving: re-read it before changing it.
+    """
+    state = live_state(_slug_of(handle))
+    if state is None:
+        return None
+    return state.deployments.get(target)
+
+
+def live_deployment_ids(*, handle) -> dict:
+    """{target: deployment_id} of what is live now (from the database)."""
+    return dict(LivePointer.objects.filter(handle=handle, deployment__isnull=False).values_list("target", "deployment_id"))
+
+
+# --- Manifest lookups (cached forever: deployments are immutable) -------------------------
+
+class _LRU:
+    def __init__(self, size):
+        self.size = size
+        self.data = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            if key in self.data:
+                self.data.move_to_end(key)
+                return self.data[key]
+        return None
+
+    def put(self, key, value):
+        with self.lock:
+            self.data[key] = value
+            self.data.move_to_end(key)
+            while len(self.data) > self.size:
+                self.data.popitem(last=False)
+
+    def clear(self):
+        with self.lock:
+            self.data.clear()
+
+
+_local_manifest = _LRU(20_000)
+
+
+def _file_key(deployment_id, path):
+    return f"deployments:file:{deployment_id}:{hashlib.sha1(path.encode()).hexdigest()}"
+
+
+def manifest_lookup(deployment_id: str, paths) -> dict:
+    """{path: ManifestEntry} for those of ``paths`` that the deployment holds."""
+    paths = list(dict.fromkeys(paths))
+    found, missing = {}, []
+    for path in paths:
+        hit = _local_manifest.get((deployment_id, path))
+        if hit is None:
+            missing.append(path)
+        elif hit != _MISSING:
+            found[path] = hit
+    if not missing:
+        return found
+    keys = {_file_key(deployment_id, p): p for p in missing}
+    cached = cache.get_many(list(keys))
+    still = []
+    for key, path in keys.items():
+        if key in cached:
+            value = cached[key]
+            _local_manifest.put((deployment_id, path), value)
+            if value != _MISSING:
+                found[path] = value
+        else:
+            still.append(path)
+    if still:
+        rows = DeploymentFile.objects.filter(deployment_id=deployment_id, path__in=still).values_list("path", "sha256", "size", "content_type", "confidential")
+        from_db = {r[0]: ManifestEntry(*r) for r in rows}
+        to_cache = {}
+        for path in still:
+            value = from_db.get(path, _MISSING)
+            to_cache[_file_key(deployment_id, path)] = value
+            _local_manifest.put((deployment_id, path), value)
+            if value != _MISSING:
+                found[path] = value
+        cache.set_many(to_cache, MANIFEST_TTL)
+    return found
+
+
+def manifest_lookup_for(deployment):
+    """A resolver lookup bound to one deployment."""
+    return lambda paths: manifest_lookup(deployment.id, paths)
+
+
+# --- Deployments -------------------------------------------------------------------------
+
+def deployment_list(*, handle, target=None, state=None):
+    qs = Deployment.objects.filter(handle=handle).select_related("created_by")
+    if target:
+        qs = qs.filter(target=target)
+    if state:
+        qs = qs.filter(state=state)
+    return qs.order_by("-created_at", "-pk")
+
+
+def deployment_get(*, handle, deployment_id) -> Deployment:
+    dep = Deployment.objects.select_related("created_by", "handle").filter(handle=handle, pk=deployment_id).first()
+    if dep is None:
+        raise ApplicationError(dc.DEPLOYMENT_NOT_FOUND, "No such deployment on this handle.", status=404)
+    return dep
+
+
+def deployment_is_live(*, deployment) -> bool:
+    return LivePointer.objects.filter(handle_id=deployment.handle_id, target=deployment.target, deployment=deployment).exists()
+
+
+def deployment_files_by_type(*, deployment) -> dict:
+    """{"text/html": 3, "image/png": 1, ...} (parameters like charset dropped)."""
+    counts = Counter()
+    for ctype in DeploymentFile.objects.filter(deployment=deployment).values_list("content_type", flat=True):
+        counts[ctype.split(";")[0].strip()] += 1
+    return dict(sorted(counts.items()))
+
+
+def deployment_file_list(*, deployment):
+    return DeploymentFile.objects.filter(deployment=deployment).order_by("path")
+
+
+def deployment_releases(*, deployment):
+    """Releases this deployment took part in (made live, or was replaced)."""
+    return Release.objects.filter(Q(deployment=deployment) | Q(previous_deployment=deployment)).select_related("actor", "deployment").order_by("-created_at")
+
+
+def deployment_required_blobs(*, deployment) -> list:
+    """The sha256s of the deployment that the server does not hold yet."""
+    return sorted(
+        set(DeploymentFile.objects.filter(deployment=deployment).exclude(sha256__in=Blob.objects.values("sha256")).values_list("sha256", flat=True))
+    )
+
+
+def deployment_missing_files(*, deployment) -> list:
+    """Paths whose bytes are not in storage (checks storage itself, one check per blob)."""
+    by_sha = {}
+    for path, sha in DeploymentFile.objects.filter(deployment=deployment).values_list("path", "sha256"):
+        by_sha.setdefault(sha, []).append(path)
+    missing = []
+    for sha, paths in by_sha.items():
+        if not storage.blob_exists(sha):
+            missing.extend(paths)
+    return sorted(missing)
+
+
+def deployment_gate_checks(*, deployment) -> list:
+    """The preview gate checklist shown by the preview report and the dashboard."""
+    return [
+        {
+            "name": "preview_opened",
+            "ok": deployment.preview_opened_at is not None,
+            "at": deployment.preview_opened_at,
+        },
+        {
+            "name": "integrity",
+            "ok": deployment.integrity_checked_at is not None and not deployment.missing_files,
+            "at": deployment.integrity_checked_at,
+            "missing_files": list(deployment.missing_files or []),
+        },
+        {
+            "name": "replay",
+            "ok": deployment.gate_status != dc.GATE_FAILED,
+            "status": deployment.gate_status,
+            "replay_run_id": deployment.gate_replay_run_id or None,
+            "summary": deployment.gate_summary,
+            "at": deployment.gate_updated_at,
+        },
+    ]
+
+
+def deployment_gate_open(*, deployment) -> bool:
+    """True when a normal (not forced) promote may proceed past the preview gate."""
+    return deployment.preview_opened_at is not None and deployment.gate_status != dc.GATE_FAILED
+
+
+# --- Releases ----------------------------------------------------------------------------
+
+def release_list(*, handle, target=None):
+    qs = Release.objects.filter(handle=handle).select_related("actor", "deployment")
+    if target:
+        qs = qs.filter(target=target)
+    return qs.order_by("-created_at", "-pk")
+
+
+def release_latest(*, handle, target):
+    return Release.objects.filter(handle=handle, target=target).order_by("-created_at").first()
+
+
+# --- Site mode ---------------------------------------------------------------------------
+
+def warning(code, message, **details):
+    return {"code": code, "message": message, "details": details}
+
+
+def site_status(*, handle) -> dict:
+    """What the profile route serves and whether the mode matches what is live."""
+    live_id = LivePointer.objects.filter(handle=handle, target=dc.TARGET_SITE).values_list("deployment_id", flat=True).first()
+    mode = handle.site_mode
+    if mode == c.SITE_MODE_LINKS:
+        serving = dc.SERVING_LINKS_PAGE
+    elif mode == c.SITE_MODE_MAINTENANCE:
+        serving = dc.SERVING_MAINTENANCE_PAGE
+    else:
+        serving = dc.SERVING_DEPLOYMENT if live_id else dc.SERVING_NO_SITE
+    details = []
+    if live_id and mode != c.SITE_MODE_DEPLOYMENT:
+        details.append(
+            warning(
+                dc.WARNING_SITE_MODE_MISMATCH,
+                f"A site deployment is live, but the site mode is '{mode}', so /profiles/{handle.slug}/ serves the {serving.replace('_', ' ')} instead of it.",
+                mode=mode,
+                live_deployment_id=live_id,
+            )
+        )
+    elif not live_id and mode == c.SITE_MODE_DEPLOYMENT:
+        details.append(
+            warning(
+                dc.WARNING_SITE_MODE_MISMATCH,
+                "The site mode is 'deployment' but no site deployment is live, so the profile route answers 404 'no site published'.",
+                mode=mode,
+                live_deployment_id=None,
+            )
+        )
+    return {
+        "mode": mode,
+        "live_deployment_id": live_id,
+        "serving": serving,
+        "warnings": [w["code"] for w in details],
+        "warning_details": details,
+    }
+
+
+# --- Function bindings -------------------------------------------------------------------
+
+def binding_list(*, handle):
+    return FunctionBinding.objects.filter(handle=handle).order_by("-created_at", "-pk")
+
+
+def binding_get(*, handle, binding_id) -> FunctionBinding:
+    binding = FunctionBinding.objects.filter(handle=handle, pk=binding_id).first()
+    if binding is None:
+        raise ApplicationError(dc.BINDING_NOT_FOUND, "No such function binding on this handle.", status=404)
+    return binding
+
+
+def binding_status(binding, live_site_id) -> str:
+    if binding.deployment_id is None or binding.deployment_id == live_site_id:
+        return dc.BINDING_ACTIVE
+    return dc.BINDING_STALE
+
+
+def binding_stale_list(*, handle, live_site_id=None):
+    """Bindings pinned to a deployment that is not the live site deployment."""
+    if live_site_id is None:
+        live_site_id = live_deployment_ids(handle=handle).get(dc.TARGET_SITE)
+    return list(FunctionBinding.objects.filter(handle=handle, deployment__isnull=False).exclude(deployment_id=live_site_id).order_by("route"))
+
+
+def submission_list(*, binding):
+    return FormSubmission.objects.filter(binding=binding).order_by("-created_at", "-pk")
+
+
+# --- Overview panel ----------------------------------------------------------------------
+
+def overview_panel(*, handle, membership):
+    """What is live, the site mode and what needs attention, for the handle overview."""
+    live = {}
+    for pointer in LivePointer.objects.filter(handle=handle, deployment__isnull=False).select_related("deployment", "release", "release__actor"):
+        live[pointer.target] = {"deployment": pointer.deployment, "release": pointer.release}
+    status = site_status(handle=handle)
+    warnings = list(status["warning_details"])
+    site_live = live.get(dc.TARGET_SITE)
+    stale = binding_stale_list(handle=handle, live_site_id=site_live["deployment"].id if site_live else None)
+    if stale:
+        warnings.append(
+            warning(
+                dc.WARNING_STALE_FUNCTION_BINDINGS,
+                f"{len(stale)} function binding(s) are pinned to a deployment that is not live and do not answer: " + ", ".join(b.route for b in stale),
+                binding_ids=[b.id for b in stale],
+            )
+        )
+    for target, item in live.items():
+        dep = item["deployment"]
+        if dep.missing_files:
+            warnings.append(
+                warning(
+                    dc.WARNING_MISSING_ARTIFACT_FILES,
+                    f"The live {target} deployment v{dep.version} is missing files in storage: " + ", ".join(dep.missing_files[:10]),
+                    deployment_id=dep.id,
+                    missing_files=dep.missing_files,
+                )
+            )
+    in_flight = Deployment.objects.filter(handle=handle, state__in=(dc.UPLOADING, dc.PROCESSING)).count()
+    return {
+        "template": "deployments/_overview_panel.html",
+        "context": {
+            "handle": handle,
+            "live_site": site_live,
+            "live_docs": live.get(dc.TARGET_DOCS),
+            "site_status": status,
+            "warnings": warnings,
+            "in_flight": in_flight,
+            "now": timezone.now(),
+        },
+    }

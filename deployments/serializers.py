@@ -1,0 +1,255 @@
+"""Input and output shapes of the deployments API (and its OpenAPI schema)."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from deployments import constants as dc
+from deployments import previews
+from deployments.models import Deployment, FormSubmission, FunctionBinding, Release
+from gharart import constants as c
+
+WARNING_MESSAGES = {
+    dc.WARNING_NO_INDEX_HTML: "The site has no /index.html, so its root answers 404.",
+}
+
+
+class WarningDetail(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField(required=False)
+
+
+class DeploymentError(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField()
+
+
+# --- Inputs ------------------------------------------------------------------------------
+
+class ArchiveDeployInput(serializers.Serializer):
+    artifact = serializers.FileField(help_text=".zip or .tar.gz of the site")
+    target = serializers.ChoiceField(choices=dc.TARGETS, default=dc.TARGET_SITE)
+    message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class DigestDeployInput(serializers.Serializer):
+    target = serializers.ChoiceField(choices=dc.TARGETS, default=dc.TARGET_SITE)
+    message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    files = serializers.DictField(child=serializers.CharField(max_length=64), allow_empty=True, help_text='{"/index.html": "<sha256>", ...}')
+
+
+class DeploymentFilter(serializers.Serializer):
+    target = serializers.ChoiceField(choices=dc.TARGETS, required=False)
+    state = serializers.ChoiceField(choices=[s for s, _ in dc.STATE_CHOICES], required=False)
+
+
+class ReleaseFilter(serializers.Serializer):
+    target = serializers.ChoiceField(choices=dc.TARGETS, required=False)
+
+
+class PromoteInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    force = serializers.BooleanField(required=False, default=False, help_text="Owners/admins: skip the preview gate (reason required).")
+
+
+class RollbackInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class SiteModeInput(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=[m for m, _ in c.SITE_MODE_CHOICES])
+
+
+class BindingInput(serializers.Serializer):
+    route = serializers.CharField(max_length=300)
+    methods = serializers.ListField(child=serializers.CharField(max_length=10), allow_empty=False)
+    function = serializers.ChoiceField(choices=[f for f, _ in dc.FUNCTION_CHOICES])
+    config = serializers.JSONField(required=False, default=dict, help_text="redirect: location, status; json: body, status; form-capture: success_path, max_bytes")
+    deployment_id = serializers.CharField(allow_null=True, required=False, default=None)
+
+
+# --- Outputs -----------------------------------------------------------------------------
+
+class DeploymentOutput(serializers.ModelSerializer):
+    handle = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    created_by = serializers.SerializerMethodField()
+    is_live = serializers.SerializerMethodField()
+    preview_url = serializers.SerializerMethodField()
+    warnings = serializers.ListField(child=serializers.CharField(), read_only=True)
+    warning_details = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Deployment
+        fields = [
+            "id",
+            "handle",
+            "target",
+            "version",
+            "state",
+            "message",
+            "file_count",
+            "total_bytes",
+            "artifact_sha256",
+            "created_at",
+            "created_by",
+            "ready_at",
+            "is_live",
+            "preview_url",
+            "warnings",
+            "warning_details",
+            "error",
+        ]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_created_by(self, obj):
+        return obj.created_by.username if obj.created_by_id else None
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_is_live(self, obj):
+        live_ids = self.context.get("live_ids") or {}
+        return live_ids.get(obj.target) == obj.id
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_preview_url(self, obj):
+        if obj.state != dc.READY:
+            return None
+        return previews.preview_url(obj)[0]
+
+    @extend_schema_field(WarningDetail(many=True))
+    def get_warning_details(self, obj):
+        return [{"code": w, "message": WARNING_MESSAGES.get(w, w), "details": {}} for w in obj.warnings or []]
+
+    @extend_schema_field(DeploymentError(allow_null=True))
+    def get_error(self, obj):
+        return obj.error
+
+
+class DeploymentCreatedOutput(DeploymentOutput):
+    required = serializers.SerializerMethodField(help_text="sha256s the server does not hold yet (digest deploys)")
+
+    class Meta(DeploymentOutput.Meta):
+        fields = [*DeploymentOutput.Meta.fields, "required"]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_required(self, obj):
+        return self.context.get("required", [])
+
+
+class ReleaseOutput(serializers.ModelSerializer):
+    deployment_id = serializers.CharField(read_only=True)
+    previous_deployment_id = serializers.CharField(read_only=True, allow_null=True)
+    actor = serializers.SerializerMethodField()
+    version = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Release
+        fields = ["id", "target", "deployment_id", "previous_deployment_id", "kind", "reason", "actor", "created_at", "version"]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_actor(self, obj):
+        return obj.actor.username if obj.actor_id else None
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_version(self, obj):
+        return obj.deployment.version
+
+
+class GateCheck(serializers.Serializer):
+    name = serializers.CharField()
+    ok = serializers.BooleanField()
+    at = serializers.DateTimeField(allow_null=True)
+
+
+class Gate(serializers.Serializer):
+    status = serializers.ChoiceField(choices=[g for g, _ in dc.GATE_CHOICES])
+    checks = GateCheck(many=True)
+
+
+class Integrity(serializers.Serializer):
+    ok = serializers.BooleanField()
+    missing_files = serializers.ListField(child=serializers.CharField())
+    checked_at = serializers.DateTimeField(allow_null=True, required=False)
+
+
+class DeploymentDetailOutput(DeploymentCreatedOutput):
+    files = serializers.SerializerMethodField(help_text="file count by content type")
+    releases = serializers.SerializerMethodField()
+    gate = serializers.SerializerMethodField()
+    integrity = serializers.SerializerMethodField()
+
+    class Meta(DeploymentCreatedOutput.Meta):
+        fields = [*DeploymentCreatedOutput.Meta.fields, "files", "releases", "gate", "integrity"]
+
+    @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
+    def get_files(self, obj):
+        return self.context.get("files_by_type", {})
+
+    @extend_schema_field(ReleaseOutput(many=True))
+    def get_releases(self, obj):
+        return ReleaseOutput(self.context.get("releases", []), many=True).data
+
+    @extend_schema_field(Gate)
+    def get_gate(self, obj):
+        from deployments import selectors
+
+        return Gate({"status": obj.gate_status, "checks": selectors.deployment_gate_checks(deployment=obj)}).data
+
+    @extend_schema_field(Integrity)
+    def get_integrity(self, obj):
+        return {"ok": obj.integrity_checked_at is not None and not obj.missing_files, "missing_files": obj.missing_files or [], "checked_at": obj.integrity_checked_at}
+
+
+class PreviewReportOutput(serializers.Serializer):
+    deployment_id = serializers.CharField()
+    state = serializers.CharField()
+    preview_url = serializers.URLField()
+    expires_at = serializers.DateTimeField()
+    integrity = Integrity()
+    gate = Gate()
+
+
+class ReleaseResultOutput(serializers.Serializer):
+    release = ReleaseOutput()
+    live_deployment_id = serializers.CharField()
+    warnings = serializers.ListField(child=serializers.CharField())
+    warning_details = WarningDetail(many=True)
+
+
+class SiteModeOutput(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=[m for m, _ in c.SITE_MODE_CHOICES])
+    live_deployment_id = serializers.CharField(allow_null=True)
+    serving = serializers.ChoiceField(choices=[dc.SERVING_LINKS_PAGE, dc.SERVING_DEPLOYMENT, dc.SERVING_MAINTENANCE_PAGE, dc.SERVING_NO_SITE])
+    warnings = serializers.ListField(child=serializers.CharField())
+    warning_details = WarningDetail(many=True)
+
+
+class BindingOutput(serializers.ModelSerializer):
+    deployment_id = serializers.CharField(read_only=True, allow_null=True)
+    follows_live = serializers.BooleanField(read_only=True)
+    status = serializers.SerializerMethodField()
+    config = serializers.JSONField()
+
+    class Meta:
+        model = FunctionBinding
+        fields = ["id", "route", "methods", "function", "config", "deployment_id", "follows_live", "status", "created_at"]
+
+    @extend_schema_field(serializers.ChoiceField(choices=[dc.BINDING_ACTIVE, dc.BINDING_STALE]))
+    def get_status(self, obj):
+        from deployments import selectors
+
+        return selectors.binding_status(obj, self.context.get("live_site_id"))
+
+
+class SubmissionOutput(serializers.ModelSerializer):
+    binding_id = serializers.CharField(read_only=True)
+    data = serializers.JSONField()
+
+    class Meta:
+        model = FormSubmission
+        fields = ["id", "binding_id", "data", "content_type", "user_agent", "created_at"]
+
+
+BLOB_BODY = OpenApiTypes.BINARY

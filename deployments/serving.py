@@ -1,0 +1,302 @@
+"""Serving deployed files: ONE function for live profile sites, previews, edge docs and replays.
+
+``serve_deployment_path(request, deployment, path)`` resolves ``path`` with the
+static-host rules (``resolver``), then answers with a strong ``ETag`` (the content's
+sha256), ``If-None-Match`` -> 304, a single ``Range`` -> 206 (416 when unsatisfiable),
+``HEAD`` without a body, the file's ``Content-Type``, ``Cache-Control``, the sandbox CSP
+(unless a separate ``GHARART_CONTENT_ORIGIN`` serves content) and
+``X-Gharart-Deployment``. Unknown paths get the deployment's own ``/404.html`` (status
+404) or a plain 404.
+
+Bytes leave one of two ways. With ``GHARART_ACCEL_REDIRECT`` on (production, behind
+nginx) the response carries ``X-Accel-Redirect: <prefix><blob name>`` and nginx sends the
+file from disk. Otherwise they are streamed from storage in chunks (constant memory).
+In-process callers (the site-intel crawler and replays) always get the bytes.
+
+The profile route (``profile_serve``) adds the site mode: the links page, the maintenance
+page (503 + ``Retry-After``), or the live ``site`` deployment with its function bindings.
+Every profile response carries ``X-Gharart-Site-Mode``.
+"""
+
+import logging
+import re
+from urllib.parse import unquote
+
+from django.conf import settings
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.template.loader import render_to_string
+from django.test import RequestFactory
+from django.utils.encoding import iri_to_uri
+from django.utils.http import parse_etags
+
+from deployments import constants as dc
+from deployments import resolver, selectors, storage
+from gharart import constants as c
+from gharart.errors import error_response
+from gharart.models import Handle
+from gharart.request_id import request_id_for
+
+logger = logging.getLogger(__name__)
+
+SANDBOX_CSP = "sandbox allow-scripts allow-forms allow-popups allow-downloads"
+# Our own generated pages (links, maintenance, errors): inline styles only, nothing else.
+OWN_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+LIVE_CACHE_CONTROL = "public, max-age=0, must-revalidate"
+PREVIEW_CACHE_CONTROL = "private, max-age=0, must-revalidate"
+STREAM_CHUNK = 64 * 1024
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+SITE_MODE_HEADER = "X-Gharart-Site-Mode"
+DEPLOYMENT_HEADER = "X-Gharart-Deployment"
+UNKNOWN_HANDLE_MODE = "none"
+
+
+# --- Small helpers -------------------------------------------------------------------------
+
+def wants_html(request) -> bool:
+    accept = request.headers.get("Accept", "")
+    return "text/html" in accept or "application/xhtml+xml" in accept
+
+
+def content_error(request, status, code, message, *, headers=None, details=None):
+    """An error on a content route: a small page for browsers, the JSON envelope otherwise."""
+    if wants_html(request):
+        body = render_to_string(
+            "deployments/content_error.html",
+            {"status": status, "code": code, "message": message, "request_id": request_id_for(request)},
+        )
+        response = HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
+        response["Content-Security-Policy"] = OWN_PAGE_CSP
+        for k, v in (headers or {}).items():
+            response[k] = v
+    else:
+        response = error_response(code, message, status, request=request, details=details, headers=headers)
+    response["Cache-Control"] = "no-store"
+    return _head(request, response)
+
+
+def _head(request, response):
+    """HEAD: same status and headers, no body (Content-Length still says the size)."""
+    if request.method == "HEAD" and not response.streaming:
+        length = len(response.content)
+        response.content = b""
+        response["Content-Length"] = str(length)
+    return response
+
+
+def _own_page(request, template, context, *, status=200, headers=None):
+    body = render_to_string(template, {**context, "request_id": request_id_for(request)})
+    response = HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = OWN_PAGE_CSP
+    for k, v in (headers or {}).items():
+        response[k] = v
+    return _head(request, response)
+
+
+def parse_range(header: str, size: int):
+    """``(start, end)`` inclusive for one satisfiable range, ``"unsatisfiable"``, or None (ignore)."""
+    match = _RANGE.match(header.strip())
+    if not match:
+        return None  # malformed or several ranges: answer 200 with the whole body
+    first, last = match.groups()
+    if first == "" and last == "":
+        return None
+    if first == "":
+        suffix = int(last)
+        if suffix == 0 or size == 0:
+            return "unsatisfiable"
+        return max(0, size - suffix), size - 1
+    start = int(first)
+    if start >= size:
+        return "unsatisfiable"
+    end = min(int(last), size - 1) if last else size - 1
+    if end < start:
+        return None
+    return start, end
+
+
+def _etag_matches(header, etag):
+    tags = parse_etags(header)
+    if "*" in tags:
+        return True
+    bare = etag.strip('"')
+    return any(t.removeprefix("W/").strip('"') == bare for t in tags)
+
+
+def _range_iter(fh, start, length):
+    try:
+        fh.seek(start)
+        left = length
+        while left > 0:
+            chunk = fh.read(min(STREAM_CHUNK, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            yield chunk
+    finally:
+        fh.close()
+
+
+def _use_accel(request):
+    return settings.GHARART_ACCEL_REDIRECT and not getattr(request, "gharart_in_process", False)
+
+
+# --- The one serving function ------------------------------------------------------------
+
+def serve_deployment_path(request, deployment, path, *, extra_headers=None) -> HttpResponse:
+    """Serve ``path`` of ``deployment`` with the static-host rules (see module docstring).
+
+    ``extra_headers`` are set on every response (e.g. ``X-Gharart-Site-Mode``, a private
+    ``Cache-Control`` for previews).
+    """
+    extra = dict(extra_headers or {})
+    base = {DEPLOYMENT_HEADER: deployment.id, "Cache-Control": LIVE_CACHE_CONTROL}
+    if not settings.GHARART_CONTENT_ORIGIN:
+        base["Content-Security-Policy"] = SANDBOX_CSP
+    base.update(extra)
+    if request.method not in ("GET", "HEAD"):
+        return content_error(request, 405, c.METHOD_NOT_ALLOWED, "Deployed files answer GET and HEAD only.", headers={**base, "Allow": "GET, HEAD"})
+    found = resolver.resolve(path, selectors.manifest_lookup_for(deployment))
+    if found is None:
+        headers = {**base, "Cache-Control": "no-cache"}
+        return content_error(request, 404, c.NOT_FOUND, "There is no such page on this site.", headers=headers)
+    entry, status = found.entry, found.status
+    etag = f'"{entry.sha256}"'
+    headers = {**base, "ETag": etag, "Accept-Ranges": "bytes"}
+    if status == 404:
+        headers["Cache-Control"] = "no-cache"
+        headers.pop("Accept-Ranges")
+    if status == 200:
+        inm = request.headers.get("If-None-Match")
+        if inm and _etag_matches(inm, etag):
+            return _with(HttpResponse(status=304), headers)
+    byte_range = None
+    range_header = request.headers.get("Range")
+    if status == 200 and range_header:
+        if_range = request.headers.get("If-Range")
+        if not if_range or if_range.strip() == etag:
+            byte_range = parse_range(range_header, entry.size)
+    if byte_range == "unsatisfiable":
+        response = HttpResponse(status=416, content_type=entry.content_type)
+        response["Content-Range"] = f"bytes */{entry.size}"
+        return _with(response, headers)
+    if request.method == "HEAD":
+        response = HttpResponse(status=206 if byte_range else status, content_type=entry.content_type)
+        if byte_range:
+            start, end = byte_range
+            response["Content-Range"] = f"bytes {start}-{end}/{entry.size}"
+            response["Content-Length"] = str(end - start + 1)
+        else:
+            response["Content-Length"] = str(entry.size)
+        return _with(response, headers)
+    if status == 200 and _use_accel(request) and storage.blob_path(entry.sha256) is not None:
+        # nginx sends the bytes (and handles Range itself) from an internal location.
+        response = HttpResponse(status=200, content_type=entry.content_type)
+        response["X-Accel-Redirect"] = iri_to_uri(settings.GHARART_ACCEL_REDIRECT_PREFIX + storage.blob_name(entry.sha256))
+        return _with(response, headers)
+    try:
+        fh = storage.blob_open(entry.sha256)
+    except (FileNotFoundError, OSError):
+        logger.error("Blob %s of %s (%s) is missing from storage", entry.sha256, deployment.id, entry.path)
+        return content_error(request, 404, dc.DEPLOYMENT_ARTIFACT_MISSING, f"{entry.path} of this deployment is missing from storage.", headers={**base, "Cache-Control": "no-store"})
+    if byte_range:
+        start, end = byte_range
+        response = StreamingHttpResponse(_range_iter(fh, start, end - start + 1), status=206, content_type=entry.content_type)
+        response["Content-Range"] = f"bytes {start}-{end}/{entry.size}"
+        response["Content-Length"] = str(end - start + 1)
+        return _with(response, headers)
+    response = FileResponse(fh, status=status, content_type=entry.content_type)
+    if response.has_header("Content-Disposition"):
+        del response["Content-Disposition"]
+    response["Content-Length"] = str(entry.size)
+    return _with(response, headers)
+
+
+def _with(response, headers):
+    for k, v in headers.items():
+        response[k] = v
+    return response
+
+
+# --- The profile route -------------------------------------------------------------------
+
+def profile_serve(request, slug, path, *, site_prefix=None) -> HttpResponse:
+    """Answer ``/profiles/{slug}/{path}`` according to the handle's site mode."""
+    site_prefix = site_prefix if site_prefix is not None else f"/profiles/{slug}"
+    state = selectors.live_state(slug)
+    if state is None:
+        response = content_error(request, 404, c.NOT_FOUND, "There is no such site.")
+        response[SITE_MODE_HEADER] = UNKNOWN_HANDLE_MODE
+        return response
+    mode = state.site_mode
+    mode_header = {SITE_MODE_HEADER: mode}
+    if mode == c.SITE_MODE_MAINTENANCE:
+        handle = Handle.objects.filter(pk=state.handle_id).first()
+        retry = str(dc.MAINTENANCE_RETRY_AFTER_SECONDS)
+        return _own_page(request, "deployments/maintenance.html", {"handle": handle}, status=503, headers={**mode_header, "Retry-After": retry, "Cache-Control": "no-store"})
+    if mode == c.SITE_MODE_LINKS:
+        if path not in ("", "index.html"):
+            response = content_error(request, 404, c.NOT_FOUND, "This site shows a links page only.")
+            response[SITE_MODE_HEADER] = mode
+            return response
+        handle = Handle.objects.filter(pk=state.handle_id).first()
+        return _own_page(request, "deployments/links_page.html", {"handle": handle}, headers={**mode_header, "Cache-Control": LIVE_CACHE_CONTROL})
+    deployment = state.deployments.get(dc.TARGET_SITE)
+    if deployment is not None:
+        from deployments import bindings
+
+        binding = bindings.match(state, path, request.method)
+        if binding is not None:
+            response = bindings.run(request, state, binding, site_prefix=site_prefix)
+            response[SITE_MODE_HEADER] = mode
+            response[DEPLOYMENT_HEADER] = deployment.id
+            return response
+    if deployment is None:
+        handle = Handle.objects.filter(pk=state.handle_id).first()
+        return _own_page(request, "deployments/no_site.html", {"handle": handle}, status=404, headers={**mode_header, "Cache-Control": "no-cache"})
+    return serve_deployment_path(request, deployment, path, extra_headers=mode_header)
+
+
+def _materialize(response):
+    """A streaming response read into memory (in-process callers want ``.content``)."""
+    if not response.streaming:
+        return response
+    try:
+        body = b"".join(response.streaming_content)
+    finally:
+        response.close()
+    plain = HttpResponse(body, status=response.status_code)
+    for k, v in response.items():
+        plain[k] = v
+    return plain
+
+
+def _in_process_request(url, method, headers):
+    meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in (headers or {}).items()}
+    request = RequestFactory().generic(method.upper(), url, **meta)
+    request.gharart_in_process = True
+    return request
+
+
+def _split(path):
+    raw = (path or "").split("#", 1)[0]
+    raw_path, _, query = raw.partition("?")
+    return unquote(raw_path.lstrip("/")), query
+
+
+def profile_response(handle_slug, path, method="GET", headers=None) -> HttpResponse:
+    """Run the profile route in-process (no network): what ``GET /profiles/{handle}/{path}`` answers.
+
+    ``path`` is the URL path below the site root as it appears in a link (percent-encoded,
+    may carry a query). The body is always in ``response.content``.
+    """
+    clean, query = _split(path)
+    url = f"/profiles/{handle_slug}/{path.lstrip('/').split('#', 1)[0]}"
+    request = _in_process_request(url, method, headers)
+    return _materialize(profile_serve(request, handle_slug, clean))
+
+
+def deployment_response(deployment, path, method="GET", headers=None) -> HttpResponse:
+    """Serve ``path`` of any ready deployment in-process, exactly as its live site would (replays)."""
+    clean, query = _split(path)
+    request = _in_process_request("/" + path.lstrip("/").split("#", 1)[0], method, headers)
+    return _materialize(serve_deployment_path(request, deployment, clean))
