@@ -147,3 +147,30 @@ def test_operators_setup_creates_the_group_and_makes_operators(db):
     assert set(get_user_model().objects.get(pk=user.pk).get_all_permissions()) == perms
     assert SupportReport.objects.count() == 0
     assert RequestLog.objects.count() == 0
+
+
+OTHER_APPS = [("deployments", "deployment"), ("deployments", "release"), ("files", "file"), ("files", "magiclink"), ("files", "docsaccesspolicy")]
+
+
+@pytest.mark.django_db
+def test_an_operator_can_look_at_deployments_releases_files_magic_links_and_docs_policies(client, operator, handle):
+    from django.urls import reverse
+    from model_bakery import baker
+
+    link = baker.make("files.MagicLink", file=baker.make("files.File", handle=handle))
+    client = logged_in(client, operator)
+    for app_label, model in OTHER_APPS:
+        assert client.get(reverse(f"admin:{app_label}_{model}_changelist")).status_code == 200, model
+    page = client.get(reverse("admin:files_magiclink_change", args=[link.pk]))
+    assert page.status_code == 200
+    # A link's token exists only as its hash: the admin can show nothing else.
+    assert link.token_hash in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_staff_without_permissions_cannot_look_at_other_apps_either(client, db):
+    from django.urls import reverse
+
+    client.force_login(get_user_model().objects.create_user(username="plainstaff", password="pw", is_staff=True))
+    for app_label, model in OTHER_APPS:
+        assert client.get(reverse(f"admin:{app_label}_{model}_changelist")).status_code == 403, model
