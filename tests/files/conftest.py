@@ -57,3 +57,28 @@ def mint(file, email="ana@agency.example", actor=None):
 def url(file, token=None):
     base = f"/v2/public/files/{file.id}"
     return base + (f"?token={token}" if token else "")
+
+
+def make_docs(handle, owner, pages):
+    """Publish ``pages`` ({path: bytes}) as the handle's live docs deployment."""
+    import zipfile
+
+    from deployments import services as dep_services
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        for path, body in pages.items():
+            archive.writestr(path, body)
+    deployment = dep_services.deployment_create_from_archive(handle=handle, upload=Upload(buf.getvalue(), "docs.zip"), target="docs", actor=owner)
+    dep_services.deployment_promote(deployment=deployment, actor=owner, role="owner", reason="docs for tests", force=True)
+    return deployment
+
+
+CONFIDENTIAL_META = b'<html><head><meta name="gharart:classification" content="confidential"><title>Board</title></head><body>board minutes</body></html>'
+DOCS_PAGES = {
+    "index.html": b"<html><body>welcome partners</body></html>",
+    "guide/brand.html": b"<html><body>brand guide</body></html>",
+    "finance/q3.html": b"<html><body>q3 numbers</body></html>",
+    "board.html": CONFIDENTIAL_META,
+    "404.html": b"<html><body>no such doc</body></html>",
+}
