@@ -73,14 +73,16 @@ class Output:
             for line in lines:
                 print(line, file=self.out, flush=True)
 
-    def warnings(self, warnings):
-        for warning in warnings or []:
-            if isinstance(warning, dict):
-                text = warning.get("message") or warning.get("code")
-                code = warning.get("code")
-                self.info(f"warning: {code}: {text}" if code and text != code else f"warning: {text}")
-            else:
-                self.info(f"warning: {warning}")
+    def warnings(self, obj):
+        """Print the warnings of an API answer (``warning_details`` when given, else codes)."""
+        details = (obj or {}).get("warning_details") or []
+        explained = {d.get("code") for d in details if isinstance(d, dict)}
+        for d in details:
+            if isinstance(d, dict):
+                self.info(f"warning: {d.get('code')}: {d.get('message') or ''}".rstrip(": "))
+        for code in (obj or {}).get("warnings") or []:
+            if code not in explained:
+                self.info(f"warning: {code}")
 
     def failure(self, exc: CommandError):
         error = exc.error
@@ -143,7 +145,7 @@ def cmd_deploy(args, api: Api, out: Output) -> int:
         f"Deployment {dep_id} (version {deployment.get('version')}) created: "
         f"{len(required)} of {len(manifest.by_sha256())} distinct files to upload"
     )
-    out.warnings(deployment.get("warnings"))
+    out.warnings(deployment)
     by_sha = manifest.by_sha256()
     progress = Progress(len(required), sum(by_sha[s].size for s in required if s in by_sha), quiet=False)
     try:
@@ -211,7 +213,7 @@ def promote(api, out, *, handle, deployment_id, reason, force=False, context=Non
         response = api.post(deployment_path(handle, deployment_id, "promote"), payload)
     except ApiError as exc:
         raise CommandError(exc, hint=f"Deployment {deployment_id} was NOT promoted; the live site is unchanged.", extra={**context, "promoted": False})
-    out.warnings(response.get("warnings"))
+    out.warnings(response)
     return report, response
 
 
@@ -262,7 +264,7 @@ def cmd_deployments_rollback(args, api, out):
         response = api.post(deployment_path(args.handle, args.deployment_id, "rollback"), {"reason": reason})
     except ApiError as exc:
         raise CommandError(exc, hint="Nothing was rolled back; the live site is unchanged.")
-    out.warnings(response.get("warnings"))
+    out.warnings(response)
     out.result(response, [f"Live: {response.get('live_deployment_id')} (rolled back)"])
     return EXIT_OK
 
@@ -274,20 +276,21 @@ def site_mode_lines(m):
 
 def cmd_site_mode_get(args, api, out):
     m = api.get(handle_path(args.handle, "site-mode"))
-    out.warnings(m.get("warnings"))
+    out.warnings(m)
     out.result(m, site_mode_lines(m))
     return EXIT_OK
 
 
 def cmd_site_mode_set(args, api, out):
     m = api.put(handle_path(args.handle, "site-mode"), {"mode": args.mode})
-    out.warnings(m.get("warnings"))
+    out.warnings(m)
     out.result(m, site_mode_lines(m))
     return EXIT_OK
 
 
 # --- site intel ----------------------------------------------------------------------------
 def cmd_crawl(args, api, out):
+    args.hostname = args.hostname or default_hostname(api, args.handle)
     base = handle_path(args.handle, "site-intel", args.hostname, "crawl-runs")
     payload = {k: v for k, v in (("max_pages", args.max_pages), ("max_depth", args.max_depth)) if v is not None}
     run = api.post(base, payload)
@@ -347,7 +350,12 @@ def cmd_replay(args, api, out):
 
 
 def default_hostname(api, handle):
-    raise local_error("validation_error", "Pass --hostname (the hostname whose snapshot to replay).", hostname=["Required."])
+    """The handle's own profile-site hostname, as the server names it."""
+    listing = api.get(handle_path(handle, "site-intel", "hostnames"))
+    for target in listing.get("results", []):
+        if target.get("internal"):
+            return target["hostname"]
+    raise local_error("validation_error", "Pass the hostname to use (the server lists no profile-site hostname).", hostname=["Required."])
 
 
 # --- files ---------------------------------------------------------------------------------
@@ -507,7 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
     handle_arg(p)
 
     p = add(commands, "crawl", "Crawl a hostname (site intel).", cmd_crawl)
-    p.add_argument("hostname", metavar="HOSTNAME")
+    p.add_argument("hostname", metavar="HOSTNAME", nargs="?", help="default: the handle's own profile site")
     handle_arg(p)
     p.add_argument("--max-pages", type=positive_int)
     p.add_argument("--max-depth", type=int)
@@ -518,7 +526,7 @@ def build_parser() -> argparse.ArgumentParser:
     handle_arg(p)
     p.add_argument("--deployment", required=True, metavar="DEPLOYMENT_ID")
     p.add_argument("--crawl-run", default=None, metavar="CRAWL_RUN_ID", help="default: the latest succeeded crawl")
-    p.add_argument("--hostname", default=None, help="the crawled hostname")
+    p.add_argument("--hostname", default=None, help="the crawled hostname (default: the handle's own profile site)")
     p.add_argument("--wait", action="store_true", help="wait for the result; exit 1 when it finds regressions")
     p.add_argument("--wait-timeout", type=float, default=900.0)
 
