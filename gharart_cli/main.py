@@ -156,6 +156,10 @@ def cmd_deploy(args, api: Api, out: Output) -> int:
         raise CommandError(exc, hint=f"Upload of {dep_id} stopped; run the same deploy again to send only what is missing.", extra=context)
     except ValueError as exc:
         raise CommandError(ApiError("unexpected_required_blob", str(exc)), extra=context)
+    except KeyboardInterrupt as exc:
+        out.info(f"Deployment {dep_id} is incomplete ({progress.done_blobs} of {len(required)} files sent).")
+        exc.extra = context
+        raise
 
     if deployment.get("state") not in DEPLOYMENT_FINAL_STATES or uploaded:
         deployment = wait_for(
@@ -579,10 +583,11 @@ def main(argv=None) -> int:
     except CommandError as exc:
         out.failure(exc)
         return EXIT_FAILED
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         out.info("Interrupted. Blobs already uploaded are kept: run the same command again to resume.")
         if out.as_json:
-            print(json.dumps({"error": {"code": "interrupted", "message": "Interrupted.", "request_id": None, "status": 0, "details": {}}}), flush=True)
+            error = ApiError("interrupted", "Interrupted before the command finished.")
+            print(json.dumps({**getattr(exc, "extra", {}), "error": error.as_dict()}, sort_keys=True), flush=True)
         return EXIT_INTERRUPTED
 
 

@@ -44,11 +44,14 @@ def upload_blobs(api, *, handle, deployment_id, required, manifest, progress, jo
         pending = set(futures)
         while pending:
             done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            failed = [f for f in done if f.exception() is not None]
             for future in done:
-                future.result()  # raises the first failure (or an interruption)
-                local = futures[future]
-                sent += 1
-                progress.advance(local.path, local.size)
+                if future.exception() is None:
+                    sent += 1
+                    local = futures[future]
+                    progress.advance(local.path, local.size)
+            if failed:
+                failed[0].result()  # raises the failure (or the interruption)
         return sent
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
