@@ -169,7 +169,7 @@ class DeploymentPromoteView(HandleAPIView):
             reason=data.validated_data["reason"],
             force=data.validated_data["force"],
         )
-        return Response(ReleaseResultOutput(_release_result(result)).data)
+        return Response(_release_result(result))
 
 
 class DeploymentRollbackView(HandleAPIView):
@@ -181,7 +181,7 @@ class DeploymentRollbackView(HandleAPIView):
         data.is_valid(raise_exception=True)
         dep = selectors.deployment_get(handle=self.handle, deployment_id=deployment_id)
         result = services.deployment_rollback(deployment=dep, actor=request.user, reason=data.validated_data["reason"])
-        return Response(ReleaseResultOutput(_release_result(result)).data)
+        return Response(_release_result(result))
 
 
 class ReleaseListView(HandleAPIView):

@@ -263,7 +263,11 @@ def _materialize(response):
     try:
         body = b"".join(response.streaming_content)
     finally:
-        response.close()
+        # Not response.close(): that sends request_finished, which closes the caller's
+        # database connection. Only the open blob files need closing.
+        for closer in response._resource_closers:
+            closer()
+        response._resource_closers.clear()
     plain = HttpResponse(body, status=response.status_code)
     for k, v in response.items():
         plain[k] = v
