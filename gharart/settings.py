@@ -139,6 +139,8 @@ CELERY_TASK_ALWAYS_EAGER = _env_bool("CELERY_TASK_ALWAYS_EAGER")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "prune-request-log": {"task": "gharart.tasks.prune_request_log", "schedule": timedelta(hours=6)},
+    # Resume or fail site-intel runs whose worker died (none stays "running" forever).
+    "siteintel-reap-stale-runs": {"task": "siteintel.tasks.reap_stale_runs", "schedule": timedelta(minutes=1)},
     "deployments-fail-stale-uploads": {"task": "deployments.tasks.deployment_sweep_stale", "schedule": timedelta(minutes=15)},
 }
 
@@ -308,7 +310,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}, "django.server": {"level": "WARNING"}},
+    "loggers": {"django.request": {"level": "ERROR"}, "django.server": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }
 GHARART_TRUST_X_FORWARDED_FOR = _env_bool("GHARART_TRUST_X_FORWARDED_FOR")
 # Functions returning {"template": ..., "context": {...}} for the handle overview page.
