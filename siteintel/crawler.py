@@ -16,7 +16,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from urllib import robotparser
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -275,13 +275,38 @@ class HttpFetcher(Fetcher):
         self.client.close()
 
 
+class InlineExecutor:
+    """Runs each fetch in the calling thread (in-process fetchers touch the database, whose
+    connections and transactions belong to the thread)."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def submit(self, fn, *args):
+        future = Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # handed to the caller, as a pool would
+            future.set_exception(exc)
+        return future
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 class CallableFetcher(Fetcher):
     """Fetches in-process: ``respond(path)`` returns a Django response for the site's path.
 
     Only URLs of ``origin`` are served; a redirect elsewhere is recorded, not followed
     (nothing in-process reaches the network). ``path_prefix`` is stripped from redirect
     targets that point at the public route of the same site (``/profiles/<slug>/...``).
+    Fetches run one at a time in the calling thread.
     """
+
+    in_process = True
 
     def __init__(self, *, origin, respond: Callable, path_prefix="", **kwargs):
         super().__init__(**kwargs)
@@ -316,7 +341,10 @@ class CallableFetcher(Fetcher):
                 chunks.append(chunk)
             return status, headers, b"".join(chunks), truncated
         finally:
-            response.close()
+            # Only a streamed body holds a file to release. close() also sends Django's
+            # request_finished signal, which closes this thread's database connection.
+            if getattr(response, "streaming", False):
+                response.close()
 
 
 # --- Politeness ---------------------------------------------------------------------------
@@ -451,7 +479,11 @@ def crawl(
         pacer.wait()
         return fetcher.fetch(url)
 
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="crawl") as pool:
+    in_process = getattr(fetcher, "in_process", False)
+    if in_process:
+        concurrency = 1
+    executor = InlineExecutor if in_process else ThreadPoolExecutor
+    with executor(max_workers=concurrency, thread_name_prefix="crawl") as pool:
         depth = level_depth
         while level and stop_reason == c.STOP_COMPLETED:
             results = {}

@@ -1,10 +1,13 @@
 """Fixtures for site intel: a real HTTP site on 127.0.0.1, and the private-network switch."""
 
+import contextlib
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.core.signals import request_finished
+from django.db import close_old_connections
 
 from siteintel import services
 
@@ -73,6 +76,32 @@ def _handler(site):
             self.wfile.write(body)
 
     return Handler
+
+
+@pytest.fixture
+def run_jobs(django_capture_on_commit_callbacks):
+    """``with run_jobs(): ...`` runs the jobs dispatched on commit inside the block, in-process.
+
+    In-process fetches close their responses, which sends ``request_finished``; inside a
+    test's transaction that would close the test's connection, so the receiver is detached
+    while the jobs run, as Django's test client does while it handles a request. (A worker,
+    outside any transaction, only closes connections that are broken or past their age.)
+    """
+
+    @contextlib.contextmanager
+    def runner():
+        with django_capture_on_commit_callbacks() as callbacks:
+            yield callbacks
+        request_finished.disconnect(close_old_connections)
+        try:
+            while callbacks:
+                with django_capture_on_commit_callbacks() as more:
+                    callbacks.pop(0)()
+                callbacks.extend(more)
+        finally:
+            request_finished.connect(close_old_connections)
+
+    return runner
 
 
 @pytest.fixture
