@@ -73,6 +73,6 @@ DOCS_COOKIE_MAX_AGE = 12 * 3600
 DOCS_SIGNIN_MAX_AGE = 30 * 60
 
 # Inline (rendered by the browser) only for types that cannot run script on our origin.
-INLINE_CONTENT_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"})
+INLINE_CONTENT_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 # "Expiring soon" on the dashboard and overview.
 EXPIRING_SOON_DAYS = 7

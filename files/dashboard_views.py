@@ -33,6 +33,7 @@ def _decorate(file, now=None):
     if file.expires_at is not None and file.expires_at > now:
         file.days_left = math.ceil((file.expires_at - now).total_seconds() / 86400)
     file.expiring_soon = file.days_left is not None and file.days_left <= fc.EXPIRING_SOON_DAYS
+    file.recipients_text = "\n".join(file.recipients)
     file.share_url = None if file.access == fc.ACCESS_PRIVATE else links.public_file_url(file.id)
     return file
 

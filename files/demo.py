@@ -57,6 +57,39 @@ def _pdf(title, lines):
     return bytes(out)
 
 
+_DOCS_STYLE = "<style>body{font:16px/1.5 system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem}</style>"
+DEMO_DOCS = {
+    "index.html": "<h1>Gharart partner handbook</h1><p>How we work with agencies.</p>"
+    '<ul><li><a href="guide/brand">Brand guide</a></li><li><a href="guide/shipping">Shipping samples</a></li>'
+    '<li><a href="finance/rates">Rate card</a> (members)</li><li><a href="board">Board notes</a> (members)</li></ul>',
+    "guide/brand.html": "<h1>Brand guide</h1><p>Terracotta, jute and brass; natural light; no filters.</p>",
+    "guide/shipping.html": "<h1>Shipping samples</h1><p>Samples ship from Jaipur within five working days.</p>",
+    "finance/rates.html": "<h1>Rate card</h1><p>Commission and campaign fees for 2026.</p>",
+    "board.html": '<meta name="gharart:classification" content="confidential"><h1>Board notes</h1><p>Expansion plans.</p>',
+    "404.html": "<h1>Not found</h1><p>No such page in the handbook.</p>",
+}
+
+
+def _seed_docs(*, handle, owner):
+    """Publish a small internal handbook as the live docs deployment (once)."""
+    import zipfile
+
+    from deployments import selectors as dep_selectors
+    from deployments import services as dep_services
+
+    if owner is None or "docs" in dep_selectors.live_deployment_ids(handle=handle):
+        return False
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        for path, body in DEMO_DOCS.items():
+            archive.writestr(path, f"<!doctype html><html><head><meta charset=utf-8>{_DOCS_STYLE}</head><body>{body}</body></html>")
+    deployment = dep_services.deployment_create_from_archive(
+        handle=handle, upload=_Upload(buf.getvalue(), "handbook.zip"), target="docs", message="Partner handbook", actor=owner
+    )
+    dep_services.deployment_promote(deployment=deployment, actor=owner, role=c.OWNER, reason="Demo content", force=True)
+    return True
+
+
 def seed(*, handle, users, stdout):
     actor = users.get(c.PARTNERSHIPS) or users.get(c.OWNER)
     wanted = [
@@ -83,6 +116,8 @@ def seed(*, handle, users, stdout):
             continue
         services.file_upload(handle=handle, actor=actor, upload=_Upload(data, name), **fields)
         created.append(name)
+    if _seed_docs(handle=handle, owner=users.get(c.OWNER)):
+        created.append("internal docs")
     if not DocsAccessPolicy.objects.filter(handle=handle).exists():
         services.docs_policy_update(
             handle=handle,

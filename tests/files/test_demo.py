@@ -19,5 +19,6 @@ def test_seed_is_idempotent(handle, users, api):
     assert files["gharart-logo.png"].access == fc.ACCESS_PUBLIC and files["gharart-logo.png"].content_type == "image/png"
     assert files["campaign-brief-internal.pdf"].access == fc.ACCESS_PRIVATE
     assert DocsAccessPolicy.objects.get(handle=handle).version == 1
+    assert b"partner handbook" in b"".join(api(users["viewer"]).get("/_edge/docs/acme/").streaming_content)
     assert api().get(f"/v2/public/files/{files['gharart-logo.png'].id}").status_code == 200
     assert "already seeded" in out.getvalue()
