@@ -1,6 +1,6 @@
 from django.urls import path
 
-from files import api_views, downloads
+from files import api_views
 
 urlpatterns = [
     path("handles/<slug:handle>/files", api_views.FileListView.as_view(), name="api-file-list"),
@@ -12,6 +12,6 @@ urlpatterns = [
         name="api-magic-link-detail",
     ),
     path("handles/<slug:handle>/internal-docs/access", api_views.DocsPolicyView.as_view(), name="api-docs-policy"),
-    path("public/files/<str:file_id>", downloads.public_file, name="public-file"),
+    path("public/files/<str:file_id>", api_views.PublicFileView.as_view(), name="public-file"),
     path("public/files/<str:file_id>/magic-link", api_views.MagicLinkRequestView.as_view(), name="public-file-magic-link"),
 ]

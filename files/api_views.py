@@ -2,7 +2,8 @@
 
 from django.conf import settings
 from django.shortcuts import render
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -226,3 +227,34 @@ class DocsPolicyView(HandleAPIView):
             raise ApplicationError(c.VALIDATION_ERROR, "Send a JSON object.", details={"non_field_errors": ["Send a JSON object."]})
         policy = services.docs_policy_update(handle=self.handle, actor=request.user, data=request.data)
         return self._respond(policy)
+
+
+class PublicFileView(PublicAPIView):
+    """``GET/HEAD /v2/public/files/{fileId}``: the file's bytes (rules in ``files.downloads``)."""
+
+    authentication_classes = []  # anonymous by design: the token in the URL is the credential
+
+    def perform_content_negotiation(self, request, force=False):
+        # Bytes, JSON errors or an HTML page for browsers: chosen by the download code itself.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("token", str, description="The magic-link token (files in link mode)."),
+            OpenApiParameter("Range", str, OpenApiParameter.HEADER, description="One byte range, e.g. bytes=0-1023."),
+            OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER),
+        ],
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            (206, "application/octet-stream"): OpenApiTypes.BINARY,
+            304: None,
+            403: OpenApiResponse(description="magic_link_required, magic_link_invalid, magic_link_revoked, magic_link_expired"),
+            404: OpenApiResponse(description="file_not_found"),
+            410: OpenApiResponse(description="file_expired (details.expired_at), download_limit_reached"),
+            416: OpenApiResponse(description="range_not_satisfiable"),
+        },
+        tags=["files"],
+        auth=[],
+    )
+    def get(self, request, file_id):
+        return downloads.public_file(request._request, file_id)
