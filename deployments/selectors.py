@@ -423,6 +423,7 @@ def overview_panel(*, handle, membership):
             "live_site": site_live,
             "live_docs": live.get(dc.TARGET_DOCS),
             "site_status": status,
+            "serving_label": status["serving"].replace("_", " "),
             "warnings": warnings,
             "in_flight": in_flight,
             "now": timezone.now(),
