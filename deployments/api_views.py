@@ -1,7 +1,7 @@
 """The /v2 deployments API: thin views over ``services`` and ``selectors``."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -39,7 +39,7 @@ ERR = OpenApiResponse(ErrorEnvelope, description="Error envelope; see the error 
 
 
 def _paginate(view, request, queryset, serializer_class, context):
-    paginator = NewestFirstCursorPagination()
+    paginator = view.pagination_class()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True, context=context).data)
 
@@ -56,6 +56,7 @@ def _release_result(result):
 class DeploymentListView(HandleAPIView):
     """A handle's deployments (newest first), and new deployments by archive or digest."""
 
+    pagination_class = NewestFirstCursorPagination
     access = {"GET": READ, "POST": WRITE}
     daily_quota = {"POST": "deployments"}
 
@@ -185,6 +186,7 @@ class DeploymentRollbackView(HandleAPIView):
 
 
 class ReleaseListView(HandleAPIView):
+    pagination_class = NewestFirstCursorPagination
     access = {"GET": READ}
 
     @extend_schema(parameters=[ReleaseFilter], responses={200: ReleaseOutput(many=True), 400: ERR}, tags=["deployments"])
@@ -211,6 +213,7 @@ class SiteModeView(HandleAPIView):
 
 
 class BindingListView(HandleAPIView):
+    pagination_class = NewestFirstCursorPagination
     access = {"GET": READ, "POST": WRITE}
 
     @extend_schema(responses={200: BindingOutput(many=True)}, tags=["function-bindings"])
@@ -244,10 +247,10 @@ class BindingDetailView(HandleAPIView):
 
 
 class BindingSubmissionListView(HandleAPIView):
+    pagination_class = NewestFirstCursorPagination
     access = {"GET": READ}
 
     @extend_schema(
-        parameters=[OpenApiParameter("limit", int, required=False), OpenApiParameter("cursor", str, required=False)],
         responses={200: SubmissionOutput(many=True), 404: ERR},
         tags=["function-bindings"],
     )
