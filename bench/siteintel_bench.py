@@ -1,0 +1,325 @@
+"""Crawl speed: the site-intel crawler vs LinkChecker on the same 2,000-page site.
+
+One command (from the repository root):
+
+    .venv/bin/python bench/siteintel_bench.py             # 2,000 pages, concurrency 4
+    .venv/bin/python bench/siteintel_bench.py --pages 500 --concurrency 8 --write
+
+LinkChecker comes from PyPI (``pip install -e '.[bench]'`` installs it into the venv).
+
+It builds a throwaway project (SQLite, blobs under a temp dir), generates a static site of
+``--pages`` HTML pages (each links to a few others, a stylesheet and an image; some link
+to pages that do not exist), stores it as a deployment through the real digest-deploy
+service, makes it the live site of handle ``bench`` and serves it with gunicorn on a
+127.0.0.1 ephemeral port (4 workers x 4 threads). ``bench/siteintel_wsgi.py`` maps the
+host's root to the profile route (as a custom domain would) and adds the header that
+lifts LinkChecker's per-host rate limit; every page goes through Gharart's serving code. Then, in the same run and against the same server:
+
+1. the crawler alone (``siteintel.crawler.crawl`` with the SSRF-guarded httpx fetcher,
+   private networks allowed for the loopback address);
+2. a whole crawl run of the host registered as a hostname (``siteintel.jobs.crawl_run_execute``:
+   the Celery job body, saving pages and progress to SQLite as it goes);
+3. ``linkchecker`` (recursive, internal URLs only, same thread count), CSV output.
+
+Each reports wall time, URLs fetched, URLs per second and the broken links found.
+``--write`` replaces the ``## Site intel`` section of docs/benchmarks.md with the results.
+Everything it starts is stopped and its temp directory removed when it ends.
+"""
+
+import argparse
+import csv
+import io
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+SLUG = "bench"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def base_env(var_dir):
+    return {
+        "GHARART_VAR_DIR": str(var_dir),
+        "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        "DJANGO_SETTINGS_MODULE": "gharart.settings",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DEBUG": "0",
+        "DATABASE_URL": "",
+        "REDIS_URL": "",
+        "SITEINTEL_ALLOW_PRIVATE_NETWORKS": "1",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def generate_site(pages, broken_every, seed=7):
+    """``{path: html}`` for ``pages`` pages under relative links, plus the missing targets."""
+    rng = random.Random(seed)
+    files = {"/style.css": b"body{font-family:sans-serif}", "/logo.png": b"\x89PNG\r\n\x1a\n" + b"\0" * 200}
+    missing = set()
+    for i in range(pages):
+        # A tree (children 4i+1..4i+4) so every page is reachable, plus two random links.
+        links = [f"p{j}.html" for j in range(4 * i + 1, min(4 * i + 5, pages))]
+        links += [f"p{rng.randrange(pages)}.html" for _ in range(2)]
+        links.append("index.html")
+        if i % broken_every == broken_every - 1:
+            target = f"missing-{i}.html"
+            links.append(target)
+            missing.add("/" + target)
+        anchors = "".join(f'<li><a href="{href}">{href}</a></li>' for href in links)
+        body = (
+            f'<!doctype html><html><head><meta charset="utf-8"><title>Page {i}</title>'
+            f'<link rel="stylesheet" href="style.css"></head><body><img src="logo.png" alt="">'
+            f"<h1>Page {i}</h1><p>{'Lorem ipsum dolor sit amet. ' * 20}</p><ul>{anchors}</ul></body></html>"
+        )
+        files[f"/p{i}.html"] = body.encode()
+    files["/index.html"] = files["/p0.html"]
+    return files, missing
+
+
+def setup_project(var_dir, pages, broken_every):
+    os.environ.update(base_env(var_dir))
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", verbosity=0, interactive=False)  # error pages use {% static %}
+    from deployments import services as dservices
+    from deployments import storage
+    from gharart import constants as gc
+    from gharart import services
+
+    user, _ = services.user_get_or_create(username="bench")
+    handle = services.handle_create(slug=SLUG, owner=user)
+    files, missing = generate_site(pages, broken_every)
+    digest = {path: storage.blob_put_bytes(body).sha256 for path, body in files.items()}
+    deployment, required = dservices.deployment_create_from_digest(handle=handle, files=digest, message="bench")
+    assert not required
+    dservices.site_mode_set(handle=handle, mode=gc.SITE_MODE_DEPLOYMENT)
+    dservices.deployment_promote(deployment=deployment, role=gc.OWNER, force=True, reason="bench")
+    return handle, missing
+
+
+def start_gunicorn(port, env, log):
+    cmd = [
+        sys.executable, "-m", "gunicorn", "siteintel_wsgi:application", "--pythonpath", str(ROOT / "bench"), "--bind", f"127.0.0.1:{port}",
+        "--workers", "4", "--threads", "4", "--worker-class", "gthread", "--timeout", "120", "--log-level", "warning",
+    ]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop(proc):
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def wait_ready(url, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def path_in_site(url, base):
+    return "/" + url[len(base):] if url.startswith(base) else url
+
+
+def bench_crawler(start, concurrency, max_pages):
+    from siteintel import crawler
+
+    broken = set()
+    fetcher = crawler.HttpFetcher(allow_private=True, concurrency=concurrency)
+    started = time.perf_counter()
+    outcome = crawler.crawl(
+        start, fetcher=fetcher, max_pages=max_pages, max_depth=100, max_seconds=3600, concurrency=concurrency, delay=0,
+        on_page=lambda record, *a: record.is_broken and broken.add(record.url),
+    )
+    seconds = time.perf_counter() - started
+    fetcher.close()
+    return {"urls": outcome.pages_done, "seconds": seconds, "broken": broken}
+
+
+def bench_crawl_run(handle, netloc, concurrency, max_pages, settings):
+    from siteintel import jobs, services
+    from siteintel.models import CrawledPage, CrawlRun
+
+    settings.SITEINTEL_CONCURRENCY = concurrency
+    settings.SITEINTEL_DELAY_SECONDS = 0
+    services.hostname_register(handle=handle, hostname=f"http://{netloc}")
+    run = CrawlRun.objects.create(handle=handle, hostname=netloc, scheme="http", max_pages=max_pages, max_depth=100)
+    started = time.perf_counter()
+    jobs.crawl_run_execute(run_id=run.pk)
+    seconds = time.perf_counter() - started
+    run.refresh_from_db()
+    assert run.state == "succeeded", run.error
+    broken = {p.url for p in CrawledPage.objects.filter(crawl_run=run) if p.is_broken}
+    return {"urls": run.pages_done, "seconds": seconds, "broken": broken}
+
+
+def bench_linkchecker(start, concurrency):
+    exe = shutil.which("linkchecker", path=str(Path(sys.executable).parent)) or shutil.which("linkchecker")
+    if exe is None:
+        return None
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.split("\n", 1)[0].strip()
+    # Lift its per-host rate limit (the server sends the LinkChecker header that allows it).
+    with tempfile.NamedTemporaryFile("w", suffix=".rc", delete=False) as rc:
+        rc.write("[checking]\nmaxrequestspersecond=100000\n")
+    os.chmod(rc.name, 0o644)  # it drops root privileges before reading it
+    cmd = [exe, "-f", rc.name, "--no-status", "--verbose", "-o", "csv", "-t", str(concurrency), "-r", "-1", start]
+    try:
+        started = time.perf_counter()
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd="/tmp")
+        seconds = time.perf_counter() - started
+    finally:
+        os.unlink(rc.name)
+    lines = [line for line in done.stdout.splitlines() if line and not line.startswith("#")]
+    rows = list(csv.DictReader(io.StringIO("\n".join(lines)), delimiter=";"))
+    urls = {row["url"] for row in rows if row.get("url")}
+    broken = {row["url"] for row in rows if row.get("valid") == "False"}
+    return {"urls": len(urls), "seconds": seconds, "broken": broken, "version": version}
+
+
+def machine(linkchecker_version):
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor())
+    mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")))
+    from importlib.metadata import version
+
+    import django
+
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem_kb / 1024 / 1024:.0f} GiB RAM, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, Django {django.get_version()}, gunicorn {version('gunicorn')} (4 workers x 4 threads, "
+        f"gthread), httpx {version('httpx')}, selectolax {version('selectolax')}, {linkchecker_version or 'LinkChecker not installed'}; "
+        "client and server on the same machine over 127.0.0.1, SQLite, blobs on the local filesystem"
+    )
+
+
+def report(results, args, expected_broken, base, machine_line):
+    today = time.strftime("%Y-%m-%d")
+    out = [
+        "## Site intel",
+        "",
+        f"Run with `.venv/bin/python bench/siteintel_bench.py --pages {args.pages} --concurrency {args.concurrency}` on {today}.",
+        "",
+        f"Machine: {machine_line}.",
+        "",
+        f"Site: {args.pages} generated HTML pages (plus a stylesheet and an image every page loads) deployed as the live "
+        f"site of a handle, served by Gharart's profile route at the root of a 127.0.0.1 host (as a custom domain would be); "
+        f"{len(expected_broken)} pages link to a page that does not exist. Every tool runs {args.concurrency} requests at a time.",
+        "",
+        "| tool | wall time | URLs fetched | URLs/second | broken links found |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, r in results:
+        if r is None:
+            out.append(f"| {name} | not run | | | |")
+            continue
+        found = {path_in_site(u, base) for u in r["broken"]}
+        match = "all" if found == expected_broken else f"{len(found & expected_broken)} of the planted, {len(found - expected_broken)} others"
+        out.append(f"| {name} | {r['seconds']:.1f} s | {r['urls']} | {r['urls'] / r['seconds']:.0f} | {len(found)} ({match}) |")
+    out += [
+        "",
+        "URLs fetched include the stylesheet and the image, and for the broken links the 404 pages. The crawler run "
+        "alone is the httpx fetcher plus parsing with selectolax; the crawl run adds what a real job does (saving every "
+        "page record and the progress to the database, checking for a cancel before each page). LinkChecker checks each "
+        "URL with its own robots.txt and content checks and parses HTML with BeautifulSoup; its count is of unique URLs "
+        "in its verbose CSV. By default LinkChecker waits 0.1-0.6 s between requests to one host (about 3 URLs/s); the "
+        "server here sends the header that lifts that limit, so both run unthrottled (the crawler's own politeness delay, "
+        "`SITEINTEL_DELAY_SECONDS`, is 0 by default and robots.txt `Crawl-delay` is honoured). Client and server share "
+        "the machine's cores, so single runs vary by tens of percent.",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def write_section(text):
+    """Replace (or append) the ``## Site intel`` section, leaving every other section alone."""
+    path = ROOT / "docs" / "benchmarks.md"
+    current = path.read_text() if path.exists() else "# Benchmarks\n"
+    lines = current.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.strip() == "## Site intel"), None)
+    if start is None:
+        new = current.rstrip("\n") + "\n\n" + text
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        new = "".join(lines[:start]) + text + ("\n" + "".join(lines[end:]) if end < len(lines) else "")
+    path.write_text(new.rstrip("\n") + "\n")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--broken-every", type=int, default=50, help="every Nth page links to a missing page")
+    parser.add_argument("--write", action="store_true", help="write the results to docs/benchmarks.md")
+    args = parser.parse_args()
+
+    var_dir = Path(tempfile.mkdtemp(prefix="gharart-siteintel-bench-"))
+    server = None
+    log = open(var_dir / "gunicorn.log", "w")
+    try:
+        handle, expected = setup_project(var_dir, args.pages, args.broken_every)
+        from django.conf import settings
+
+        port = free_port()
+        env = {**os.environ, **base_env(var_dir)}
+        server = start_gunicorn(port, env, log)
+        netloc = f"127.0.0.1:{port}"
+        base = f"http://{netloc}/"
+        wait_ready(base)
+        max_pages = args.pages * 2 + 100
+        print(f"Site ready at {base} ({args.pages} pages, {len(expected)} planted broken links)", flush=True)
+        results = []
+        r = bench_crawler(base, args.concurrency, max_pages)
+        print(f"crawler: {r['urls']} URLs in {r['seconds']:.1f} s", flush=True)
+        results.append(("Gharart crawler (`siteintel.crawler`)", r))
+        r = bench_crawl_run(handle, netloc, args.concurrency, max_pages, settings)
+        print(f"crawl run: {r['urls']} URLs in {r['seconds']:.1f} s", flush=True)
+        results.append(("Gharart crawl run (job body, pages saved to SQLite)", r))
+        lc = bench_linkchecker(base, args.concurrency)
+        if lc is not None:
+            print(f"linkchecker: {lc['urls']} URLs in {lc['seconds']:.1f} s", flush=True)
+        results.append((f"LinkChecker ({lc['version']})" if lc else "LinkChecker", lc))
+        text = report(results, args, expected, base, machine(lc["version"] if lc else None))
+        print()
+        print(text)
+        if args.write:
+            write_section(text)
+            print("Wrote the '## Site intel' section of docs/benchmarks.md")
+    finally:
+        if server is not None:
+            stop(server)
+        log.close()
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
