@@ -210,7 +210,8 @@ def promote(api, out, *, handle, deployment_id, reason, force=False, context=Non
         report = api.get(deployment_path(handle, deployment_id, "preview"))
         context["preview_url"] = report.get("preview_url") or context.get("preview_url")
         gate = report.get("gate") or {}
-        out.info(f"Preview report opened: integrity {'ok' if (report.get('integrity') or {}).get('ok') else 'NOT ok'}, gate {gate.get('status', '?')}")
+        checks = ", ".join(f"{ch.get('name')} {'ok' if ch.get('ok') else 'NOT ok'}" for ch in gate.get("checks") or [] if isinstance(ch, dict))
+        out.info(f"Preview report opened: gate {gate.get('status', '?')}" + (f" ({checks})" if checks else ""))
         payload = {"reason": reason}
         if force:
             payload["force"] = True
