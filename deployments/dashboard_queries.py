@@ -1,0 +1,51 @@
+"""Reads the deployments dashboard needs, composed from ``selectors`` (no queries of its own kind).
+
+The dashboard shows the same facts as the API; these functions only put several
+selector results together in the shape a page wants.
+"""
+
+from deployments import constants as dc
+from deployments import selectors, serving
+
+
+def live_release(*, handle, target):
+    """The release that made the current live deployment live (None when nothing is live).
+
+    Promote and rollback move the live pointer and record the release under one lock, so
+    the latest release always names what is live and since when.
+    """
+    release = selectors.release_latest(handle=handle, target=target)
+    if release is None or selectors.live_deployment_ids(handle=handle).get(target) != release.deployment_id:
+        return None
+    return release
+
+
+def site_attention(*, handle, live_site_id=None) -> list:
+    """What is wrong with what ``/profiles/{handle}/`` serves: site-mode mismatch and stale bindings.
+
+    Each item is ``{"code", "message", "details"}`` like the API's ``warning_details``.
+    """
+    if live_site_id is None:
+        live_site_id = selectors.live_deployment_ids(handle=handle).get(dc.TARGET_SITE)
+    items = list(selectors.site_status(handle=handle)["warning_details"])
+    stale = selectors.binding_stale_list(handle=handle, live_site_id=live_site_id)
+    if stale:
+        items.append(
+            selectors.warning(
+                dc.WARNING_STALE_FUNCTION_BINDINGS,
+                f"{len(stale)} function binding(s) are pinned to a deployment that is not live and do not answer: " + ", ".join(b.route for b in stale),
+                binding_ids=[b.id for b in stale],
+                routes=[b.route for b in stale],
+            )
+        )
+    return items
+
+
+def profile_probe(*, handle) -> dict:
+    """What ``HEAD /profiles/{handle}/`` answers right now (in-process, through the real route)."""
+    response = serving.profile_response(handle.slug, "", method="HEAD")
+    return {
+        "status": response.status_code,
+        "site_mode": response.get(serving.SITE_MODE_HEADER),
+        "deployment_id": response.get(serving.DEPLOYMENT_HEADER),
+    }
