@@ -238,4 +238,10 @@ def replay_panel(request, handle, deployment_id):
             return redirect(request.path)
     context = _replay_context(request, deployment_id, errors)
     template = "siteintel/_replay_panel.html" if request.htmx else "siteintel/replay.html"
-    return render(request, template, context, status=status)
+    response = render(request, template, context, status=status)
+    latest = context["latest"]
+    if request.htmx and request.htmx.trigger == f"replay-panel-{deployment_id}" and latest is not None and not latest.is_active:
+        # The panel was polling and the replay is done: the deployment page may refresh
+        # its gate (listen for this event with hx-trigger="siteintel-replay-finished from:body").
+        response["HX-Trigger"] = "siteintel-replay-finished"
+    return response

@@ -3,7 +3,6 @@
 import pytest
 
 from gharart import constants as gc
-from gharart.errors import ApplicationError
 from siteintel import constants as c
 from siteintel.models import CrawlRun, ReplayRun
 from tests.conftest import assert_error
@@ -125,50 +124,54 @@ def test_a_page_that_was_2xx_and_answers_otherwise_is_a_regression(handle, crawl
     assert page_diff(P(200), P(200, "b", "u")) == (c.DIFF_TITLE_CHANGED, False)
 
 
-def _promote(deployment, *, role=gc.WEB_MANAGER, force=False, reason=""):
-    from deployments import services as dservices
-
-    return dservices.deployment_promote(deployment=deployment, role=role, force=force, reason=reason)
+def _promote(api, user, deployment, **body):
+    return api(user).post(f"/v2/handles/acme/site-deployments/{deployment.id}/promote", {"reason": "ship it", **body}, format="json")
 
 
-def _open_preview(deployment, user):
-    from deployments import services as dservices
-
-    dservices.deployment_preview_report(deployment=deployment, actor=user)
+def _open_preview(api, user, deployment):
+    response = api(user).get(f"/v2/handles/acme/site-deployments/{deployment.id}/preview")
+    assert response.status_code == 200, response.content
+    return response.json()
 
 
 def test_a_failed_replay_blocks_promote_until_an_admin_forces(api, users, handle, crawled, run_jobs):
     v2 = dict(V1)
     del v2["/about.html"]
     deployment = deploy(handle, v2)
-    _open_preview(deployment, users[gc.WEB_MANAGER])
+    _open_preview(api, users[gc.WEB_MANAGER], deployment)
     run = replay(api, users[gc.WEB_MANAGER], deployment, run_jobs)
     assert run["summary"]["regressions"] == 1 and run["gate_status"] == c.GATE_FAILED
-    with pytest.raises(ApplicationError) as exc:
-        _promote(deployment)
-    assert exc.value.code == "preview_gate_pending" and exc.value.status == 409
-    result = _promote(deployment, role=gc.ADMIN, force=True, reason="About page retired on purpose")
-    assert result.release.kind == "forced_promote"
+    assert _open_preview(api, users[gc.WEB_MANAGER], deployment)["gate"]["status"] == c.GATE_FAILED
+    err = assert_error(_promote(api, users[gc.WEB_MANAGER], deployment), 409, "preview_gate_pending")
+    assert err["details"]["replay_run_id"] == run["id"]
+    assert_error(_promote(api, users[gc.WEB_MANAGER], deployment, force=True), 403, gc.FORBIDDEN)  # only owners/admins force
+    with run_jobs():
+        forced = _promote(api, users[gc.ADMIN], deployment, force=True, reason="About page retired on purpose")
+    assert forced.status_code == 200, forced.content
+    assert forced.json()["live_deployment_id"] == deployment.id
+    assert forced.json()["release"]["kind"] == "forced_promote"
 
 
 def test_a_passing_replay_lets_promote_through(api, users, handle, crawled, run_jobs):
     v2 = dict(V1)
     v2["/terms.html"] = page("Terms", body="Updated terms")
     deployment = deploy(handle, v2)
-    _open_preview(deployment, users[gc.WEB_MANAGER])
+    _open_preview(api, users[gc.WEB_MANAGER], deployment)
     run = replay(api, users[gc.WEB_MANAGER], deployment, run_jobs)
     assert run["summary"] == {"total": 8, "unchanged": 7, "changed": 1, "regressions": 0}
     assert run["gate_status"] == c.GATE_PASSED
-    deployment.refresh_from_db()
-    assert deployment.gate_status == c.GATE_PASSED
-    assert _promote(deployment).release.kind == "promote"
+    assert _open_preview(api, users[gc.WEB_MANAGER], deployment)["gate"]["status"] == c.GATE_PASSED
+    with run_jobs():
+        promoted = _promote(api, users[gc.WEB_MANAGER], deployment)
+    assert promoted.status_code == 200, promoted.content
+    assert promoted.json()["release"]["kind"] == "promote"
 
 
 def test_a_newer_passing_replay_clears_a_failed_gate(api, users, handle, crawled, run_jobs):
     v2 = dict(V1)
     del v2["/about.html"]
     deployment = deploy(handle, v2)
-    _open_preview(deployment, users[gc.WEB_MANAGER])
+    _open_preview(api, users[gc.WEB_MANAGER], deployment)
     assert replay(api, users[gc.WEB_MANAGER], deployment, run_jobs)["gate_status"] == c.GATE_FAILED
     # The live site changes: about.html is gone there too; a new crawl and replay pass.
     with run_jobs():
@@ -176,7 +179,8 @@ def test_a_newer_passing_replay_clears_a_failed_gate(api, users, handle, crawled
     with run_jobs():
         api(users[gc.WEB_MANAGER]).post(f"{BASE}/crawl-runs", {}, format="json")
     assert replay(api, users[gc.WEB_MANAGER], deployment, run_jobs)["gate_status"] == c.GATE_PASSED
-    assert _promote(deployment).release.kind == "promote"
+    with run_jobs():
+        assert _promote(api, users[gc.WEB_MANAGER], deployment).status_code == 200
 
 
 def test_replay_error_paths(api, users, handle, registered, live_site, run_jobs):
@@ -252,3 +256,14 @@ def test_viewers_cannot_start_a_replay_from_the_panel(users, handle, crawled):
 def test_the_replay_panel_asks_for_a_crawl_first(users, handle, live_site):
     html = _panel_client(users, gc.WEB_MANAGER).get(f"/h/acme/site-intel/replay/{live_site.id}/", HTTP_HX_REQUEST="true").content.decode()
     assert "Crawl the live site first" in html
+
+
+def test_the_panel_announces_when_a_polled_replay_finishes(users, handle, crawled):
+    deployment = deploy(handle, V1)
+    ReplayRun.objects.create(handle=handle, hostname=OWN, crawl_run=crawled, deployment_id=deployment.id, state=c.SUCCEEDED, summary={"total": 8, "unchanged": 8, "changed": 0, "regressions": 0}, gate_status=c.GATE_PASSED)
+    client = _panel_client(users, gc.VIEWER)
+    url = f"/h/acme/site-intel/replay/{deployment.id}/"
+    polled = client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER=f"replay-panel-{deployment.id}")
+    assert polled["HX-Trigger"] == "siteintel-replay-finished"
+    assert "Gate passed." in polled.content.decode()
+    assert "HX-Trigger" not in client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER="replay-panel")
