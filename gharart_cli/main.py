@@ -444,6 +444,20 @@ def cmd_files_link(args, api, out):
 
 
 # --- argument parsing ----------------------------------------------------------------------
+class UsageError(Exception):
+    def __init__(self, usage, message):
+        super().__init__(message)
+        self.usage = usage
+        self.message = message
+
+
+class Parser(argparse.ArgumentParser):
+    """Raises instead of exiting on bad usage, so ``--json`` still ends with a JSON line."""
+
+    def error(self, message):
+        raise UsageError(self.format_usage(), message)
+
+
 def positive_int(text):
     value = int(text)
     if value < 1:
@@ -455,7 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Common options work before or after the subcommand (``gharart deploy . --json``).
     # In subcommands they default to SUPPRESS so they never overwrite one given earlier.
     def common(suppress):
-        parser = argparse.ArgumentParser(add_help=False)
+        parser = Parser(add_help=False)
         default = argparse.SUPPRESS if suppress else None
         group = parser.add_argument_group("connection and output")
         group.add_argument("--url", default=default, help="server base URL (default: $GHARART_URL)")
@@ -468,7 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     def handle_arg(parser):
         parser.add_argument("--handle", default=argparse.SUPPRESS, help="handle slug (default: $GHARART_HANDLE)")
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="gharart",
         description="Deploy sites, manage releases and share files on a Gharart server.",
         parents=[common(False)],
@@ -563,7 +577,15 @@ NEEDS_HANDLE = {cmd_deploy, cmd_deployments_list, cmd_deployments_show, cmd_depl
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        print(exc.usage.rstrip(), file=sys.stderr)
+        print(f"error: usage_error: {exc.message}", file=sys.stderr)
+        if "--json" in argv:
+            print(json.dumps({"error": ApiError("usage_error", exc.message).as_dict()}, sort_keys=True), flush=True)
+        return EXIT_USAGE
     out = Output(as_json=args.json)
     url = args.url or os.environ.get("GHARART_URL")
     token = args.token or os.environ.get("GHARART_TOKEN")

@@ -152,13 +152,14 @@ def test_common_options_work_before_or_after_the_subcommand():
     assert (c.func, c.deployment_id, c.force, c.reason, c.json) == (cli.cmd_deployments_promote, "dep_1", True, "hotfix", False)
 
 
-def test_bad_usage_exits_2():
-    with pytest.raises(SystemExit) as exc:
-        cli.main(["deploy"])
-    assert exc.value.code == 2
-    with pytest.raises(SystemExit) as exc:
-        cli.main(["site-mode", "set", "party", "--handle", "h"])
-    assert exc.value.code == 2
+def test_bad_usage_exits_2_and_still_ends_with_a_json_line(capsys):
+    assert cli.main(["deploy"]) == 2
+    assert "usage: gharart deploy" in capsys.readouterr().err
+    assert cli.main(["site-mode", "set", "party", "--handle", "h", "--json"]) == 2
+    captured = capsys.readouterr()
+    error = json.loads(captured.out.splitlines()[-1])["error"]
+    assert error["code"] == "usage_error" and "party" in error["message"]
+    assert "invalid choice" in captured.err
 
 
 def test_missing_configuration_is_an_error_with_a_json_line(monkeypatch, capsys):
