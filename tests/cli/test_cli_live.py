@@ -403,3 +403,13 @@ def test_crawl_of_an_unknown_hostname_fails_with_the_api_code(gharart):
     run = gharart("crawl", "unknown.example", "--handle", "acme", "--wait", "--json")
     assert run.code == 1
     assert run.json["error"]["code"] == "hostname_not_registered"
+
+
+def test_docs_target_has_its_own_versions(gharart, tmp_path):
+    site = make_site(tmp_path / "docs", {"index.html": "<h1>Handbook</h1>"})
+    assert gharart("deploy", site, "--handle", "acme", "--json").json["version"] == 1
+    docs = gharart("deploy", site, "--handle", "acme", "--target", "docs", "--promote", "--json")
+    assert docs.code == 0, docs.err
+    assert (docs.json["target"], docs.json["version"], docs.json["uploaded"], docs.json["promoted"]) == ("docs", 1, 0, True)
+    listing = gharart("deployments", "list", "--handle", "acme", "--target", "docs", "--json").json["results"]
+    assert [(d["id"], d["is_live"]) for d in listing] == [(docs.json["deployment_id"], True)]
