@@ -138,9 +138,10 @@ def crawl_start(request, handle):
     """'Crawl now': the same service as POST /v2/.../crawl-runs."""
     errors = {}
     status = 200
+    run = None
     hostname = request.POST.get("hostname", "")
     try:
-        services.crawl_run_start(
+        run = services.crawl_run_start(
             handle=request.handle,
             hostname=hostname,
             max_pages=request.POST.get("max_pages") or None,
@@ -157,7 +158,17 @@ def crawl_start(request, handle):
             context["crawl_errors"] = errors
             return render(request, "siteintel/site_intel.html", context, status=status)
         return redirect(_page_url(handle, hostname))
-    return render(request, "siteintel/_jobs.html", {**_jobs_context(request), "crawl_errors": errors, "can_crawl": True}, status=status)
+    context = {**_jobs_context(request), "crawl_errors": errors, "can_crawl": True}
+    response = render(request, "siteintel/_jobs.html", context, status=status)
+    if run is not None:
+        run.refresh_from_db()
+        if not run.is_active:
+            # Already done (a worker was that quick, or jobs run inline): show its result and
+            # let the snapshot and history refresh.
+            context["active_runs"] = [run, *context["active_runs"]]
+            response = render(request, "siteintel/_jobs.html", context, status=status)
+            response["HX-Trigger"] = "siteintel-crawl-finished"
+    return response
 
 
 @handle_page()

@@ -91,8 +91,14 @@ def test_crawl_now_runs_the_crawl_and_the_page_shows_the_snapshot(as_role, site,
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"{PAGE}crawl/", {"hostname": registered}, **HTMX)
     assert response.status_code == 200
-    assert 'id="crawl-jobs"' in response.content.decode()
-    assert CrawlRun.objects.get().state == c.SUCCEEDED
+    jobs = response.content.decode()
+    run = CrawlRun.objects.get()
+    # Rendered before the job ran: the queued run's fragment polls.
+    assert 'id="crawl-jobs"' in jobs and f'id="run-{run.id}"' in jobs and 'hx-trigger="every 1s"' in jobs
+    assert run.state == c.SUCCEEDED
+    polled = client.get(f"{PAGE}runs/{run.id}/", **HTMX)
+    assert "7 of 7 pages crawled" in polled.content.decode()
+    assert polled["HX-Trigger"] == "siteintel-crawl-finished"  # the snapshot section refreshes
     page = client.get(PAGE, {"hostname": registered}).content.decode()
     assert "Broken links (2)" in page
     assert site.url("/missing") in page
@@ -133,3 +139,13 @@ def test_cancel_from_the_dashboard(as_role, handle, registered):
 def test_the_overview_page_has_a_site_intel_panel(as_role):
     html = as_role(gc.VIEWER).get("/h/acme/").content.decode()
     assert "Site intel" in html and "has not been crawled yet" in html
+
+
+def test_a_crawl_that_finishes_before_the_answer_shows_its_result(transactional_db, users, site, registered):
+    """Jobs running inline (or a very quick worker): the answer shows the finished run."""
+    small_site(site)
+    client = login(users[gc.WEB_MANAGER], gc.WEB_MANAGER)
+    response = client.post(f"{PAGE}crawl/", {"hostname": registered}, **HTMX)
+    html = response.content.decode()
+    assert "7 of 7 pages crawled" in html and "every 1s" not in html
+    assert response["HX-Trigger"] == "siteintel-crawl-finished"
