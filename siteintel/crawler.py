@@ -50,8 +50,14 @@ MAX_CRAWL_DELAY = 30.0
 
 # --- URLs -----------------------------------------------------------------------------
 
+MAX_URL_LENGTH = 2000
+
+
 def normalize_url(url):
-    """Canonical form used to dedupe: lowercase scheme/host, no default port, no fragment."""
+    """Canonical form used to dedupe: lowercase scheme/host, no default port, no fragment.
+    None for what cannot be crawled (other schemes, no host, over 2,000 characters)."""
+    if len(url) > MAX_URL_LENGTH:
+        return None
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
@@ -64,7 +70,8 @@ def normalize_url(url):
     if ":" in host:
         host = f"[{host}]"
     netloc = host if port is None or port == (443 if scheme == "https" else 80) else f"{host}:{port}"
-    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+    out = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+    return out if len(out) <= MAX_URL_LENGTH else None
 
 
 def origin_of(url):
@@ -514,6 +521,11 @@ def crawl(
                     index, url = in_flight.pop(future)
                     record = build_record(url, depth, future.result())
                     results[index] = record
+                    if depth == 0 and record.redirect_chain and not record.error:
+                        # http://host/ -> https://host/: the site lives at the final origin.
+                        final = urlsplit(record.final_url)
+                        if final.hostname == urlsplit(origin).hostname and origin_of(record.final_url) != origin:
+                            origin = origin_of(record.final_url)
                     for link in record.links:
                         if not same_site(link):
                             stats["external_links"] += 1

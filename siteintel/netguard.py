@@ -111,15 +111,21 @@ class GuardedTransport(httpx.BaseTransport):
         if url.scheme not in ALLOWED_SCHEMES:
             raise HostnameNotAllowed(url.host, f"scheme '{url.scheme}' is not allowed")
         port = url.port or (443 if url.scheme == "https" else 80)
-        address = checked_addresses(url.host, port, allow_private=self.allow_private)[0]
-        pinned = httpx.Request(
-            request.method,
-            url.copy_with(host=address),
-            headers=request.headers,
-            stream=request.stream,
-            extensions={**request.extensions, "sni_hostname": url.host},
-        )
-        return self._inner.handle_request(pinned)
+        addresses = checked_addresses(url.host, port, allow_private=self.allow_private)
+        # Every address was checked; try them in the resolver's order (e.g. IPv6 then IPv4).
+        for index, address in enumerate(addresses):
+            pinned = httpx.Request(
+                request.method,
+                url.copy_with(host=address),
+                headers=request.headers,
+                stream=request.stream,
+                extensions={**request.extensions, "sni_hostname": url.host},
+            )
+            try:
+                return self._inner.handle_request(pinned)
+            except httpx.ConnectError:
+                if index == len(addresses) - 1:
+                    raise
 
     def close(self):
         self._inner.close()

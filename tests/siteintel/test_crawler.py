@@ -184,3 +184,33 @@ def test_concurrency_and_politeness_settings_are_honoured(site):
 ])
 def test_url_normalization(raw, expected):
     assert crawler.normalize_url(raw) == expected
+
+
+def test_a_start_page_that_moves_to_another_origin_of_the_host_is_followed_there(site):
+    """Like http://host/ -> https://host/: the crawl continues on the final origin."""
+    from http.server import ThreadingHTTPServer
+
+    from tests.siteintel.conftest import Site, _handler
+
+    moved = Site()
+    moved.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(moved))
+    import threading
+
+    threading.Thread(target=moved.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        site.redirect("/", moved.url("/"), status=301)
+        moved.page("/", "Moved home", ["/inside"])
+        moved.page("/inside", "Inside", [])
+        _, pages, records = run(site)
+        assert [r.url for r in records] == [site.url("/"), moved.url("/inside")]
+        assert records[0].title == "Moved home"
+    finally:
+        moved.server.shutdown()
+        moved.server.server_close()
+
+
+def test_urls_over_2000_characters_are_not_followed(site):
+    site.page("/", "Home", ["/" + "a" * 2100, "/ok"])
+    site.page("/ok", "OK", [])
+    _, pages, _ = run(site)
+    assert set(pages) == {"/", "/ok"}
