@@ -5,7 +5,7 @@ the same key, route and body gets it again with ``Idempotent-Replayed: true`` an
 nothing twice. The same key on another route or with another body is 422
 ``idempotency_key_reused``; while the first request is still running, 409
 ``idempotency_request_in_progress``. The unique (caller, key) row is claimed before the
-view runs, so two concurrent identical requests cannot both act.
+view runs, so two concurrent identical requests cannot both act. A 503 releases the key.
 """
 
 import hashlib
@@ -108,8 +108,14 @@ def claim(request, key: str):
 
 
 def complete(record, response):
-    """Store the response for replay; a server error releases the key instead."""
-    if response.status_code >= 500:
+    """Store the response for replay.
+
+    Every outcome is kept, server errors included: a 500 may have come after the action
+    committed, and replaying it is the only answer that never acts twice. The exception is
+    503, which promises that nothing was done (e.g. the broker was down): the key is
+    released so the same retry can succeed later.
+    """
+    if response.status_code == 503:
         IdempotencyRecord.objects.filter(pk=record.pk).delete()
         return
     if hasattr(response, "render") and not getattr(response, "is_rendered", True):

@@ -94,3 +94,40 @@ def test_two_concurrent_identical_requests_create_one_object(api, users, monkeyp
     statuses = sorted(r.status_code for r in results)
     assert statuses in ([201, 201], [201, 409]), statuses
     assert PersonalAccessToken.objects.filter(user=users["owner"]).count() == 1
+
+
+@pytest.mark.django_db
+class TestServerErrors:
+    def _boom(self, monkeypatch, status):
+        from gharart import api_views
+        from gharart.errors import ApplicationError
+
+        calls = []
+
+        def failing(**kwargs):
+            calls.append(kwargs)
+            if status == 500:
+                raise RuntimeError("failed after acting")
+            raise ApplicationError("service_unavailable", "Try later.", status=503, headers={"Retry-After": "5"})
+
+        monkeypatch.setattr(api_views.services, "token_create", failing)
+        return calls
+
+    def test_a_500_is_replayed_so_the_action_never_runs_twice(self, api, users, monkeypatch):
+        calls = self._boom(monkeypatch, 500)
+        client = api(users["owner"])
+        first = client.post("/v2/me/tokens", BODY, format="json", HTTP_IDEMPOTENCY_KEY="k-500")
+        second = client.post("/v2/me/tokens", BODY, format="json", HTTP_IDEMPOTENCY_KEY="k-500")
+        assert first.status_code == second.status_code == 500
+        assert second["Idempotent-Replayed"] == "true"
+        assert len(calls) == 1
+
+    def test_a_503_releases_the_key_for_a_later_retry(self, api, users, monkeypatch):
+        calls = self._boom(monkeypatch, 503)
+        client = api(users["owner"])
+        first = client.post("/v2/me/tokens", BODY, format="json", HTTP_IDEMPOTENCY_KEY="k-503")
+        assert_error(first, 503, "service_unavailable")
+        monkeypatch.undo()
+        retry = client.post("/v2/me/tokens", BODY, format="json", HTTP_IDEMPOTENCY_KEY="k-503")
+        assert retry.status_code == 201 and not retry.has_header("Idempotent-Replayed")
+        assert len(calls) == 1
