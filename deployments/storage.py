@@ -194,3 +194,51 @@ def blob_delete_if_unreferenced(sha256: str) -> bool:
         if storage.exists(blob_name(sha256)):
             storage.delete(blob_name(sha256))
     return True
+
+
+def blob_put_many(items, *, workers: int = 16) -> list[BlobInfo]:
+    """Store many small blobs given as ``(sha256, bytes)`` (each hash is verified).
+
+    For archive ingest: blobs already present (row and bytes) are skipped, the new ones
+    are written and fsynced in parallel threads, moved into place, and their rows are
+    inserted in one transaction afterwards, so the "row only once the bytes are in place"
+    rule holds while a 10,000-file archive costs a handful of commits instead of 10,000.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    Blob = apps.get_model("deployments", "Blob")
+    wanted = {}
+    for sha256, data in items:
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != sha256:
+            raise BlobHashMismatch(message="The bytes do not match their sha256.", details={"expected": sha256, "actual": actual})
+        wanted[sha256] = data
+    present = set(Blob.objects.filter(sha256__in=list(wanted)).values_list("sha256", flat=True))
+    # A row whose bytes went missing is healed by writing the bytes again.
+    todo = [(sha, data) for sha, data in wanted.items() if sha not in present or not blob_exists(sha)]
+
+    def write(item):
+        sha, data = item
+        fd, tmp_path = tempfile.mkstemp(dir=_tmp_dir(), prefix="upload-")
+        try:
+            try:
+                with os.fdopen(fd, "wb") as tmp:
+                    tmp.write(data)
+                    tmp.flush()
+                    os.fsync(tmp.fileno())
+            except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise insufficient_storage()
+                raise
+            _move_into_place(tmp_path, sha)
+            tmp_path = None
+        finally:
+            if tmp_path is not None and os.path.exists(tmp_path):
+                os.unlink(tmp_path)
+
+    if todo:
+        with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+            list(pool.map(write, todo))
+        with transaction.atomic():
+            Blob.objects.bulk_create([Blob(sha256=sha, size=len(data)) for sha, data in todo], ignore_conflicts=True)
+    return [BlobInfo(sha256=sha, size=len(data)) for sha, data in wanted.items()]
