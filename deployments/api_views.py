@@ -127,6 +127,7 @@ class DeploymentBlobView(HandleAPIView):
     """Upload one blob of a digest deployment (raw body)."""
 
     access = {"PUT": WRITE}
+    write_throttle_scope = "blob_upload"
 
     @extend_schema(
         request={"application/octet-stream": OpenApiTypes.BINARY},

@@ -26,6 +26,8 @@ class GharartAPIView(APIView):
     token_scopes: dict = {}
     # {"POST": "deployments"}: counts against the handle's daily write quota.
     daily_quota: dict = {}
+    # The per-caller budget for unsafe methods; bulk routes (blob uploads) have their own.
+    write_throttle_scope = "write"
 
     def get_exception_handler(self):
         return api_exception_handler
@@ -45,7 +47,7 @@ class GharartAPIView(APIView):
         for scope in self.ip_throttle_scopes:
             usages.append(throttles.hit(scope, f"{route}:ip:{throttles.client_ip(request)}"))
         if request.user.is_authenticated:
-            kind = "read" if request.method in ("GET", "HEAD", "OPTIONS") else "write"
+            kind = "read" if request.method in ("GET", "HEAD", "OPTIONS") else self.write_throttle_scope
             usages.append(throttles.hit(kind, f"{route}:user:{request.user.pk}"))
         if usages:
             request._ratelimit_usage = min(usages, key=lambda u: u.remaining)

@@ -123,13 +123,14 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "gharart"}}
     _broker_dir = VAR_DIR / "celery"
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "data_folder_processed": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
     }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -259,6 +260,8 @@ GHARART_DEMO_PASSWORD = os.environ.get("GHARART_DEMO_PASSWORD", "")
 GHARART_THROTTLES = {
     "read": os.environ.get("GHARART_THROTTLE_READ", "1200/min"),
     "write": os.environ.get("GHARART_THROTTLE_WRITE", "120/min"),
+    # A digest deploy PUTs one request per missing file: its own, larger budget.
+    "blob_upload": os.environ.get("GHARART_THROTTLE_BLOB_UPLOAD", "3000/min"),
     "auth_token": os.environ.get("GHARART_THROTTLE_AUTH_TOKEN", "20/min"),
     "magic_link_ip": os.environ.get("GHARART_THROTTLE_MAGIC_LINK_IP", "10/min"),
     "magic_link_file_email": os.environ.get("GHARART_THROTTLE_MAGIC_LINK_FILE_EMAIL", "3/hour"),

@@ -62,3 +62,21 @@ def test_counts_are_shared_across_processes_through_redis():
     with pytest.raises(ApplicationError) as exc:
         throttles.hit("write", "xproc", rate="5/min")
     assert exc.value.code == "rate_limited"
+
+
+@pytest.mark.django_db
+def test_blob_uploads_have_their_own_budget_apart_from_other_writes(api, users, settings):
+    import hashlib
+
+    settings.GHARART_THROTTLES = {**settings.GHARART_THROTTLES, "write": "2/min", "blob_upload": "100/min"}
+    client = api(users["owner"])
+    blobs = [f"page {i}".encode() for i in range(4)]
+    files = {f"/p{i}.html": hashlib.sha256(b).hexdigest() for i, b in enumerate(blobs)}
+    created = client.post("/v2/handles/acme/site-deployments", {"target": "site", "files": files}, format="json")
+    assert created.status_code == 201, created.content
+    dep = created.json()["id"]
+    for body in blobs:
+        sha = hashlib.sha256(body).hexdigest()
+        put = client.put(f"/v2/handles/acme/site-deployments/{dep}/blobs/{sha}", body, content_type="application/octet-stream")
+        assert put.status_code == 200, put.content
+        assert put["RateLimit-Limit"] == "100"
