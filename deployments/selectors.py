@@ -2,14 +2,15 @@
 
 The profile route's hot path is ``live_state`` (handle -> site mode, live deployments and
 bindings) and ``manifest_lookup`` (deployment + path -> blob). Both are cached: the live
-state in the shared cache under a generation number that promote, rollback, site-mode and
-binding changes bump after they commit; manifest entries forever (a deployment never
+state in the shared cache (and for a few seconds in the process) under a generation
+number that promote, rollback, site-mode and binding changes bump after they commit; manifest entries forever (a deployment never
 changes), in the shared cache and in a small per-process LRU. A warm request makes no
 database query at all.
 """
 
 import hashlib
 import threading
+import time
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
@@ -79,16 +80,41 @@ def _slug_of(handle):
     return handle if isinstance(handle, str) else handle.slug
 
 
+# Per-process memo of live states by (slug, generation). A generation's state never
+# changes, so this is safe; the short lifetime only bounds staleness if the shared cache
+# loses the generation counter itself.
+_local_states: dict = {}
+LOCAL_STATE_SECONDS = 5
+
+
+def _generation(slug):
+    key = _generation_key(slug)
+    generation = cache.get(key)
+    if generation is None:
+        # Start from a value never used before, so states cached under an older counter
+        # (lost to eviction or a cache restart) are never read again.
+        cache.add(key, time.time_ns(), timeout=None)
+        generation = cache.get(key, 0)
+    return generation
+
+
 def live_state(slug: str) -> LiveState | None:
     """The cached live state of handle ``slug`` (None for an unknown handle)."""
-    generation = cache.get(_generation_key(slug), 0)
+    generation = _generation(slug)
+    now = time.monotonic()
+    memo = _local_states.get((slug, generation))
+    if memo is not None and memo[1] > now:
+        return memo[0]
     key = _state_key(slug, generation)
     state = cache.get(key)
+    if state is None:
+        state = _live_state_from_db(slug)
+        if state is not None:
+            cache.set(key, state, LIVE_STATE_TTL)
     if state is not None:
-        return state
-    state = _live_state_from_db(slug)
-    if state is not None:
-        cache.set(key, state, LIVE_STATE_TTL)
+        if len(_local_states) > 1000:
+            _local_states.clear()
+        _local_states[(slug, generation)] = (state, now + LOCAL_STATE_SECONDS)
     return state
 
 
@@ -109,11 +135,10 @@ def live_state_invalidate(slug: str):
 
     def bump():
         key = _generation_key(slug)
-        cache.add(key, 0, timeout=None)
         try:
             cache.incr(key)
-        except ValueError:
-            cache.set(key, 1, timeout=None)
+        except ValueError:  # no counter yet (or it was lost): start a fresh one
+            cache.set(key, time.time_ns(), timeout=None)
 
     transaction.on_commit(bump)
 

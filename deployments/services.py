@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from deployments import archives, previews, selectors, storage
@@ -92,18 +92,21 @@ def _deployment_start(*, handle, target, message, actor, state, artifact_sha256=
 
 
 def _files_create(deployment, files):
-    rows = (
-        DeploymentFile(deployment=deployment, path=f.path, sha256=f.sha256, size=f.size, content_type=f.content_type, confidential=f.confidential)
-        for f in files
-    )
+    """Insert the manifest rows. A plain ``executemany``: for 10,000-20,000 rows the ORM's
+    per-object work would cost more than the database does."""
+    meta = DeploymentFile._meta
+    qn = connection.ops.quote_name
+    columns = ["deployment_id", "path", "sha256", "size", "content_type", "confidential"]
+    sql = f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(meta.get_field(name.removesuffix('_id')).column) for name in columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
     batch = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= BULK_BATCH:
-            DeploymentFile.objects.bulk_create(batch)
-            batch = []
-    if batch:
-        DeploymentFile.objects.bulk_create(batch)
+    with connection.cursor() as cursor:
+        for f in files:
+            batch.append((deployment.pk, f.path, f.sha256, f.size, f.content_type, bool(f.confidential)))
+            if len(batch) >= BULK_BATCH:
+                cursor.executemany(sql, batch)
+                batch = []
+        if batch:
+            cursor.executemany(sql, batch)
 
 
 def _finalize_ready(deployment: Deployment) -> Deployment:
