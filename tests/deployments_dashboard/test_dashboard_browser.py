@@ -1,0 +1,173 @@
+"""The deployments dashboard in a real Chromium: drop an archive and watch it upload, open the
+preview in its sandboxed frame, promote through the confirmation, fix the site mode, edit the
+links page at phone width."""
+
+import base64
+import io
+import os
+import shutil
+import zipfile
+
+import pytest
+from django.db import connections
+
+from deployments import constants as dc
+from deployments.models import Deployment, FunctionBinding, Release
+from gharart import constants as c
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = os.environ.get("GHARART_SCREENSHOTS")
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Chromium is not installed")
+    with sync_api.sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield instance
+        finally:
+            instance.close()
+            connections.close_all()
+
+
+def page_for(browser, live_server, client, user, viewport=None):
+    client.force_login(user)
+    context = browser.new_context(base_url=live_server.url, viewport=viewport or {"width": 1100, "height": 1400})
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    # Script errors fail the test; 4xx answers are listed so a test can say which it expects
+    # (form errors come back as 400 on purpose, and Chromium logs those to the console).
+    page.errors, page.refusals = [], []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" and "Failed to load resource" not in msg.text else None)
+    page.on("response", lambda r: page.refusals.append((r.status, r.url.replace(live_server.url, ""))) if r.status >= 400 else None)
+    return page
+
+
+def shot(page, name):
+    if SHOTS:
+        os.makedirs(SHOTS, exist_ok=True)
+        page.screenshot(path=os.path.join(SHOTS, name), full_page=True)
+
+
+def site_zip():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("index.html", "<!doctype html><title>Acme</title><h1 id='hello'>Hello from Acme</h1>")
+        zf.writestr("about.html", "<!doctype html><title>About</title><p>About us</p>")
+        # Incompressible filler so the upload takes long enough to report progress.
+        zf.writestr("img/noise.bin", os.urandom(3 * 1024 * 1024))
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def test_drop_upload_preview_and_promote(live_server, client, users, handle, browser, settings):
+    settings.GHARART_PUBLIC_URL = live_server.url  # signed preview URLs point at this server
+    handle.site_mode = c.SITE_MODE_DEPLOYMENT
+    handle.save(update_fields=["site_mode"])
+    page = page_for(browser, live_server, client, users["web_manager"])
+    page.goto("/h/acme/deployments/")
+    page.evaluate(
+        """() => {
+          window.__progress = [];
+          document.addEventListener('htmx:xhr:progress', () => {
+            const bar = document.querySelector('progress[data-upload-progress]');
+            if (bar && !bar.hidden) window.__progress.push(bar.value);
+          });
+        }"""
+    )
+    page.evaluate(
+        """(b64) => {
+          const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+          const data = new DataTransfer();
+          data.items.add(new File([bytes], 'site.zip', {type: 'application/zip'}));
+          const zone = document.querySelector('[data-dropzone]');
+          zone.dispatchEvent(new DragEvent('dragover', {dataTransfer: data, bubbles: true, cancelable: true}));
+          zone.dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
+        }""",
+        site_zip(),
+    )
+    assert page.locator("[data-dropzone-name]").inner_text() == "site.zip"
+    page.fill("#upload-message", "Autumn landing page")
+    page.get_by_role("button", name="Upload", exact=True).click()
+    page.locator(".callout.success", has_text="Uploaded v1").wait_for()
+    assert page.evaluate("window.__progress.length") > 0 and page.evaluate("Math.max(...window.__progress)") == 100
+    assert page.evaluate("document.activeElement.classList.contains('callout')")
+    dep = Deployment.objects.get()
+    assert dep.state == dc.READY and dep.message == "Autumn landing page"
+    shot(page, "deployments.png")
+
+    page.get_by_role("link", name="Open v1: preview and promote").click()
+    page.wait_for_url(f"**/h/acme/deployments/{dep.id}/")
+    page.get_by_role("link", name="Open the preview").click()
+    frame_el = page.locator("iframe.preview")
+    frame_el.wait_for()
+    assert frame_el.get_attribute("sandbox") == "allow-scripts allow-forms"
+    assert page.frame_locator("iframe.preview").locator("#hello").inner_text() == "Hello from Acme"
+
+    dialogs = []
+    page.once("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+    page.get_by_role("button", name="Promote v1 to live").click()
+    page.locator(".callout.success", has_text="v1 is live").wait_for()
+    assert dialogs == ["Promote v1 to live? Nothing is live on the profile site yet."]
+    assert Release.objects.get().deployment_id == dep.id
+    shot(page, "deployment.png")
+    page.goto("/profiles/acme/")
+    assert page.locator("h1").inner_text() == "Hello from Acme"
+    assert page.errors == [] and page.refusals == []
+
+
+def test_site_page_at_phone_width_mode_switch_and_links_editor(live_server, client, users, handle, browser):
+    page = page_for(browser, live_server, client, users["web_manager"], viewport={"width": 375, "height": 800})
+    page.goto("/h/acme/site/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+    page.once("dialog", lambda d: d.accept())
+    page.check("#mode-maintenance")
+    page.get_by_role("button", name="Switch site mode").click()
+    page.locator("#site-mode .callout.success", has_text="maintenance").wait_for()
+    handle.refresh_from_db()
+    assert handle.site_mode == c.SITE_MODE_MAINTENANCE
+
+    page.fill("#link-label-1", "Shop")
+    page.fill("#link-url-1", "https://shop.acme.example")
+    page.get_by_role("button", name="Add a link").click()
+    page.locator("#link-label-2").wait_for()
+    assert page.locator("#link-label-1").input_value() == "Shop"  # what was typed survives
+    page.fill("#link-label-2", "Blog")
+    page.fill("#link-url-2", "not a url")
+    page.locator("#link-url-2").press("Enter")  # Enter saves; it does not remove row 1
+    page.locator("#links-errors").wait_for()
+    assert "Link 2 needs a label" in page.locator("#links-errors").inner_text()
+    assert page.evaluate("document.activeElement.id") == "links-errors"
+    assert page.locator("#link-url-2").get_attribute("aria-invalid") == "true"
+    page.get_by_role("button", name="Remove link 2").click()
+    page.locator("#links-editor", has_text="Removed “Blog”").wait_for()
+    page.get_by_role("button", name="Save the links page").click()
+    page.locator("#links-editor .callout.success").wait_for()
+    handle.refresh_from_db()
+    assert handle.links == [{"label": "Shop", "url": "https://shop.acme.example"}]
+
+    # The binding form shows the chosen function's settings only.
+    assert page.locator("fieldset[data-function=redirect]").is_hidden()
+    page.select_option("#binding-function", "redirect")
+    assert page.locator("fieldset[data-function=redirect]").is_visible()
+    assert page.locator("fieldset[data-function=form-capture]").is_hidden()
+    page.fill("#binding-route", "/old-sale")
+    page.uncheck("input[name=methods][value=POST]")
+    page.check("input[name=methods][value=GET]")
+    page.fill("#binding-redirect-location", "/")
+    page.get_by_role("button", name="Add the binding").click()
+    page.locator("#bindings .callout.success", has_text="GET /old-sale").wait_for()
+    assert page.locator("fieldset[data-function=json]").is_hidden()  # still in step after the swap
+    assert FunctionBinding.objects.get().config == {"location": "/", "status": 302}
+
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    shot(page, "site-375.png")
+    assert page.errors == [] and page.refusals == [(400, "/h/acme/site/links/")]
