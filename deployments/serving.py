@@ -192,6 +192,7 @@ def serve_deployment_path(request, deployment, path, *, extra_headers=None) -> H
         # nginx sends the bytes (and handles Range itself) from an internal location.
         response = HttpResponse(status=200, content_type=entry.content_type)
         response["X-Accel-Redirect"] = iri_to_uri(settings.GHARART_ACCEL_REDIRECT_PREFIX + storage.blob_name(entry.sha256))
+        headers.pop("Accept-Ranges", None)  # nginx adds its own
         return _with(response, headers)
     try:
         fh = storage.blob_open(entry.sha256)

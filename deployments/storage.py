@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass
 
 from django.apps import apps
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, storages
 from django.db import IntegrityError, transaction
@@ -84,6 +85,12 @@ def blob_size(sha256: str) -> int:
     return blob_storage().size(blob_name(sha256))
 
 
+def _file_mode():
+    # mkstemp creates 0600 files; blobs must be readable by the web server that sends them
+    # (nginx via X-Accel-Redirect runs as another user). Django's upload setting decides.
+    return getattr(settings, "FILE_UPLOAD_PERMISSIONS", None) or 0o644
+
+
 def _tmp_dir():
     storage = blob_storage()
     if isinstance(storage, FileSystemStorage):
@@ -107,6 +114,7 @@ def blob_put_stream(stream, *, expected_sha256: str | None = None, max_bytes: in
     try:
         try:
             with os.fdopen(fd, "wb") as tmp:
+                os.fchmod(tmp.fileno(), _file_mode())
                 while True:
                     chunk = stream.read(CHUNK)
                     if not chunk:
@@ -223,6 +231,7 @@ def blob_put_many(items, *, workers: int = 16) -> list[BlobInfo]:
         try:
             try:
                 with os.fdopen(fd, "wb") as tmp:
+                    os.fchmod(tmp.fileno(), _file_mode())
                     tmp.write(data)
                     tmp.flush()
                     os.fsync(tmp.fileno())
