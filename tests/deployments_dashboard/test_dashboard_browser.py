@@ -109,6 +109,7 @@ def test_drop_upload_preview_and_promote(live_server, client, users, handle, bro
     frame_el = page.locator("iframe.preview")
     frame_el.wait_for()
     assert frame_el.get_attribute("sandbox") == "allow-scripts allow-forms"
+    assert page.evaluate("document.activeElement.textContent").startswith("Integrity OK")  # focus follows the swap
     assert page.frame_locator("iframe.preview").locator("#hello").inner_text() == "Hello from Acme"
 
     dialogs = []
