@@ -263,3 +263,15 @@ def test_the_replay_panel_slot_appears_when_site_intel_provides_it(manager, hand
     assert (slot in manager.get(page(dep)).content.decode()) is has_site_intel
     with override_settings(ROOT_URLCONF="tests.deployments_dashboard.urls_without_site_intel"):
         assert 'id="replay-panel"' not in manager.get(page(dep)).content.decode()
+
+
+def test_the_gate_card_refreshes_itself_when_a_replay_finishes(manager, handle):
+    dep = create(handle)
+    html = manager.get(page(dep)).content.decode()
+    assert f'id="gate" aria-labelledby="gate-heading" hx-get="{page(dep)}" hx-trigger="siteintel-replay-finished from:body" hx-select="#gate"' in html
+    services.deployment_gate_set(deployment=dep, status=dc.GATE_FAILED, replay_run_id="replay_x", summary={"total": 5, "unchanged": 3, "changed": 2, "regressions": 1})
+    partial = manager.get(page(dep), **HX).content.decode()
+    assert "The latest replay found 1 regression in 5 pages." in partial
+    assert "The gate is closed" in partial
+    response = manager.post(page(dep) + "promote/", {}, **HX)
+    assert response.status_code == 409 and "the latest replay against it found regressions" in response.content.decode()
