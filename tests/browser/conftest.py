@@ -240,3 +240,14 @@ def tab_to(page, selector, *, max_presses=80):
 def no_horizontal_scroll(page):
     sizes = page.evaluate("({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})")
     assert sizes["scroll"] <= sizes["inner"], f"{page.url} scrolls sideways at {sizes['inner']}px: content is {sizes['scroll']}px wide"
+
+
+UNLABELLED_CONTROLS_JS = """() => Array.from(document.querySelectorAll('input, select, textarea'))
+  .filter(el => el.type !== 'hidden' && !el.closest('[hidden]'))
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+  .map(el => el.outerHTML.slice(0, 160))"""
+
+
+def unlabelled_controls(page):
+    """Form controls a screen reader would announce without a name."""
+    return page.evaluate(UNLABELLED_CONTROLS_JS)

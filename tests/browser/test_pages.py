@@ -1,5 +1,6 @@
 """Every main page of the seeded demo handle, at desktop size and at 375 px: no sideways
-scrolling, no console errors, nothing loaded from another origin, and a screenshot of each.
+scrolling, every form control labelled, no console errors, nothing loaded from another
+origin, and a screenshot of each.
 
 The screenshots listed in ``docs/screenshots/.gitignore`` are the README's; ``make
 screenshots`` regenerates them.
@@ -13,7 +14,13 @@ from playwright.sync_api import expect
 
 from deployments import services as deployment_services
 from gharart.models import Handle
-from tests.browser.conftest import MOBILE, log_in, no_horizontal_scroll, screenshot
+from tests.browser.conftest import (
+    MOBILE,
+    log_in,
+    no_horizontal_scroll,
+    screenshot,
+    unlabelled_controls,
+)
 from tests.browser.sites import make_zip, storefront
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -65,6 +72,7 @@ def test_every_main_page_at_desktop_and_375px(browser_session, demo):
     for page in (desktop, mobile):
         log_in(page, "owner", DEMO_PASSWORD)
 
+    unlabelled = {}
     for name, path, heading, anchor in main_pages(demo["pending"]):
         for page, prefix in ((desktop, "desktop"), (mobile, "mobile")):
             response = page.goto(path)
@@ -72,9 +80,13 @@ def test_every_main_page_at_desktop_and_375px(browser_session, demo):
             expect(page.get_by_role("heading", level=1)).to_contain_text(heading, ignore_case=True)
             page.wait_for_load_state("networkidle")
             no_horizontal_scroll(page)
+            if page is desktop and unlabelled_controls(page):
+                unlabelled[path] = unlabelled_controls(page)
             if anchor and page is desktop:
                 scroll_near(page, anchor)
             screenshot(page, f"{prefix}-{name}")
+
+    assert not unlabelled, f"form controls without a label: {unlabelled}"
 
     # The live demo site, as a visitor sees it.
     visitor = browser_session.page(viewport=MOBILE, is_mobile=True, has_touch=True)
