@@ -17,9 +17,10 @@ def page(title, heading, links=(), head=""):
 NAV = ("/about.html", "/products.html", "/contact.html")
 
 
-def storefront(version, *, hero_bytes=0):
+def storefront(version, *, hero_bytes=0, crawl_delay=0):
     """A small site whose home page names its version; ``hero_bytes`` of incompressible
-    data make the upload long enough to watch its progress bar."""
+    data make the upload long enough to watch its progress bar, and a robots.txt
+    ``Crawl-delay`` (whole seconds) a crawl long enough to watch its progress."""
     files = {
         "index.html": page(f"Acme v{version}", f"Version {version}", NAV),
         "about.html": page("About Acme", "About", ("/",)),
@@ -29,6 +30,8 @@ def storefront(version, *, hero_bytes=0):
     }
     if hero_bytes:
         files["img/hero.bin"] = os.urandom(hero_bytes)
+    if crawl_delay:
+        files["robots.txt"] = f"User-agent: *\nCrawl-delay: {crawl_delay}\n".encode()
     return files
 
 

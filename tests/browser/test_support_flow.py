@@ -48,7 +48,7 @@ def test_from_an_error_page_to_a_filed_report_with_htmx(browser_session, users):
     expect(sent).to_contain_text(report.id)
     assert report.linked_request["path"] == "/h/acme/no-such-page/"
     assert report.linked_request["status"] == 404
-    screenshot(page, "support")
+    screenshot(page, "flow-support-report")
     browser_session.assert_clean()
 
 

@@ -76,7 +76,7 @@ def test_web_experience_manager_publishes_crawls_replays_promotes_and_rolls_back
     # --- Upload v1 and watch its progress bar -------------------------------------------
     page.goto("/h/acme/deployments/")
     mark_page(page)
-    v1_zip = write_zip(tmp_path, "acme-v1.zip", storefront(1, hero_bytes=HERO_BYTES))
+    v1_zip = write_zip(tmp_path, "acme-v1.zip", storefront(1, hero_bytes=HERO_BYTES, crawl_delay=1))
     page.get_by_label(re.compile("Drop a .zip or .tar.gz here")).set_input_files(str(v1_zip))
     page.get_by_label("Message (optional)").fill("First storefront")
     cdp = throttle_upload(page, UPLOAD_BYTES_PER_SECOND)
@@ -98,7 +98,7 @@ def test_web_experience_manager_publishes_crawls_replays_promotes_and_rolls_back
     row = page.locator("#deployments-section tbody tr").first
     expect(row).to_contain_text("First storefront")
     expect(row).to_contain_text("Ready")
-    screenshot(page, "deployments")
+    screenshot(page, "flow-uploaded")
 
     # --- Open v1, preview it, promote it (nothing was live) -----------------------------
     created.get_by_role("link", name=re.compile("Open v1")).click()
@@ -133,15 +133,25 @@ def test_web_experience_manager_publishes_crawls_replays_promotes_and_rolls_back
     # --- Crawl the live site: progress without a reload ---------------------------------
     page.goto("/h/acme/site-intel/")
     mark_page(page)
+    page.evaluate(
+        "window.__crawlLabels = [];"
+        "document.addEventListener('htmx:afterSettle', () => {"
+        "  const label = document.querySelector('#crawl-jobs .crawl-progress .progress-label');"
+        "  if (label) window.__crawlLabels.push(label.textContent.trim()); });"
+    )
     page.get_by_role("button", name=re.compile("Crawl now acme\\.")).click()
     progress = page.locator("#crawl-jobs .crawl-progress")
     expect(progress).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("Crawl now acme\\."))).to_be_focused()  # not swapped away
     expect(progress.locator("progress")).to_be_attached()
     expect(progress).to_contain_text("succeeded")
     expect(progress).to_contain_text("5 of 5 pages crawled")
     expect(page.locator("#snapshot")).to_contain_text("No broken links")
     assert_same_page(page)
-    screenshot(page, "site-intel")
+    # The site asks for a second between requests, so the bar was seen part-way first.
+    labels = page.evaluate("window.__crawlLabels")
+    assert labels[-1].startswith("5 of 5") and any(not label.startswith("5 of 5") for label in labels), labels
+    screenshot(page, "flow-crawled")
 
     # --- v2: upload, preview, replay against the crawl (progress without a reload) ------
     upload_version(page, write_zip(tmp_path, "acme-v2.zip", storefront(2)), "Autumn collection")
@@ -162,7 +172,7 @@ def test_web_experience_manager_publishes_crawls_replays_promotes_and_rolls_back
     page.get_by_role("button", name="Promote v2 to live").click()
     expect(page.locator("#deployment-main .callout.success")).to_contain_text("v2 is live")
     assert "It replaces v1" in dialogs[-1], dialogs[-1]
-    screenshot(page, "deployment-detail")
+    screenshot(page, "flow-promoted-over-v1")
     page.goto("/profiles/acme/")
     expect(page.get_by_role("heading", name="Version 2")).to_be_visible()
 
