@@ -37,6 +37,7 @@ from deployments.models import (
 )
 from gharart import constants as c
 from gharart.errors import ApplicationError
+from gharart.jobs import dispatch_on_commit
 from gharart.models import Handle
 from gharart.services import audit_record
 
@@ -218,7 +219,12 @@ def deployment_create_from_archive(*, handle, upload, target=dc.TARGET_SITE, mes
         )
         from deployments import tasks
 
-        transaction.on_commit(lambda: tasks.deployment_process_archive.delay(dep.id))
+        # Broker down: the deployment ends failed (its archive blob released) and the request is 503.
+        dispatch_on_commit(
+            tasks.deployment_process_archive,
+            dep.id,
+            undo=lambda: deployment_fail(deployment_id=dep.id, code=c.SERVICE_UNAVAILABLE, message="The job queue was unavailable; upload the archive again."),
+        )
         return dep
     finally:
         if os.path.exists(spooled.path):
@@ -314,12 +320,13 @@ def deployment_blob_put(*, deployment, sha256, stream):
     """
     if not storage.is_sha256(sha256):
         raise _validation("The blob could not be stored.", sha256="A lowercase hex sha256.")
-    if not DeploymentFile.objects.filter(deployment=deployment, sha256=sha256).exists():
-        raise ApplicationError(dc.BLOB_NOT_REQUIRED, "This deployment lists no file with that sha256.", status=422, details={"sha256": sha256})
+    listed = DeploymentFile.objects.filter(deployment=deployment, sha256=sha256).exists()
     if deployment.state != dc.UPLOADING:
-        if deployment.state == dc.READY:
+        if deployment.state == dc.READY and listed:
             return deployment, []  # a retried upload of a deployment that is complete
         raise ApplicationError(dc.DEPLOYMENT_NOT_UPLOADING, f"The deployment is {deployment.state}; it takes no more blobs.", status=409, details={"state": deployment.state})
+    if not listed:
+        raise ApplicationError(dc.BLOB_NOT_REQUIRED, "This deployment lists no file with that sha256.", status=422, details={"sha256": sha256})
     info = storage.blob_put_stream(stream, expected_sha256=sha256, max_bytes=settings.DEPLOY_MAX_FILE_BYTES)
     with transaction.atomic():
         dep = Deployment.objects.select_for_update().get(pk=deployment.pk)

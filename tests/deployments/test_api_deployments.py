@@ -143,6 +143,8 @@ def test_digest_deploy_lists_required_blobs_and_turns_ready_when_the_last_arrive
         assert r.json()["state"] == "uploading"
     r = put_blob(client, body["id"], items[-1])
     assert r.json()["state"] == "ready" and r.json()["required"] == []
+    # A retried PUT of a complete deployment is a no-op.
+    assert put_blob(client, body["id"], items[-1]).status_code == 200
     dep = Deployment.objects.get(pk=body["id"])
     assert dep.file_count == len(files) and dep.total_bytes == sum(len(v) for v in files.values())
 
@@ -215,7 +217,8 @@ def test_uploads_left_incomplete_for_24_hours_fail(api, users):
     failed = Deployment.objects.get(pk=dep["id"])
     assert failed.state == dc.FAILED and failed.error["code"] == dc.UPLOAD_INCOMPLETE
     assert not DeploymentFile.objects.filter(deployment=failed).exists()
-    assert_error(put_blob(client, dep["id"], b"late"), 422, dc.BLOB_NOT_REQUIRED)
+    err = assert_error(put_blob(client, dep["id"], b"late"), 409, dc.DEPLOYMENT_NOT_UPLOADING)
+    assert err["details"]["state"] == "failed"
 
 
 def test_the_sweep_is_scheduled_with_beat(settings):
