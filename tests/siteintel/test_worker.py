@@ -53,14 +53,14 @@ def test_a_real_worker_processes_a_crawl(api, users, site, registered, worker):
 
 
 def _kill_mid_crawl(api, users, site, registered, worker):
-    chain_site(site, 40)
-    site.delay = 0.1  # slow enough that the worker is surely mid-crawl when killed
+    chain_site(site, 60)
+    site.delay = 0.2  # slow enough (about 3 s in all) that the worker is surely mid-crawl when killed
     run_id = api(users[gc.WEB_MANAGER]).post(f"{BASE}/{registered}/crawl-runs", {"max_pages": 100}, format="json").json()["id"]
     wait_for(lambda: CrawlRun.objects.get(pk=run_id).pages_done >= 3, what="progress to be saved")
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(10)
     run = CrawlRun.objects.get(pk=run_id)
-    assert run.state == c.RUNNING and 3 <= run.pages_done < 41
+    assert run.state == c.RUNNING and 3 <= run.pages_done < 61
     site.delay = 0
     return run
 
@@ -78,7 +78,7 @@ def test_a_worker_killed_mid_crawl_is_resumed_by_the_reaper(api, users, site, re
     assert run.state == c.SUCCEEDED, run.error
     assert run.attempts == 2
     urls = list(CrawledPage.objects.filter(crawl_run=run).values_list("url", flat=True))
-    assert len(urls) == len(set(urls)) == 41  # every page once: nothing lost, nothing twice
+    assert len(urls) == len(set(urls)) == 61  # every page once: nothing lost, nothing twice
     assert saved <= set(urls)
     # Pages saved before the kill are not fetched again (only ones fetched but not yet saved).
     hits = site.paths_hit()
