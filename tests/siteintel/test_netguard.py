@@ -123,3 +123,29 @@ def test_a_redirect_from_a_public_host_to_a_private_address_is_refused(site, fak
         assert page.status is None
         assert page.redirect_chain[0]["status"] == 302
     assert "/admin" not in site.hits
+
+
+def test_one_resolution_serves_both_the_check_and_the_connection(site, monkeypatch, settings):
+    """DNS rebinding: a name that answers a public address to the check and a private one
+    afterwards never gets the private one used, because the connection goes to the
+    address that was checked."""
+    settings.SITEINTEL_ALLOW_PRIVATE_NETWORKS = False
+    real_allowed = netguard.address_allowed
+    monkeypatch.setattr(netguard, "address_allowed", lambda a: a == "127.0.0.1" or real_allowed(a))
+    answers = [["127.0.0.1"], ["10.0.0.9"], ["10.0.0.9"]]
+    calls = []
+
+    def rebinding(host, port):
+        calls.append(host)
+        return answers[min(len(calls) - 1, 2)]
+
+    monkeypatch.setattr(netguard, "resolve_host", rebinding)
+    site.page("/", "Home", [])
+    fetcher = crawler.HttpFetcher()
+    first = fetcher.fetch(f"http://rebind.test:{site.port}/")
+    second = fetcher.fetch(f"http://rebind.test:{site.port}/")
+    fetcher.close()
+    assert first.status == 200 and first.error == ""
+    assert second.status is None and second.error == c.PAGE_HOSTNAME_NOT_ALLOWED
+    assert calls == ["rebind.test", "rebind.test"]  # one lookup per request, none behind the check's back
+    assert site.hits == ["/"]
