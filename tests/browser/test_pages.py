@@ -78,7 +78,8 @@ def test_every_main_page_at_desktop_and_375px(browser_session, demo):
             response = page.goto(path)
             assert response.status == 200, (path, response.status)
             expect(page.get_by_role("heading", level=1)).to_contain_text(heading, ignore_case=True)
-            page.wait_for_load_state("networkidle")
+            # Sections that load themselves (hx-trigger="load") are in before the screenshot.
+            page.wait_for_function("!document.querySelector('.htmx-request')")
             no_horizontal_scroll(page)
             if page is desktop and unlabelled_controls(page):
                 unlabelled[path] = unlabelled_controls(page)
