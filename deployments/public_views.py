@@ -17,7 +17,7 @@ def profile(request, handle, path=""):
 def profile_redirect(request, handle):
     query = request.META.get("QUERY_STRING", "")
     response = HttpResponsePermanentRedirect(f"/profiles/{handle}/" + (f"?{query}" if query else ""))
-    state = selectors.live_state(handle)
+    state = selectors.live_state(handle) if serving.is_handle_slug(handle) else None
     response[serving.SITE_MODE_HEADER] = state.site_mode if state else serving.UNKNOWN_HANDLE_MODE
     return response
 

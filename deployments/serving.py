@@ -52,6 +52,13 @@ UNKNOWN_HANDLE_MODE = "none"
 
 # --- Small helpers -------------------------------------------------------------------------
 
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+
+
+def is_handle_slug(value: str) -> bool:
+    return bool(_SLUG.match(value or ""))
+
+
 def wants_html(request) -> bool:
     accept = request.headers.get("Accept", "")
     return "text/html" in accept or "application/xhtml+xml" in accept
@@ -223,7 +230,8 @@ def _with(response, headers):
 def profile_serve(request, slug, path, *, site_prefix=None) -> HttpResponse:
     """Answer ``/profiles/{slug}/{path}`` according to the handle's site mode."""
     site_prefix = site_prefix if site_prefix is not None else f"/profiles/{slug}"
-    state = selectors.live_state(slug)
+    # A name no handle can have is unknown without asking the database.
+    state = selectors.live_state(slug) if is_handle_slug(slug) else None
     if state is None:
         response = content_error(request, 404, c.NOT_FOUND, "There is no such site.")
         response[SITE_MODE_HEADER] = UNKNOWN_HANDLE_MODE

@@ -66,3 +66,16 @@ def test_unknown_handle_redirect_and_head_of_generated_pages(client, handle):
     r = client.head("/profiles/acme/")
     assert r.status_code == 200 and r.content == b"" and int(r["Content-Length"]) > 0
     assert r["X-Gharart-Site-Mode"] == c.SITE_MODE_LINKS
+
+
+def test_names_no_handle_can_have_are_unknown_without_a_query(client, db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from deployments import serving
+
+    for name in ["UPPER", "-x", "a" * 41, "a.b", "a b"]:
+        with CaptureQueriesContext(connection) as queries:
+            r = serving.profile_response(name, "/")
+        assert r.status_code == 404 and r["X-Gharart-Site-Mode"] == "none"
+        assert len(queries) == 0
