@@ -200,10 +200,15 @@ def deployment_create_from_archive(*, handle, upload, target=dc.TARGET_SITE, mes
         if spooled.size <= settings.DEPLOY_INLINE_MAX_BYTES:
             result = archives.ingest_archive(spooled.path, target=target)
             dep = _deployment_start(handle=handle, target=target, message=message, actor=actor, state=dc.PROCESSING, artifact_sha256=spooled.sha256)
-            with transaction.atomic():
-                dep = Deployment.objects.select_for_update().get(pk=dep.pk)
-                _files_create(dep, result.files)
-                return _finalize_ready(dep)
+            try:
+                with transaction.atomic():
+                    dep = Deployment.objects.select_for_update().get(pk=dep.pk)
+                    _files_create(dep, result.files)
+                    return _finalize_ready(dep)
+            except Exception:
+                # Never leave it "processing" with nobody working on it.
+                deployment_fail(deployment_id=dep.pk, code=dc.PROCESSING_FAILED, message="Recording the deployment failed; upload it again.")
+                raise
         if kind == "zip":
             archives.validate_zip_declared(spooled.path, archive_size=spooled.size)
         with open(spooled.path, "rb") as fh:
