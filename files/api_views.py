@@ -59,6 +59,7 @@ class FileListView(HandleAPIView):
 
     access = {"GET": FILES_READ, "POST": FILES_WRITE}
     daily_quota = {"POST": "file_uploads"}
+    pagination_class = NewestFirstCursorPagination
 
     def initialize_request(self, request, *args, **kwargs):
         # Before anything reads the body (CSRF, idempotency): spool to disk, stop at the cap.
@@ -135,6 +136,7 @@ class MagicLinkListView(HandleAPIView):
     """A file's magic links, with last use (tokens are never shown again)."""
 
     access = {"GET": FILES_READ}
+    pagination_class = NewestFirstCursorPagination
 
     @extend_schema(responses={200: MagicLinkOutput(many=True)}, tags=["files"])
     def get(self, request, handle, file_id):

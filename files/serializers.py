@@ -94,7 +94,7 @@ class DocsPolicyInput(serializers.Serializer):
 
 
 class DocsPolicyOutput(serializers.ModelSerializer):
-    updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     warnings = serializers.SerializerMethodField()
 
     class Meta:

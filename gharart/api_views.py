@@ -1,5 +1,5 @@
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework_simplejwt.exceptions import TokenError
@@ -13,6 +13,7 @@ from gharart.errors import ApplicationError
 from gharart.models import Handle
 from gharart.pagination import NewestFirstCursorPagination
 from gharart.serializers import (
+    ErrorEnvelope,
     JWTObtainInput,
     JWTPairOutput,
     JWTRefreshInput,
@@ -29,7 +30,11 @@ class JWTObtainView(PublicAPIView):
     authentication_classes = []
     ip_throttle_scopes = ("auth_token",)
 
-    @extend_schema(request=JWTObtainInput, responses={200: JWTPairOutput}, tags=["auth"])
+    @extend_schema(
+        request=JWTObtainInput,
+        responses={200: JWTPairOutput, 401: OpenApiResponse(ErrorEnvelope, description="invalid_token: the username or password is wrong.")},
+        tags=["auth"],
+    )
     def post(self, request):
         data = JWTObtainInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -44,7 +49,11 @@ class JWTRefreshView(PublicAPIView):
     authentication_classes = []
     ip_throttle_scopes = ("auth_token",)
 
-    @extend_schema(request=JWTRefreshInput, responses={200: JWTRefreshOutput}, tags=["auth"])
+    @extend_schema(
+        request=JWTRefreshInput,
+        responses={200: JWTRefreshOutput, 401: OpenApiResponse(ErrorEnvelope, description="invalid_token: the refresh token is invalid or expired.")},
+        tags=["auth"],
+    )
     def post(self, request):
         data = TokenRefreshSerializer(data=request.data)
         try:
@@ -56,6 +65,8 @@ class JWTRefreshView(PublicAPIView):
 
 class TokenListView(GharartAPIView):
     """Your personal access tokens. The secret is returned once, at creation."""
+
+    pagination_class = NewestFirstCursorPagination
 
     @extend_schema(responses={200: TokenOutput(many=True)}, tags=["tokens"])
     def get(self, request):

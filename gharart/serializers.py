@@ -12,7 +12,7 @@ class TokenCreateInput(serializers.Serializer):
 
 
 class TokenOutput(serializers.ModelSerializer):
-    handle = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    handle = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     is_active = serializers.BooleanField(read_only=True)
 
     class Meta:

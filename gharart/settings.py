@@ -246,6 +246,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The shared error responses (envelope, auth, throttles, idempotency) on every operation.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "gharart.openapi.add_error_responses"],
+    # One name per choice set (model choices carry labels, serializer choices do not).
+    "ENUM_NAME_OVERRIDES": {
+        "DeploymentTargetEnum": "deployments.constants.TARGET_CHOICES",
+        "DeploymentTargetValueEnum": "deployments.constants.TARGETS",
+        "DeploymentStateEnum": "deployments.constants.STATE_CHOICES",
+        "DeploymentStateValueEnum": ["uploading", "processing", "ready", "failed"],
+        "RunStateEnum": "siteintel.constants.RUN_STATE_CHOICES",
+        "FileAccessEnum": "files.constants.ACCESS_CHOICES",
+        "FileAccessValueEnum": "files.constants.ACCESS_VALUES",
+    },
 }
 
 # --- Gharart --------------------------------------------------------------------------

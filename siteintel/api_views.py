@@ -13,6 +13,7 @@ from siteintel.serializers import (
     CrawlRunCreateInput,
     CrawlRunOutput,
     HostnameInput,
+    HostnameListOutput,
     HostnameOutput,
     ReplayRunCreateInput,
     ReplayRunOutput,
@@ -34,7 +35,7 @@ class HostnameListView(HandleAPIView):
 
     access = {"GET": READ, "POST": ADMIN_WRITE}
 
-    @extend_schema(responses={200: HostnameOutput(many=True)}, tags=TAGS)
+    @extend_schema(responses={200: HostnameListOutput}, tags=TAGS, operation_id="handles_site_intel_hostnames_list")
     def get(self, request, handle):
         return Response({"results": [_hostname_out(t) for t in selectors.hostname_list(handle=self.handle)], "next": None})
 
@@ -62,6 +63,7 @@ class HostnameDetailView(HandleAPIView):
 
 class CrawlRunListView(HandleAPIView):
     access = {"GET": READ, "POST": WRITE}
+    pagination_class = NewestFirstCursorPagination
 
     @extend_schema(responses={200: CrawlRunOutput(many=True)}, tags=TAGS)
     def get(self, request, handle, hostname):
@@ -117,6 +119,7 @@ class SnapshotView(HandleAPIView):
 
 class ReplayRunListView(HandleAPIView):
     access = {"GET": READ, "POST": WRITE}
+    pagination_class = NewestFirstCursorPagination
 
     @extend_schema(responses={200: ReplayRunOutput(many=True)}, tags=TAGS)
     def get(self, request, handle, hostname):

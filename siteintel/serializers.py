@@ -1,9 +1,11 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from siteintel import constants as c
 from siteintel.models import CrawledPage, CrawlRun, ReplayDiff, ReplayRun
 
 
+@extend_schema_field({"type": "string", "nullable": True, "description": "The creator's username, or null."})
 class UsernameField(serializers.Field):
     def to_representation(self, value):
         return value.username if value is not None else None
@@ -18,6 +20,13 @@ class HostnameOutput(serializers.Serializer):
     scheme = serializers.CharField()
     internal = serializers.BooleanField(help_text="The handle's own profile site, fetched in-process.")
     start_url = serializers.CharField()
+
+
+class HostnameListOutput(serializers.Serializer):
+    """Every hostname at once (a handle has few), in the list shape of the other routes."""
+
+    results = HostnameOutput(many=True)
+    next = serializers.CharField(allow_null=True, help_text="Always null: one page holds them all.")
 
 
 class CrawlRunCreateInput(serializers.Serializer):

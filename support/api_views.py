@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -8,6 +8,7 @@ from gharart.access import handle_not_found
 from gharart.api import GharartAPIView, PublicAPIView
 from gharart.errors import ApplicationError
 from gharart.models import PersonalAccessToken
+from gharart.serializers import ErrorEnvelope
 from support import constants as sc
 from support import services
 from support.operators import is_operator
@@ -26,7 +27,11 @@ class SupportReportView(GharartAPIView):
 
     token_scopes = {"POST": c.SCOPE_SUPPORT_WRITE}
 
-    @extend_schema(request=SupportReportInput, responses={201: SupportReportOutput}, tags=["support"])
+    @extend_schema(
+        request=SupportReportInput,
+        responses={201: SupportReportOutput, 404: OpenApiResponse(ErrorEnvelope, description="handle_not_found: the handle is not one of yours.")},
+        tags=["support"],
+    )
     def post(self, request):
         data = SupportReportInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -31,7 +31,7 @@ class LinkedRequestOutput(serializers.Serializer):
 
 
 class SupportReportOutput(serializers.ModelSerializer):
-    handle = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    handle = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     linked_request = LinkedRequestOutput(allow_null=True, read_only=True)
 
     class Meta:
