@@ -32,10 +32,29 @@ def _invalid(message, errors):
     return ApplicationError(c.VALIDATION_ERROR, message, details=errors)
 
 
+# Times outside these years are refused: near year 1 or 9999 an offset pushes the UTC time
+# out of range (a 500), and years before 1000 are not written as four digits in responses.
+MIN_YEAR, MAX_YEAR = 1970, 9998
+
+
 def parse_time(value, *, field, errors):
     """ISO 8601 time (naive = UTC), or a date meaning the end of that UTC day; '' / None -> None."""
     if value is None or value == "":
         return None
+    parsed = _parse_time(value, field=field, errors=errors)
+    if parsed is None:
+        return None
+    try:
+        utc = parsed.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not MIN_YEAR <= utc.year <= MAX_YEAR:
+        errors[field] = [f"Use a time between {MIN_YEAR} and {MAX_YEAR}."]
+        return None
+    return utc
+
+
+def _parse_time(value, *, field, errors):
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     text = str(value).strip()

@@ -9,6 +9,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -112,6 +113,10 @@ def api_exception_handler(exc, context):
     elif isinstance(exc, drf_exceptions.APIException):
         code = getattr(exc, "default_code", "error")
         message, status, details = str(exc.detail), exc.status_code, {}
+    elif isinstance(exc, DataError) and "NUL" in str(exc):
+        # PostgreSQL refuses NUL in text; gharart/request_guard.py stops most before this.
+        message = "The request contains a NUL character, which is never valid here."
+        code, status, details = c.VALIDATION_ERROR, 400, {"non_field_errors": [message]}
     else:
         logger.exception("Unhandled error while serving the API")
         code, message, status, details = c.INTERNAL_ERROR, "Something went wrong on our side. Quote the request ID to support.", 500, {}

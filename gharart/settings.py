@@ -68,6 +68,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "gharart.request_id.RequestIDMiddleware",
+    # 400 for a NUL character in a URL, query or form (PostgreSQL cannot compare it).
+    "gharart.request_guard.NulCharacterMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -220,9 +222,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
+        # DRF's parsers, refusing NUL characters in text (gharart/request_guard.py).
+        "gharart.request_guard.JSONParser",
+        "gharart.request_guard.MultiPartParser",
+        "gharart.request_guard.FormParser",
     ],
     "DEFAULT_THROTTLE_CLASSES": [],
     "EXCEPTION_HANDLER": "gharart.errors.api_exception_handler",

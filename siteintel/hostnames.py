@@ -48,7 +48,10 @@ def parse_hostname(raw):
     if len(raw) > 255:
         raise InvalidHostname("At most 255 characters.")
     text = raw if "://" in raw else f"https://{raw}"
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # e.g. an unclosed IPv6 bracket: "http://[::1"
+        raise InvalidHostname("The hostname is not valid.")
     scheme = parts.scheme.lower()
     if scheme not in (c.SCHEME_HTTP, c.SCHEME_HTTPS):
         raise InvalidHostname("Only http and https sites can be crawled.")

@@ -138,13 +138,18 @@ def test_head_has_the_headers_and_no_body(client, live):
         "/profiles/acme/..\\..\\etc\\passwd",
         "/profiles/acme/css%5c..%5c..%5cx",
         "/profiles/acme/./index.html",
-        "/profiles/acme/%00index.html",
     ],
 )
 def test_traversal_never_escapes_the_deployment(client, live, path):
     r = client.get(path)
     assert r.status_code == 404
     assert body(r) == SITE["404.html"]
+
+
+def test_a_nul_character_is_a_bad_request(client, live):
+    # Refused before any lookup (gharart/request_guard.py): PostgreSQL cannot compare NUL.
+    assert client.get("/profiles/acme/%00index.html").status_code == 400
+    assert client.get("/profiles/a%00b/").status_code == 400
 
 
 def test_only_get_and_head(client, live):

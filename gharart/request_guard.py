@@ -1,0 +1,98 @@
+"""Refusing NUL characters in requests, once, before they reach a view or the database.
+
+PostgreSQL cannot store or even compare text containing NUL (``\\x00``): a NUL in a URL,
+a query parameter or a form or JSON field made any lookup fail with a server error (500).
+A NUL is never part of a valid request here, so it is refused as 400 ``validation_error``:
+
+- the middleware checks the path, the query string and url-encoded bodies (every view);
+- the DRF parsers check JSON bodies and the text fields of multipart bodies (every /v2 view);
+- whatever still slips through (a text field of a dashboard upload form) is turned from
+  the database's error into the same 400 by ``process_exception`` and the API handler.
+
+File contents and raw blob bodies are bytes and are never checked.
+"""
+
+from django.db import DataError
+from django.http import QueryDict
+from rest_framework import parsers
+from rest_framework.exceptions import ValidationError
+
+from gharart import constants as c
+from gharart.errors import error_response
+
+NUL = "\x00"
+MESSAGE = "The request contains a NUL character, which is never valid here."
+
+
+def contains_nul(value) -> bool:
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(contains_nul(v) for v in value)
+    return False
+
+
+def _form_has_nul(querydict) -> bool:
+    return any(contains_nul(key) or contains_nul(values) for key, values in querydict.lists())
+
+
+def is_nul_database_error(exc) -> bool:
+    return isinstance(exc, DataError) and "NUL" in str(exc)
+
+
+def nul_response(request):
+    if request.path.startswith("/v2/"):
+        return error_response(c.VALIDATION_ERROR, MESSAGE, 400, request=request, details={"non_field_errors": [MESSAGE]})
+    from gharart.views import bad_request
+
+    return bad_request(request)
+
+
+class NulCharacterMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip()
+        if (
+            NUL in request.path
+            or _form_has_nul(request.GET)
+            or (content_type == "application/x-www-form-urlencoded" and _form_has_nul(QueryDict(request.body)))
+        ):
+            return nul_response(request)
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if is_nul_database_error(exception):
+            return nul_response(request)
+        return None
+
+
+def _refuse():
+    raise ValidationError({"non_field_errors": [MESSAGE]})
+
+
+class JSONParser(parsers.JSONParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        if contains_nul(data):
+            _refuse()
+        return data
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        result = super().parse(stream, media_type, parser_context)
+        if _form_has_nul(result.data):
+            _refuse()
+        return result
+
+
+class FormParser(parsers.FormParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        if _form_has_nul(data):
+            _refuse()
+        return data
