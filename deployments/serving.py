@@ -155,9 +155,20 @@ def serve_deployment_path(request, deployment, path, *, extra_headers=None) -> H
     ``extra_headers`` are set on every response (e.g. ``X-Gharart-Site-Mode``, a private
     ``Cache-Control`` for previews).
     """
+    response = _serve_deployment_path(request, deployment, path, extra_headers=extra_headers)
+    if settings.GHARART_CONTENT_ORIGIN:
+        # Content lives on its own origin; the dashboard (another origin) frames previews,
+        # which X-Frame-Options cannot allow. frame-ancestors in the CSP says who may.
+        response.xframe_options_exempt = True
+    return response
+
+
+def _serve_deployment_path(request, deployment, path, *, extra_headers=None) -> HttpResponse:
     extra = dict(extra_headers or {})
     base = {DEPLOYMENT_HEADER: deployment.id, "Cache-Control": LIVE_CACHE_CONTROL}
-    if not settings.GHARART_CONTENT_ORIGIN:
+    if settings.GHARART_CONTENT_ORIGIN:
+        base["Content-Security-Policy"] = f"frame-ancestors 'self' {settings.GHARART_PUBLIC_URL}"
+    else:
         base["Content-Security-Policy"] = SANDBOX_CSP
     base.update(extra)
     if request.method not in ("GET", "HEAD"):
