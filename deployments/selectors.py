@@ -6,6 +6,10 @@ state in the shared cache (and for a few seconds in the process) under a generat
 number that promote, rollback, site-mode and binding changes bump after they commit; manifest entries forever (a deployment never
 changes), in the shared cache and in a small per-process LRU. A warm request makes no
 database query at all.
+
+The shared cache is only a copy: when it cannot be reached, both read the database (with
+a logged warning) and the profile route keeps serving. A generation bump that fails is
+retried by the process on its next live-state read once the cache answers again.
 """
 
 import hashlib
@@ -32,6 +36,7 @@ from deployments.models import (
 )
 from deployments.resolver import ManifestEntry
 from gharart import constants as c
+from gharart.degraded import CACHE_ERRORS, cache_guard, cache_unavailable
 from gharart.errors import ApplicationError
 from gharart.models import Handle
 
@@ -100,17 +105,30 @@ def _generation(slug):
 
 def live_state(slug: str) -> LiveState | None:
     """The cached live state of handle ``slug`` (None for an unknown handle)."""
-    generation = _generation(slug)
+    try:
+        cache_guard()
+        _retry_failed_bumps()
+        generation = _generation(slug)
+    except CACHE_ERRORS as exc:
+        cache_unavailable("live state read from the database", exc)
+        return _live_state_from_db(slug)
     now = time.monotonic()
     memo = _local_states.get((slug, generation))
     if memo is not None and memo[1] > now:
         return memo[0]
     key = _state_key(slug, generation)
-    state = cache.get(key)
+    try:
+        state = cache.get(key)
+    except CACHE_ERRORS as exc:
+        cache_unavailable("live state read from the database", exc)
+        return _live_state_from_db(slug)
     if state is None:
         state = _live_state_from_db(slug)
         if state is not None:
-            cache.set(key, state, LIVE_STATE_TTL)
+            try:
+                cache.set(key, state, LIVE_STATE_TTL)
+            except CACHE_ERRORS as exc:
+                cache_unavailable("live state not cached", exc)
     if state is not None:
         if len(_local_states) > 1000:
             _local_states.clear()
@@ -130,15 +148,36 @@ def _live_state_from_db(slug):
     return LiveState(handle_id=handle.id, slug=handle.slug, site_mode=handle.site_mode, deployments=deployments, bindings=bindings)
 
 
+# Slugs whose generation bump failed while the cache was down: a cache that comes back
+# with its old data must not keep serving the state from before the change.
+_failed_bumps: set = set()
+
+
+def _bump(slug):
+    key = _generation_key(slug)
+    try:
+        cache.incr(key)
+    except ValueError:  # no counter yet (or it was lost): start a fresh one
+        cache.set(key, time.time_ns(), timeout=None)
+
+
+def _retry_failed_bumps():
+    for slug in list(_failed_bumps):
+        _bump(slug)  # raises CACHE_ERRORS while the cache is still down
+        _failed_bumps.discard(slug)
+        _local_states.clear()
+
+
 def live_state_invalidate(slug: str):
     """Drop the cached live state of ``slug`` once the current transaction commits."""
 
     def bump():
-        key = _generation_key(slug)
         try:
-            cache.incr(key)
-        except ValueError:  # no counter yet (or it was lost): start a fresh one
-            cache.set(key, time.time_ns(), timeout=None)
+            cache_guard()
+            _bump(slug)
+        except CACHE_ERRORS as exc:
+            _failed_bumps.add(slug)
+            cache_unavailable("live state generation not bumped (retried later)", exc)
 
     transaction.on_commit(bump)
 
@@ -206,7 +245,12 @@ def manifest_lookup(deployment_id: str, paths) -> dict:
     if not missing:
         return found
     keys = {_file_key(deployment_id, p): p for p in missing}
-    cached = cache.get_many(list(keys))
+    try:
+        cache_guard()
+        cached = cache.get_many(list(keys))
+    except CACHE_ERRORS as exc:
+        cache_unavailable("manifest read from the database", exc)
+        cached = {}
     still = []
     for key, path in keys.items():
         if key in cached:
@@ -226,7 +270,11 @@ def manifest_lookup(deployment_id: str, paths) -> dict:
             _local_manifest.put((deployment_id, path), value)
             if value != _MISSING:
                 found[path] = value
-        cache.set_many(to_cache, MANIFEST_TTL)
+        try:
+            cache_guard()
+            cache.set_many(to_cache, MANIFEST_TTL)
+        except CACHE_ERRORS as exc:
+            cache_unavailable("manifest not cached", exc)
     return found
 
 

@@ -9,7 +9,6 @@ import logging
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -23,6 +22,7 @@ from gharart import throttles
 from gharart.access import role_allows
 from gharart.auth import BearerAuthentication
 from gharart.errors import ApplicationError
+from gharart.jobs import dispatch
 from gharart.models import Handle, PersonalAccessToken
 from gharart.request_id import request_id_for
 from gharart.selectors import membership_get
@@ -224,7 +224,13 @@ def edge_docs_access(request, handle):
         from files.tasks import docs_signin_send
 
         # The job decides whether this address may sign in: the answer is the same for all.
-        transaction.on_commit(lambda: docs_signin_send.delay(handle_obj.id, email, next_path))
+        try:
+            dispatch(docs_signin_send, handle_obj.id, email, next_path)
+        except ApplicationError as exc:  # the broker is down: say so, and when to retry
+            context["errors"] = {"form": [exc.message]}
+            response = render(request, "files/docs_signin.html", context, status=exc.status)
+            response["Retry-After"] = exc.headers.get("Retry-After", "30")
+            return response
         context["sent"] = True
         return render(request, "files/docs_signin.html", context)
     if request.method not in ("GET", "HEAD"):

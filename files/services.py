@@ -21,6 +21,7 @@ from files.models import DocsAccessPolicy, File, MagicLink
 from files.uploads import detect_content_type, sanitize_filename
 from gharart import constants as c
 from gharart.errors import ApplicationError
+from gharart.jobs import dispatch_on_commit
 from gharart.services import audit_record
 
 logger = logging.getLogger("gharart.files")
@@ -256,7 +257,8 @@ def magic_link_mint(*, file, email, actor=None, send=False):
     if send:
         from files.tasks import magic_link_send
 
-        transaction.on_commit(lambda: magic_link_send.delay(link.id, token))
+        # Broker down: the link (never shown or sent) is removed again and the request is 503.
+        dispatch_on_commit(magic_link_send, link.id, token, undo=lambda: MagicLink.objects.filter(pk=link.pk).delete())
     return link, token
 
 
@@ -269,7 +271,7 @@ def magic_link_request(*, file_id, email):
     email = _clean_email(email)
     from files.tasks import magic_link_request_process
 
-    transaction.on_commit(lambda: magic_link_request_process.delay(str(file_id)[:40], email))
+    dispatch_on_commit(magic_link_request_process, str(file_id)[:40], email)
     return email
 
 

@@ -3,8 +3,14 @@
 Fixed windows with an atomic ``incr`` so counts hold across processes. Every limited
 response carries ``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset``;
 a refusal is 429 with ``Retry-After``.
+
+When the cache cannot be reached the limits fail open: the request is let through
+(uncounted) and a warning is logged, because refusing every request would turn a cache
+outage into a full outage.
 """
 
+import hashlib
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,7 +19,11 @@ from django.conf import settings
 from django.core.cache import cache
 
 from gharart import constants as c
+from gharart.degraded import CACHE_ERRORS, cache_guard, cache_unavailable
 from gharart.errors import ApplicationError
+
+# Identifiers may come from request data: anything else is hashed into the key.
+_SAFE_IDENT = re.compile(r"^[A-Za-z0-9_.:@/+=-]{1,200}$")
 
 _PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 
@@ -37,14 +47,26 @@ class Usage:
         }
 
 
+def _key_part(ident: str) -> str:
+    return ident if _SAFE_IDENT.match(ident) else "h:" + hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _count(key, window):
-    """Atomically add one hit to ``key`` for ``window`` seconds and return the new count."""
-    cache.add(key, 0, timeout=window + 1)
+    """Atomically add one hit to ``key`` for ``window`` seconds and return the new count.
+
+    None when the cache is unreachable (the caller lets the request through).
+    """
     try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
+        cache_guard()
         cache.add(key, 0, timeout=window + 1)
-        return cache.incr(key)
+        try:
+            return cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 0, timeout=window + 1)
+            return cache.incr(key)
+    except CACHE_ERRORS as exc:
+        cache_unavailable("rate limits are not enforced", exc)
+        return None
 
 
 def hit(scope: str, ident: str, *, rate: str | None = None) -> Usage:
@@ -53,7 +75,9 @@ def hit(scope: str, ident: str, *, rate: str | None = None) -> Usage:
     now = time.time()
     window_start = int(now // window) * window
     reset = max(1, int(window_start + window - now + 0.999))
-    count = _count(f"rl:{scope}:{ident}:{window_start}", window)
+    count = _count(f"rl:{scope}:{_key_part(ident)}:{window_start}", window)
+    if count is None:
+        return Usage(limit=limit, remaining=limit, reset=reset)
     usage = Usage(limit=limit, remaining=limit - count, reset=reset)
     if count > limit:
         raise ApplicationError(
@@ -79,9 +103,11 @@ def quota_hit(quota: str, handle_slug: str) -> Usage:
     reset = _seconds_to_utc_midnight()
     key = f"quota:{quota}:{handle_slug}:{today}"
     count = _count(key, 86400)
+    if count is None:
+        return Usage(limit=limit, remaining=limit, reset=reset)
     usage = Usage(limit=limit, remaining=limit - count, reset=reset)
     if count > limit:
-        cache.decr(key)
+        _decr(key)
         raise ApplicationError(
             c.DAILY_WRITE_LIMIT_EXCEEDED,
             f"The daily limit of {limit} {quota.replace('_', ' ')} for this handle is used up.",
@@ -95,10 +121,17 @@ def quota_hit(quota: str, handle_slug: str) -> Usage:
 def quota_refund(quota: str, handle_slug: str):
     """Give back a quota unit for a write that did not happen (it failed validation)."""
     today = datetime.now(UTC).strftime("%Y%m%d")
+    _decr(f"quota:{quota}:{handle_slug}:{today}")
+
+
+def _decr(key):
     try:
-        cache.decr(f"quota:{quota}:{handle_slug}:{today}")
-    except ValueError:
+        cache_guard()
+        cache.decr(key)
+    except ValueError:  # the window expired meanwhile
         pass
+    except CACHE_ERRORS as exc:
+        cache_unavailable("a quota refund was lost", exc)
 
 
 def client_ip(request) -> str:

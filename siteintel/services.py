@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from gharart import constants as gc
 from gharart.errors import ApplicationError
+from gharart.jobs import dispatch_on_commit
 from gharart.services import audit_record
 from siteintel import constants as c
 from siteintel import netguard, selectors
@@ -126,7 +127,8 @@ def crawl_run_start(*, handle, hostname, max_pages=None, max_depth=None, actor=N
                 max_depth=max_depth,
                 created_by=actor if getattr(actor, "is_authenticated", False) else None,
             )
-            transaction.on_commit(lambda: tasks.crawl_run_execute.delay(run.id))
+            # Broker down: the queued run is removed again and the request is 503.
+            dispatch_on_commit(tasks.crawl_run_execute, run.id, undo=lambda: CrawlRun.objects.filter(pk=run.pk, state=c.QUEUED).delete())
     except IntegrityError:
         raise _already_running(selectors.crawl_run_active(handle=handle, hostname=target.hostname))
     return run
@@ -203,5 +205,5 @@ def replay_run_start(*, handle, hostname, deployment_id, crawl_run_id=None, acto
             pages_found=crawl.pages.count(),
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
-        transaction.on_commit(lambda: tasks.replay_run_execute.delay(run.id))
+        dispatch_on_commit(tasks.replay_run_execute, run.id, undo=lambda: ReplayRun.objects.filter(pk=run.pk, state=c.QUEUED).delete())
     return run

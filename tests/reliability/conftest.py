@@ -17,7 +17,7 @@ def no_throttles(settings):
 
 @pytest.fixture
 def world(handle, users):
-    """acme with a live site, a second ready deployment, files, a magic link, a binding and a crawl."""
+    """acme serving a live site, with a second ready deployment, files, a magic link and a binding."""
     from deployments import services as dep_services
     from files import constants as fc
     from files import services as file_services
@@ -25,6 +25,8 @@ def world(handle, users):
     from tests.files.conftest import PDF, PNG, make_file
 
     owner = users[c.OWNER]
+    handle.site_mode = c.SITE_MODE_DEPLOYMENT
+    handle.save(update_fields=["site_mode"])
     live = publish(handle, SITE, actor=owner)
     second = publish(handle, {**SITE, "index.html": b"<!doctype html><title>v2</title>"}, actor=owner, promote=False)
     binding = dep_services.binding_create(handle=handle, route="/api/hello", methods=["GET"], function="json", config={"body": {"ok": True}}, actor=owner)
