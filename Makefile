@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# Links in previews and emails point at the local server unless told otherwise.
+GHARART_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
+export GHARART_PUBLIC_URL
 
 .PHONY: run test install migrate seed web worker lint screenshots bench clean
 
