@@ -237,6 +237,16 @@ def tab_to(page, selector, *, max_presses=80):
     raise AssertionError(f"{selector} never got focus after {max_presses} Tab presses (focused: {active_element(page)})")
 
 
+OVERFLOWING_CARDS_JS = """() => Array.from(document.querySelectorAll('.card, .callout'))
+  .filter(el => el.scrollWidth > el.clientWidth + 1)
+  .map(el => (el.id ? '#' + el.id + ' ' : '') + el.className + ': ' + (el.innerText || '').slice(0, 80).replace(/\\s+/g, ' '))"""
+
+
+def overflowing_cards(page):
+    """Cards and callouts whose content sticks out past their edge (a word too long to wrap)."""
+    return page.evaluate(OVERFLOWING_CARDS_JS)
+
+
 def no_horizontal_scroll(page):
     sizes = page.evaluate("({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})")
     assert sizes["scroll"] <= sizes["inner"], f"{page.url} scrolls sideways at {sizes['inner']}px: content is {sizes['scroll']}px wide"

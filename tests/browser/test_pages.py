@@ -18,6 +18,7 @@ from tests.browser.conftest import (
     MOBILE,
     log_in,
     no_horizontal_scroll,
+    overflowing_cards,
     screenshot,
     unlabelled_controls,
 )
@@ -72,7 +73,7 @@ def test_every_main_page_at_desktop_and_375px(browser_session, demo):
     for page in (desktop, mobile):
         log_in(page, "owner", DEMO_PASSWORD)
 
-    unlabelled = {}
+    unlabelled, overflowing = {}, {}
     for name, path, heading, anchor in main_pages(demo["pending"]):
         for page, prefix in ((desktop, "desktop"), (mobile, "mobile")):
             response = page.goto(path)
@@ -83,11 +84,14 @@ def test_every_main_page_at_desktop_and_375px(browser_session, demo):
             no_horizontal_scroll(page)
             if page is desktop and unlabelled_controls(page):
                 unlabelled[path] = unlabelled_controls(page)
+            if overflowing_cards(page):
+                overflowing[f"{prefix} {path}"] = overflowing_cards(page)
             if anchor and page is desktop:
                 scroll_near(page, anchor)
             screenshot(page, f"{prefix}-{name}")
 
     assert not unlabelled, f"form controls without a label: {unlabelled}"
+    assert not overflowing, f"content sticking out of its card: {overflowing}"
 
     # The live demo site, as a visitor sees it.
     visitor = browser_session.page(viewport=MOBILE, is_mobile=True, has_touch=True)
