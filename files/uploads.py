@@ -54,7 +54,11 @@ class CappedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
         if self.received > self.max_bytes:
             self.file.close()  # the temporary file is deleted on close
             raise too_large(self.max_bytes)
-        return super().receive_data_chunk(raw_data, start)
+        try:
+            return super().receive_data_chunk(raw_data, start)
+        except OSError:  # e.g. the disk is full: remove the partial spool file at once
+            self.file.close()
+            raise
 
 
 def content_length_too_large(request, max_bytes) -> bool:

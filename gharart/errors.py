@@ -5,11 +5,12 @@
 ``Http404``/``PermissionDenied``/``ValidationError`` are mapped here once.
 """
 
+import errno
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -113,6 +114,15 @@ def api_exception_handler(exc, context):
     elif isinstance(exc, drf_exceptions.APIException):
         code = getattr(exc, "default_code", "error")
         message, status, details = str(exc.detail), exc.status_code, {}
+    elif isinstance(exc, OperationalError | InterfaceError):
+        # The database is unreachable (restarting, failing over): retry, not a bug.
+        logger.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+        code, message, status, details = c.SERVICE_UNAVAILABLE, "The database is unavailable for a moment. Try again in a few seconds.", 503, {}
+        headers["Retry-After"] = "5"
+    elif isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        logger.error("disk full while serving the API: %s", exc)
+        code, message, status, details = "insufficient_storage", "The server is out of storage space; nothing was kept. Try again later.", 507, {}
+        headers["Retry-After"] = "60"
     elif isinstance(exc, DataError) and "NUL" in str(exc):
         # PostgreSQL refuses NUL in text; gharart/request_guard.py stops most before this.
         message = "The request contains a NUL character, which is never valid here."

@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "gharart.request_id.RequestIDMiddleware",
     # 400 for a NUL character in a URL, query or form (PostgreSQL cannot compare it).
     "gharart.request_guard.NulCharacterMiddleware",
+    # 503 when the database is unreachable mid-request, 507 when the disk is full.
+    "gharart.degraded.DependencyErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -131,4 +131,13 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
-    return _error(request, 500, c.INTERNAL_ERROR, "Something went wrong on our side. Quote the request ID to support.", "500.html")
+    message = "Something went wrong on our side. Quote the request ID to support."
+    try:
+        return _error(request, 500, c.INTERNAL_ERROR, message, "500.html")
+    except Exception:  # the page itself failed (e.g. the database is down): a bare page
+        from django.http import HttpResponse
+
+        from gharart.request_id import request_id_for
+
+        body = f"<!doctype html><title>Server error</title><h1>Something went wrong</h1><p>{message}</p><p>Request ID: <code>{request_id_for(request)}</code></p>"
+        return HttpResponse(body, status=500, content_type="text/html; charset=utf-8")
