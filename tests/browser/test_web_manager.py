@@ -163,6 +163,8 @@ def test_web_experience_manager_publishes_crawls_replays_promotes_and_rolls_back
     panel.get_by_role("button", name="Replay live traffic against this deployment").click()
     expect(panel).to_contain_text("Latest replay")
     expect(panel).to_contain_text("Gate passed")
+    # Focus went to the result and stayed there through the polls (not dropped on <body>).
+    expect(page.locator(f"#replay-latest-{v2.id}")).to_be_focused()
     expect(panel.get_by_role("table", name="What would change")).to_contain_text("/")
     assert_same_page(page)
 
