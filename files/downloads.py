@@ -29,6 +29,8 @@ from gharart.errors import ApplicationError, envelope, error_response
 from gharart.request_id import request_id_for
 
 CHUNK = 256 * 1024
+# Wrong magic-link tokens per client address: settings.GHARART_THROTTLES.
+MAGIC_LINK_FAILURES = "magic_link_failures"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 NEXT_STEPS = {
@@ -204,9 +206,18 @@ def public_file(request, file_id):
         response["Allow"] = "GET, HEAD"
         return response
     token = request.GET.get("token") or None
+    ip = f"ip:{throttles.client_ip(request)}"
     try:
-        throttles.hit("public_download", f"ip:{throttles.client_ip(request)}")
-        file, link = authorize(file_id=file_id, token=token)
+        throttles.hit("public_download", ip)
+        if token:
+            # Guessing tokens: after too many wrong ones from an address, every try is 429.
+            throttles.failures_gate(MAGIC_LINK_FAILURES, ip)
+        try:
+            file, link = authorize(file_id=file_id, token=token)
+        except ApplicationError as exc:
+            if token and exc.code == fc.MAGIC_LINK_INVALID:
+                throttles.failure_record(MAGIC_LINK_FAILURES, ip)
+            raise
     except ApplicationError as exc:
         return error_page(request, exc, file_id=file_id)
     etag = f'"{file.sha256}"'

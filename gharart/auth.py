@@ -7,8 +7,12 @@ from rest_framework import authentication, exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
+from gharart import throttles
 from gharart.models import PersonalAccessToken, hash_token
 from gharart.services import PAT_PREFIX
+
+# Wrong bearer tokens (PATs and JWTs) per client address: settings.GHARART_THROTTLES.
+FAILURES_SCOPE = "auth_failures"
 
 # last_used_at is written at most this often per token, so reads stay read-only.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -29,6 +33,16 @@ class BearerAuthentication(authentication.BaseAuthentication):
         parts = header.split()
         if parts[0].lower() != "bearer":
             return None
+        # Guessing tokens: after too many wrong ones from an address, every attempt is 429.
+        ident = f"ip:{throttles.client_ip(request)}"
+        throttles.failures_gate(FAILURES_SCOPE, ident)
+        try:
+            return self._authenticate(parts)
+        except exceptions.AuthenticationFailed:
+            throttles.failure_record(FAILURES_SCOPE, ident)
+            raise
+
+    def _authenticate(self, parts):
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("The Authorization header must be 'Bearer <token>'.")
         raw = parts[1]

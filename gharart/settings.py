@@ -300,6 +300,9 @@ GHARART_THROTTLES = {
     "function_binding": os.environ.get("GHARART_THROTTLE_FUNCTION_BINDING", "60/min"),
     "support_report": os.environ.get("GHARART_THROTTLE_SUPPORT_REPORT", "30/hour"),
     "public_download": os.environ.get("GHARART_THROTTLE_PUBLIC_DOWNLOAD", "600/min"),
+    # Wrong credentials per IP (brute force): bearer tokens, and magic-link tokens.
+    "auth_failures": os.environ.get("GHARART_THROTTLE_AUTH_FAILURES", "30/min"),
+    "magic_link_failures": os.environ.get("GHARART_THROTTLE_MAGIC_LINK_FAILURES", "30/min"),
 }
 # Daily write quotas per handle (UTC day).
 GHARART_DAILY_QUOTAS = {

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from rest_framework import exceptions as drf_exceptions
 
 from gharart import constants as c
 from gharart.degraded import CACHE_ERRORS, cache_guard, cache_unavailable
@@ -69,25 +70,62 @@ def _count(key, window):
         return None
 
 
-def hit(scope: str, ident: str, *, rate: str | None = None) -> Usage:
-    """Count one request of ``ident`` against ``scope``; raise 429 ``rate_limited`` if over."""
+class RateLimited(ApplicationError, drf_exceptions.APIException):
+    """429 ``rate_limited``; also an APIException, so DRF treats it like its own auth errors."""
+
+    status_code = 429
+
+
+def _window(scope, ident, rate):
     limit, window = parse_rate(rate or settings.GHARART_THROTTLES[scope])
     now = time.time()
     window_start = int(now // window) * window
     reset = max(1, int(window_start + window - now + 0.999))
-    count = _count(f"rl:{scope}:{_key_part(ident)}:{window_start}", window)
+    return limit, window, reset, f"rl:{scope}:{_key_part(ident)}:{window_start}"
+
+
+def _refuse(scope, limit, usage):
+    return RateLimited(
+        c.RATE_LIMITED,
+        f"Too many requests. Try again in {usage.reset} seconds.",
+        status=429,
+        details={"scope": scope, "limit": limit, "retry_after": usage.reset},
+        headers={"Retry-After": str(usage.reset), **usage.headers()},
+    )
+
+
+def hit(scope: str, ident: str, *, rate: str | None = None) -> Usage:
+    """Count one request of ``ident`` against ``scope``; raise 429 ``rate_limited`` if over."""
+    limit, window, reset, key = _window(scope, ident, rate)
+    count = _count(key, window)
     if count is None:
         return Usage(limit=limit, remaining=limit, reset=reset)
     usage = Usage(limit=limit, remaining=limit - count, reset=reset)
     if count > limit:
-        raise ApplicationError(
-            c.RATE_LIMITED,
-            f"Too many requests. Try again in {reset} seconds.",
-            status=429,
-            details={"scope": scope, "limit": limit, "retry_after": reset},
-            headers={"Retry-After": str(reset), **usage.headers()},
-        )
+        raise _refuse(scope, limit, usage)
     return usage
+
+
+def failures_gate(scope: str, ident: str):
+    """Before a credential is checked: 429 while ``ident`` has used up its failures.
+
+    Checked for every attempt, right or wrong, so a guesser over the limit learns nothing
+    from the answers (a right guess is refused too until the window resets).
+    """
+    limit, _, reset, key = _window(scope, ident, None)
+    try:
+        cache_guard()
+        count = cache.get(key, 0)
+    except CACHE_ERRORS as exc:
+        cache_unavailable("failed-credential limits are not enforced", exc)
+        return
+    if count >= limit:
+        raise _refuse(scope, limit, Usage(limit=limit, remaining=0, reset=reset))
+
+
+def failure_record(scope: str, ident: str):
+    """Count one failed credential (wrong token); 429 once there are too many."""
+    hit(scope, ident)
 
 
 def _seconds_to_utc_midnight(now=None):
