@@ -20,7 +20,7 @@ Every profile response carries ``X-Gharart-Site-Mode``.
 
 import logging
 import re
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
@@ -143,6 +143,14 @@ def _range_iter(fh, start, length):
         fh.close()
 
 
+def on_content_origin(request) -> bool:
+    """True when this request arrived on the separate content host (``GHARART_CONTENT_ORIGIN``)."""
+    origin = settings.GHARART_CONTENT_ORIGIN
+    if not origin or getattr(request, "gharart_in_process", False):
+        return False
+    return request.get_host().lower() == urlsplit(origin).netloc.lower()
+
+
 def _use_accel(request):
     return settings.GHARART_ACCEL_REDIRECT and not getattr(request, "gharart_in_process", False)
 
@@ -156,7 +164,7 @@ def serve_deployment_path(request, deployment, path, *, extra_headers=None) -> H
     ``Cache-Control`` for previews).
     """
     response = _serve_deployment_path(request, deployment, path, extra_headers=extra_headers)
-    if settings.GHARART_CONTENT_ORIGIN:
+    if on_content_origin(request):
         # Content lives on its own origin; the dashboard (another origin) frames previews,
         # which X-Frame-Options cannot allow. frame-ancestors in the CSP says who may.
         response.xframe_options_exempt = True
@@ -166,9 +174,10 @@ def serve_deployment_path(request, deployment, path, *, extra_headers=None) -> H
 def _serve_deployment_path(request, deployment, path, *, extra_headers=None) -> HttpResponse:
     extra = dict(extra_headers or {})
     base = {DEPLOYMENT_HEADER: deployment.id, "Cache-Control": LIVE_CACHE_CONTROL}
-    if settings.GHARART_CONTENT_ORIGIN:
+    if on_content_origin(request):
         base["Content-Security-Policy"] = f"frame-ancestors 'self' {settings.GHARART_PUBLIC_URL}"
     else:
+        # Any other host (the dashboard's own, too) gets customer HTML only sandboxed.
         base["Content-Security-Policy"] = SANDBOX_CSP
     base.update(extra)
     if request.method not in ("GET", "HEAD"):

@@ -33,6 +33,8 @@ def handle_page(roles=c.READ_ROLES):
             request.gharart_handle = membership.handle.slug
             return view(request, handle, *args, **kwargs)
 
+        # Read by the isolation tests (copied outward by functools.wraps of outer decorators).
+        wrapped.handle_page_roles = frozenset(roles)
         return wrapped
 
     return decorator

@@ -89,11 +89,13 @@ def test_content_types_cache_control_and_headers(client, live):
 
 def test_no_sandbox_csp_when_a_separate_content_origin_serves_it(client, live, settings):
     settings.GHARART_CONTENT_ORIGIN = "https://usercontent.example"
-    r = client.get("/profiles/acme/")
+    r = client.get("/profiles/acme/", HTTP_HOST="usercontent.example")
     assert "sandbox" not in r["Content-Security-Policy"]
     # The dashboard, on its own origin, may frame the content (previews); nobody else may.
     assert r["Content-Security-Policy"] == f"frame-ancestors 'self' {settings.GHARART_PUBLIC_URL}"
     assert not r.has_header("X-Frame-Options")
+    # The same route reached on the dashboard's own host stays sandboxed.
+    assert client.get("/profiles/acme/")["Content-Security-Policy"] == "sandbox allow-scripts allow-forms allow-popups allow-downloads"
 
 
 def test_same_origin_content_may_only_be_framed_by_the_same_origin(client, live):
