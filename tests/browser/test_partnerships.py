@@ -144,7 +144,7 @@ def test_partnerships_manager_edits_the_docs_access_policy_and_reads_its_warning
     # A public mail domain while confidential pages exist: too permissive.
     page.get_by_label(re.compile("Partner domains")).fill("gmail.com")
     page.get_by_role("button", name="Save policy").click()
-    expect(page.locator("#docs-access-section .callout.success")).to_contain_text("Saved. Policy version")
+    expect(page.locator("#docs-access-section .callout.success")).to_contain_text("Saved. Policy version 1;")
     warnings = page.locator("#docs-access-section [role=alert]")
     expect(warnings).to_contain_text("policy_too_permissive")
     expect(warnings).to_contain_text("gmail.com")

@@ -1,60 +1,48 @@
-"""The deployments dashboard in a real Chromium: drop an archive and watch it upload, open the
-preview in its sandboxed frame, promote through the confirmation, fix the site mode, edit the
-links page at phone width."""
+"""The deployments dashboard in Chromium, without a worker (jobs run inline): drop an archive
+onto the drop zone and watch its progress reach the end, open the preview in its sandboxed
+frame, promote through the exact confirmation, then the site page at phone width: the mode
+switch, the links editor (a field error kept next to what was typed) and the bindings form.
+"""
 
 import base64
 import io
 import os
-import shutil
 import zipfile
 
 import pytest
-from django.db import connections
 
 from deployments import constants as dc
 from deployments.models import Deployment, FunctionBinding, Release
 from gharart import constants as c
+from tests.browser.conftest import MOBILE, log_in, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = os.environ.get("GHARART_SCREENSHOTS")
+# Records every value the upload progress bar shows while HTMX reports upload progress.
+RECORD_PROGRESS_JS = """() => {
+  window.__progress = [];
+  document.addEventListener('htmx:xhr:progress', () => {
+    const bar = document.querySelector('progress[data-upload-progress]');
+    if (bar && !bar.hidden) window.__progress.push(bar.value);
+  });
+}"""
+
+# Drops a file onto [data-dropzone] the way a drag from the desktop does.
+DROP_JS = """([b64, name, type]) => {
+  const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+  const data = new DataTransfer();
+  data.items.add(new File([bytes], name, {type}));
+  const zone = document.querySelector('[data-dropzone]');
+  zone.dispatchEvent(new DragEvent('dragover', {dataTransfer: data, bubbles: true, cancelable: true}));
+  zone.dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
+}"""
 
 
-@pytest.fixture
-def browser(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Chromium is not installed")
-    with sync_api.sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield instance
-        finally:
-            instance.close()
-            connections.close_all()
-
-
-def page_for(browser, live_server, client, user, viewport=None):
-    client.force_login(user)
-    context = browser.new_context(base_url=live_server.url, viewport=viewport or {"width": 1100, "height": 1400})
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    # Script errors fail the test; 4xx answers are listed so a test can say which it expects
-    # (form errors come back as 400 on purpose, and Chromium logs those to the console).
-    page.errors, page.refusals = [], []
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" and "Failed to load resource" not in msg.text else None)
-    page.on("response", lambda r: page.refusals.append((r.status, r.url.replace(live_server.url, ""))) if r.status >= 400 else None)
-    return page
-
-
-def shot(page, name):
-    if SHOTS:
-        os.makedirs(SHOTS, exist_ok=True)
-        page.screenshot(path=os.path.join(SHOTS, name), full_page=True)
+def http_errors(page, base_url):
+    """Every 4xx/5xx answer the page gets, as (status, path): a test says which it expects."""
+    seen = []
+    page.on("response", lambda r: seen.append((r.status, r.url.replace(base_url, ""))) if r.status >= 400 else None)
+    return seen
 
 
 def site_zip():
@@ -67,32 +55,15 @@ def site_zip():
     return base64.b64encode(buf.getvalue()).decode()
 
 
-def test_drop_upload_preview_and_promote(live_server, client, users, handle, browser, settings):
-    settings.GHARART_PUBLIC_URL = live_server.url  # signed preview URLs point at this server
+def test_drop_upload_preview_and_promote(browser_session, users, handle):
     handle.site_mode = c.SITE_MODE_DEPLOYMENT
     handle.save(update_fields=["site_mode"])
-    page = page_for(browser, live_server, client, users["web_manager"])
+    page = browser_session.page()
+    refusals = http_errors(page, browser_session.base_url)
+    log_in(page, "acme-web_manager", "pw-web_manager")
     page.goto("/h/acme/deployments/")
-    page.evaluate(
-        """() => {
-          window.__progress = [];
-          document.addEventListener('htmx:xhr:progress', () => {
-            const bar = document.querySelector('progress[data-upload-progress]');
-            if (bar && !bar.hidden) window.__progress.push(bar.value);
-          });
-        }"""
-    )
-    page.evaluate(
-        """(b64) => {
-          const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
-          const data = new DataTransfer();
-          data.items.add(new File([bytes], 'site.zip', {type: 'application/zip'}));
-          const zone = document.querySelector('[data-dropzone]');
-          zone.dispatchEvent(new DragEvent('dragover', {dataTransfer: data, bubbles: true, cancelable: true}));
-          zone.dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
-        }""",
-        site_zip(),
-    )
+    page.evaluate(RECORD_PROGRESS_JS)
+    page.evaluate(DROP_JS, [site_zip(), "site.zip", "application/zip"])
     assert page.locator("[data-dropzone-name]").inner_text() == "site.zip"
     page.fill("#upload-message", "Autumn landing page")
     page.get_by_role("button", name="Upload", exact=True).click()
@@ -101,7 +72,7 @@ def test_drop_upload_preview_and_promote(live_server, client, users, handle, bro
     assert page.evaluate("document.activeElement.classList.contains('callout')")
     dep = Deployment.objects.get()
     assert dep.state == dc.READY and dep.message == "Autumn landing page"
-    shot(page, "deployments.png")
+    screenshot(page, "flow-dropped-upload")
 
     page.get_by_role("link", name="Open v1: preview and promote").click()
     page.wait_for_url(f"**/h/acme/deployments/{dep.id}/")
@@ -118,14 +89,18 @@ def test_drop_upload_preview_and_promote(live_server, client, users, handle, bro
     page.locator(".callout.success", has_text="v1 is live").wait_for()
     assert dialogs == ["Promote v1 to live? Nothing is live on the profile site yet."]
     assert Release.objects.get().deployment_id == dep.id
-    shot(page, "deployment.png")
+    screenshot(page, "flow-promoted-first")
     page.goto("/profiles/acme/")
     assert page.locator("h1").inner_text() == "Hello from Acme"
-    assert page.errors == [] and page.refusals == []
+    assert refusals == []
+    browser_session.assert_clean()
 
 
-def test_site_page_at_phone_width_mode_switch_and_links_editor(live_server, client, users, handle, browser):
-    page = page_for(browser, live_server, client, users["web_manager"], viewport={"width": 375, "height": 800})
+def test_site_page_at_phone_width_mode_switch_and_links_editor(browser_session, users, handle):
+    page = browser_session.page(viewport=MOBILE)
+    refusals = http_errors(page, browser_session.base_url)
+    browser_session.watch.expect_status("/h/acme/site/links/", 400)  # the links form's field errors
+    log_in(page, "acme-web_manager", "pw-web_manager")
     page.goto("/h/acme/site/")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
 
@@ -170,5 +145,6 @@ def test_site_page_at_phone_width_mode_switch_and_links_editor(live_server, clie
     assert FunctionBinding.objects.get().config == {"location": "/", "status": 302}
 
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
-    shot(page, "site-375.png")
-    assert page.errors == [] and page.refusals == [(400, "/h/acme/site/links/")]
+    screenshot(page, "flow-site-375")
+    assert refusals == [(400, "/h/acme/site/links/")]
+    browser_session.assert_clean()
