@@ -7,6 +7,7 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 from django.utils import timezone
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from files import constants as fc
 from files.models import DocsAccessPolicy, File, MagicLink
@@ -151,3 +152,47 @@ def test_overview_panel_shows_counts_and_expiring_files(handle, users, link_file
     page = render_to_string(panel["template"], {"panel": panel["context"]})
     assert "2 files: 1 public, 1 by link, 0 private." in page
     assert "Media kit 2026" in page
+
+
+def described_errors(html):
+    """{field id: its linked error text} for every field marked invalid; ids must be unique."""
+    tree = HTMLParser(html)
+    ids = [node.attributes["id"] for node in tree.css("[id]")]
+    assert len(ids) == len(set(ids)), f"duplicate ids: {sorted({i for i in ids if ids.count(i) > 1})}"
+    out = {}
+    for field in tree.css('[aria-invalid="true"]'):
+        errors = [tree.css_first(f"#{ref}") for ref in (field.attributes.get("aria-describedby") or "").split()]
+        errors = [e for e in errors if e is not None and "field-error" in (e.attributes.get("class") or "")]
+        assert errors, f"{field.attributes.get('id')} is invalid but no error text is linked to it"
+        out[field.attributes["id"]] = " ".join(e.text(strip=True) for e in errors)
+    return out
+
+
+def test_field_errors_are_linked_to_their_fields(manager, link_file, public_file):
+    response = manager.post("/h/acme/files/upload/", {"recipients": "not-an-address"}, **HX)
+    assert response.status_code == 400
+    errors = described_errors(response.content.decode())
+    assert "Choose a file to upload." in errors["upload-file"]
+
+    upload = SimpleUploadedFile("kit.pdf", PDF)
+    response = manager.post("/h/acme/files/upload/", {"file": upload, "access": "link", "recipients": "not-an-address"}, **HX)
+    assert response.status_code == 400
+    assert "not-an-address" in described_errors(response.content.decode())["upload-recipients"]
+
+    # A file card: the ids carry the file's id, so two cards on one page never share one.
+    response = manager.post(f"/h/acme/files/{link_file.id}/edit/", {"access": "link", "expires_at": "garbage"}, **HX)
+    assert response.status_code == 400
+    assert "ISO 8601" in described_errors(response.content.decode())[f"expires-{link_file.id}"]
+    response = manager.post(f"/h/acme/files/{link_file.id}/links/", {"email": "nope"}, **HX)
+    assert response.status_code == 400
+    assert "valid email" in described_errors(response.content.decode())[f"ml-email-{link_file.id}"]
+    described_errors(manager.get("/h/acme/files/").content.decode())
+
+    response = manager.post("/h/acme/docs-access/", {"visibility": "members", "starts_at": "garbage", "confidential_paths": "no-slash"}, **HX)
+    assert response.status_code == 400
+    errors = described_errors(response.content.decode())
+    assert "ISO 8601" in errors["starts-at"] and "must start with '/'" in errors["confidential-paths"]
+    response = manager.post("/h/acme/docs-access/", {"visibility": "bogus"}, **HX)
+    assert response.status_code == 400
+    fieldset = HTMLParser(response.content.decode()).css_first('fieldset[aria-describedby="visibility-error"]')
+    assert fieldset is not None and fieldset.css_first("#visibility-error.field-error").text(strip=True)
