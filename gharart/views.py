@@ -119,21 +119,21 @@ def _error(request, status, code, message, template):
 
 
 def bad_request(request, exception=None):
-    return _error(request, 400, c.VALIDATION_ERROR, "The request could not be understood.", "400.html")
+    return _error(request, 400, c.VALIDATION_ERROR, "The request could not be understood.", "error.html")
 
 
 def permission_denied(request, exception=None):
-    return _error(request, 403, c.FORBIDDEN, "You do not have permission to do this.", "403.html")
+    return _error(request, 403, c.FORBIDDEN, "You do not have permission to do this.", "error.html")
 
 
 def page_not_found(request, exception=None):
-    return _error(request, 404, c.NOT_FOUND, "Not found.", "404.html")
+    return _error(request, 404, c.NOT_FOUND, "Not found.", "error.html")
 
 
 def server_error(request):
     message = "Something went wrong on our side. Quote the request ID to support."
     try:
-        return _error(request, 500, c.INTERNAL_ERROR, message, "500.html")
+        return _error(request, 500, c.INTERNAL_ERROR, message, "error.html")
     except Exception:  # the page itself failed (e.g. the database is down): a bare page
         from django.http import HttpResponse
 

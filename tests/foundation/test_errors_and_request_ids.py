@@ -67,3 +67,46 @@ class TestErrorEnvelope:
         assert response.status_code == 401
         row = RequestLog.objects.get(request_id="trace-me-1")
         assert (row.method, row.path, row.status_code, row.error_code) == ("GET", "/v2/me/tokens", 401, "authentication_required")
+
+
+ERROR_PAGES = [
+    (400, "Bad request", "The request could not be understood."),
+    (403, "Not allowed", "You do not have permission to do this."),
+    (404, "Page not found", "Not found."),
+    (500, "Something went wrong", "Something went wrong on our side."),
+]
+
+
+@pytest.mark.django_db
+class TestErrorPages:
+    @pytest.mark.parametrize(("status", "heading", "message"), ERROR_PAGES)
+    def test_the_handlers_render_one_page_titled_by_status(self, rf, status, heading, message):
+        from gharart import views
+
+        handler = {400: views.bad_request, 403: views.permission_denied, 404: views.page_not_found, 500: views.server_error}[status]
+        request = rf.get("/h/acme/somewhere/")
+        response = handler(request) if status == 500 else handler(request, Exception())
+        page = response.content.decode()
+        assert response.status_code == status
+        assert f"<title>{status} · Gharart</title>" in page and f"<h1>{heading}</h1>" in page and message in page
+        assert "Report this" in page
+
+    def test_an_html_404_comes_from_the_shared_template(self, client):
+        response = client.get("/no/such/page/")
+        assert response.status_code == 404
+        assert "error.html" in [t.name for t in response.templates]
+
+    @pytest.mark.parametrize(("status", "heading", "message"), ERROR_PAGES)
+    def test_django_default_error_views_still_find_their_templates(self, rf, status, heading, message):
+        """A URL conf without handlerNNN falls back to Django's views, which render ``NNN.html``."""
+        from django.views import defaults
+
+        request = rf.get("/somewhere/")
+        if status == 500:
+            response = defaults.server_error(request)
+        else:
+            view = {400: defaults.bad_request, 403: defaults.permission_denied, 404: defaults.page_not_found}[status]
+            response = view(request, Exception())
+        page = response.content.decode()
+        assert response.status_code == status
+        assert f"<title>{status} · Gharart</title>" in page and f"<h1>{heading}</h1>" in page
