@@ -62,10 +62,11 @@ print(json.dumps({"deployments": deps, "public_file": public.id, "public_file_si
 
 
 class Stack:
-    def __init__(self, *, database_url=None, redis_url=None, name="gharart-stack"):
+    def __init__(self, *, database_url=None, redis_url=None, name="gharart-stack", env=None):
         self.dir = Path(tempfile.mkdtemp(prefix=f"{name}-"))
         self.database_url = database_url
         self.redis_url = redis_url
+        self.extra_env = dict(env or {})
         self.servers = []
         self.seed_data = None
 
@@ -88,6 +89,7 @@ class Stack:
             env["DATABASE_URL"] = self.database_url
         if self.redis_url:
             env["REDIS_URL"] = self.redis_url
+        env.update(self.extra_env)
         env.update(extra)
         return env
 

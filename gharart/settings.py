@@ -132,7 +132,8 @@ if REDIS_URL:
         }
     }
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 10}
+    # socket_timeout stays above the worker's 1 s BRPOP poll; a frozen Redis fails a publish in seconds.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 3}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "gharart"}}
     _broker_dir = VAR_DIR / "celery"
@@ -151,10 +152,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = _env_bool("CELERY_TASK_ALWAYS_EAGER")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Queueing a job gives up within about two seconds when the broker is down, and the
+# Queueing a job gives up within seconds when the broker is down or frozen, and the
 # request answers 503 service_unavailable (gharart/jobs.py) instead of hanging.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_BEAT_SCHEDULE = {
     "prune-request-log": {"task": "gharart.tasks.prune_request_log", "schedule": timedelta(hours=6)},
     # Resume or fail site-intel runs whose worker died (none stays "running" forever).

@@ -59,7 +59,7 @@ def on_private_redis(settings, private_redis, monkeypatch):
     }
     saved = {k: app.conf[k] for k in ("broker_url", "broker_transport_options", "task_always_eager")}
     app.conf.broker_url = url
-    app.conf.broker_transport_options = {"visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 5}
+    app.conf.broker_transport_options = {"visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 3}
     app.conf.task_always_eager = False
     settings.CELERY_TASK_ALWAYS_EAGER = False
     _reset_celery_connections()
