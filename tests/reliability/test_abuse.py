@@ -23,6 +23,15 @@ def _limit(scope):
     return parse_rate(settings.GHARART_THROTTLES[scope])[0]
 
 
+@pytest.fixture(autouse=True)
+def daily_windows(settings):
+    """The default counts, over a day: a test must not straddle a fixed window's reset."""
+    settings.GHARART_THROTTLES = {
+        **settings.GHARART_THROTTLES,
+        **{scope: f"{_limit(scope)}/day" for scope in ("auth_failures", "magic_link_failures", "auth_token")},
+    }
+
+
 def _refused(response):
     err = assert_error(response, 429, c.RATE_LIMITED)
     assert int(response["Retry-After"]) >= 1
