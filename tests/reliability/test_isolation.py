@@ -224,3 +224,29 @@ def test_numeric_and_mapped_spellings_of_private_addresses_are_refused(url, sett
     settings.SITEINTEL_ALLOW_PRIVATE_NETWORKS = False
     with pytest.raises(netguard.HostnameNotAllowed):
         netguard.check_url(url)
+
+
+# --- Routes outside /h/ and /v2/handles/ -----------------------------------------------------
+
+def test_one_users_tokens_are_invisible_and_unrevocable_to_another(api, users, outsider, pat):
+    from gharart.models import PersonalAccessToken
+
+    pat(users[c.OWNER], [c.SCOPE_SITES_READ])
+    token = PersonalAccessToken.objects.get(user=users[c.OWNER])
+    other = api(outsider)
+    assert other.get("/v2/me/tokens").json()["results"] == []
+    assert other.delete(f"/v2/me/tokens/{token.id}").status_code == 404
+    browser = Client()
+    browser.force_login(outsider)
+    browser.post(f"/settings/tokens/{token.id}/revoke/")
+    token.refresh_from_db()
+    assert token.revoked_at is None
+
+
+def test_another_handles_member_cannot_read_its_internal_docs(client, users, outsider, world):
+    publish(world["handle"], {"index.html": b"<p>members only</p>"}, actor=world["owner"], target="docs")
+    client.force_login(outsider)
+    assert client.get("/_edge/docs/acme/", HTTP_ACCEPT="text/html").status_code == 302  # to the sign-in page
+    assert client.get("/_edge/docs/acme/").status_code in (401, 403)
+    client.force_login(users[c.VIEWER])
+    assert client.get("/_edge/docs/acme/").status_code == 200
