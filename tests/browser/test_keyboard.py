@@ -20,6 +20,9 @@ def test_upload_and_promote_with_the_keyboard_only(browser_session, users, tmp_p
     page = browser_session.page()
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+    # Intercept file choosers from the start: the first listener switches interception on
+    # without waiting, and a Space pressed right after it could open an unseen native one.
+    page.on("filechooser", lambda chooser: None)
 
     # Log in: the username field has focus when the page opens.
     page.goto("/accounts/login/?next=/h/acme/deployments/")
