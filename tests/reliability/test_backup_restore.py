@@ -6,6 +6,7 @@ restored copy must hash to its sha256 (``manage.py verify_blobs``) and be served
 """
 
 import json
+import shutil
 
 import pytest
 
@@ -14,8 +15,8 @@ from tests.reliability.servers import _pg_bin
 
 
 def test_a_backup_restores_into_a_new_database_and_storage_with_every_hash_intact(capsys):
-    if not (_pg_bin("initdb") and _pg_bin("pg_dump") and _pg_bin("pg_restore")):
-        pytest.skip("PostgreSQL server and client binaries are not installed")
+    if not (_pg_bin("initdb") and _pg_bin("pg_dump") and _pg_bin("pg_restore") and shutil.which("rsync")):
+        pytest.skip("PostgreSQL server and client binaries, or rsync, are not installed")
     code = backup_restore_drill.run()
     report = json.loads(capsys.readouterr().out)
     assert report["verify_blobs"]["ok"] and report["verify_blobs"]["verified"] == report["verify_blobs"]["blobs"] > 0
