@@ -491,6 +491,23 @@ def _swap(*, pointer, deployment, kind, reason, actor) -> Release:
     return release
 
 
+def _go_live(*, handle, pointer, deployment, kind, action, reason, actor) -> ReleaseResult:
+    """How promote and rollback end, under the pointer's row lock: swap, record, audit, uncache."""
+    previous_id = pointer.deployment_id
+    release = _swap(pointer=pointer, deployment=deployment, kind=kind, reason=reason, actor=actor)
+    audit_record(
+        action=action,
+        actor=actor,
+        handle=handle,
+        target=deployment.id,
+        before={"live_deployment_id": previous_id},
+        after={"live_deployment_id": deployment.id, "release_id": release.id, "version": deployment.version, "reason": reason},
+    )
+    details = _release_warnings(handle, deployment)
+    selectors.live_state_invalidate(handle.slug)
+    return ReleaseResult(release=release, deployment=deployment, warnings=[w["code"] for w in details], warning_details=details)
+
+
 def deployment_promote(*, deployment, actor=None, role=None, reason="", force=False) -> ReleaseResult:
     """Make ``deployment`` live for its target.
 
@@ -532,20 +549,9 @@ def deployment_promote(*, deployment, actor=None, role=None, reason="", force=Fa
                 status=409,
                 details={"preview_opened": opened, "gate_status": dep.gate_status, "replay_run_id": dep.gate_replay_run_id or None},
             )
-        kind = dc.RELEASE_FORCED_PROMOTE if force else dc.RELEASE_PROMOTE
-        previous_id = pointer.deployment_id
-        release = _swap(pointer=pointer, deployment=dep, kind=kind, reason=reason, actor=actor)
-        audit_record(
-            action=c.AUDIT_FORCED_PROMOTE if force else c.AUDIT_PROMOTE,
-            actor=actor,
-            handle=handle,
-            target=dep.id,
-            before={"live_deployment_id": previous_id},
-            after={"live_deployment_id": dep.id, "release_id": release.id, "version": dep.version, "reason": reason},
-        )
-        details = _release_warnings(handle, dep)
-        selectors.live_state_invalidate(handle.slug)
-    return ReleaseResult(release=release, deployment=dep, warnings=[w["code"] for w in details], warning_details=details)
+        if force:
+            return _go_live(handle=handle, pointer=pointer, deployment=dep, kind=dc.RELEASE_FORCED_PROMOTE, action=c.AUDIT_FORCED_PROMOTE, reason=reason, actor=actor)
+        return _go_live(handle=handle, pointer=pointer, deployment=dep, kind=dc.RELEASE_PROMOTE, action=c.AUDIT_PROMOTE, reason=reason, actor=actor)
 
 
 def deployment_rollback(*, deployment, actor=None, reason="") -> ReleaseResult:
@@ -562,19 +568,7 @@ def deployment_rollback(*, deployment, actor=None, reason="") -> ReleaseResult:
         if not was_live or pointer.deployment_id == dep.id or dep.state != dc.READY:
             message = "This deployment is live now." if pointer.deployment_id == dep.id else "This deployment was never live, so there is nothing to roll back to."
             raise ApplicationError(dc.NOT_A_PREVIOUS_RELEASE, message, status=409, details={"live_deployment_id": pointer.deployment_id})
-        previous_id = pointer.deployment_id
-        release = _swap(pointer=pointer, deployment=dep, kind=dc.RELEASE_ROLLBACK, reason=reason, actor=actor)
-        audit_record(
-            action=c.AUDIT_ROLLBACK,
-            actor=actor,
-            handle=handle,
-            target=dep.id,
-            before={"live_deployment_id": previous_id},
-            after={"live_deployment_id": dep.id, "release_id": release.id, "version": dep.version, "reason": reason},
-        )
-        details = _release_warnings(handle, dep)
-        selectors.live_state_invalidate(handle.slug)
-    return ReleaseResult(release=release, deployment=dep, warnings=[w["code"] for w in details], warning_details=details)
+        return _go_live(handle=handle, pointer=pointer, deployment=dep, kind=dc.RELEASE_ROLLBACK, action=c.AUDIT_ROLLBACK, reason=reason, actor=actor)
 
 
 # --- Site mode ---------------------------------------------------------------------------

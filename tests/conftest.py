@@ -79,6 +79,17 @@ def pat():
     return make
 
 
+def wait_for(predicate, timeout=60, what="condition"):
+    """Poll ``predicate`` until it returns something truthy (for work done by a real worker)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def assert_error(response, status, code):
     """The response is the contract's error envelope with ``code`` and a request ID."""
     assert response.status_code == status, (response.status_code, getattr(response, "content", b"")[:500])

@@ -2,26 +2,16 @@
 
 import io
 import os
-import time
 
 import pytest
 
 from deployments import constants as dc
 from deployments.models import Deployment, DeploymentFile
+from tests.conftest import wait_for
 from tests.deployments.conftest import make_targz, make_zip
 
 pytestmark = pytest.mark.worker
 BASE = "/v2/handles/acme/site-deployments"
-
-
-def wait_for(predicate, timeout=60, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_a_real_worker_unpacks_a_large_archive(api, users, settings, celery_worker_process):

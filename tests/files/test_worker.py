@@ -1,6 +1,5 @@
 """A real Celery worker (a subprocess on the test database and broker) sends magic links."""
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -8,19 +7,10 @@ from django.utils import timezone
 
 from files import constants as fc
 from files.models import MagicLink
+from tests.conftest import wait_for
 from tests.files.conftest import make_file
 
 pytestmark = pytest.mark.worker
-
-
-def wait_for(predicate, timeout=60, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_a_real_worker_decides_mints_and_emails_the_link(api, handle, users, celery_worker_process):

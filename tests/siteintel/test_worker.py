@@ -3,7 +3,6 @@ and what happens when that worker dies mid-crawl."""
 
 import os
 import signal
-import time
 
 import pytest
 
@@ -12,19 +11,10 @@ from gharart.celery import app
 from siteintel import constants as c
 from siteintel import jobs
 from siteintel.models import CrawledPage, CrawlRun
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.worker
 BASE = "/v2/handles/acme/site-intel"
-
-
-def wait_for(predicate, timeout=60, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def chain_site(site, count):
