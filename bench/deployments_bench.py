@@ -29,8 +29,6 @@ import multiprocessing
 import os
 import platform
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,42 +40,18 @@ from urllib.parse import urlparse
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import free_port, stop, wait_ready, write_section  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 HANDLE = "bench"
 
 
 # --- Processes ---------------------------------------------------------------------------
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(url, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            httpx.get(url, timeout=2)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    raise RuntimeError(f"{url} did not come up")
-
-
 def start_gunicorn(app, port, env, log, workers):
     cmd = [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class", "sync", "--timeout", "120", "--log-level", "warning"]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop(proc):
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 # --- Environment -------------------------------------------------------------------------
@@ -428,20 +402,6 @@ def report(args, mach, ingest, swaps, serving, rel):
     return "\n".join(lines)
 
 
-def write_section(text):
-    path = ROOT / "docs" / "benchmarks.md"
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    lines = current.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == "## Deployments"), None)
-    section = "## Deployments\n\n" + text.strip() + "\n\n"
-    if start is None:
-        new = current.rstrip("\n") + "\n\n" + section
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        new = "".join(lines[:start]) + section + "".join(lines[end:])
-    path.write_text(new.rstrip("\n") + "\n")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=10_000, help="files in the ingested archive")
@@ -490,7 +450,7 @@ def main():
         print()
         print(text)
         if args.write:
-            write_section(text)
+            write_section("Deployments", text)
             print("\nwrote the ## Deployments section of docs/benchmarks.md")
         if args.redis_url:
             cache.clear()

@@ -23,8 +23,6 @@ import hashlib
 import os
 import platform
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +30,9 @@ import time
 from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import free_port, stop, wait_ready, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = 1024 * 1024
@@ -64,12 +65,6 @@ class GeneratedFile:
         return bytes(out)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def worker_pid(master_pid, timeout=30):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -90,17 +85,6 @@ def proc_kb(pid, field):
     return 0
 
 
-def wait_ready(url, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            httpx.get(url, timeout=2)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    raise RuntimeError(f"{url} did not come up")
-
-
 def download(url, headers=None):
     total = 0
     started = time.perf_counter()
@@ -114,16 +98,6 @@ def download(url, headers=None):
 def start_gunicorn(app, port, env, log):
     cmd = [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--workers", "1", "--worker-class", "sync", "--timeout", "600", "--log-level", "warning"]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop(proc):
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def machine():
@@ -213,20 +187,6 @@ def table(rows, size_mb, runs):
     return "\n".join(lines)
 
 
-def write_section(text):
-    path = ROOT / "docs" / "benchmarks.md"
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    lines = current.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == "## Files"), None)
-    section = "## Files\n\n" + text.strip() + "\n\n"
-    if start is None:
-        new = current.rstrip("\n") + "\n\n" + section
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        new = "".join(lines[:start]) + section + "".join(lines[end:])
-    path.write_text(new.rstrip("\n") + "\n")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mb", type=int, default=1024)
@@ -278,7 +238,7 @@ def main():
         print()
         print(text)
         if args.write:
-            write_section(text)
+            write_section("Files", text)
             print("\nwrote the ## Files section of docs/benchmarks.md")
     finally:
         for proc in procs:

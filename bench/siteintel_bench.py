@@ -33,24 +33,17 @@ import os
 import platform
 import random
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import free_port, stop, wait_ready, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SLUG = "bench"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def base_env(var_dir):
@@ -124,28 +117,6 @@ def start_gunicorn(port, env, log):
         "--workers", "4", "--threads", "4", "--worker-class", "gthread", "--timeout", "120", "--log-level", "warning",
     ]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop(proc):
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-def wait_ready(url, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} did not come up")
 
 
 def path_in_site(url, base):
@@ -260,20 +231,6 @@ def report(results, args, expected_broken, base, machine_line):
     return "\n".join(out)
 
 
-def write_section(text):
-    """Replace (or append) the ``## Site intel`` section, leaving every other section alone."""
-    path = ROOT / "docs" / "benchmarks.md"
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    lines = current.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == "## Site intel"), None)
-    if start is None:
-        new = current.rstrip("\n") + "\n\n" + text
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        new = "".join(lines[:start]) + text + ("\n" + "".join(lines[end:]) if end < len(lines) else "")
-    path.write_text(new.rstrip("\n") + "\n")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=2000)
@@ -312,7 +269,7 @@ def main():
         print()
         print(text)
         if args.write:
-            write_section(text)
+            write_section("Site intel", text)
             print("Wrote the '## Site intel' section of docs/benchmarks.md")
     finally:
         if server is not None:
