@@ -54,13 +54,14 @@ def test_counts_are_shared_across_processes_through_redis():
     script = (
         "import django; django.setup();"
         "from gharart import throttles;"
-        "[throttles.hit('write', 'xproc', rate='5/min') for _ in range(3)]"
+        # A day-long window, so no window boundary falls between the two processes' hits.
+        "[throttles.hit('write', 'xproc', rate='5/day') for _ in range(3)]"
     )
     subprocess.run([sys.executable, "-c", script], check=True, env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"})
-    throttles.hit("write", "xproc", rate="5/min")
-    throttles.hit("write", "xproc", rate="5/min")
+    throttles.hit("write", "xproc", rate="5/day")
+    throttles.hit("write", "xproc", rate="5/day")
     with pytest.raises(ApplicationError) as exc:
-        throttles.hit("write", "xproc", rate="5/min")
+        throttles.hit("write", "xproc", rate="5/day")
     assert exc.value.code == "rate_limited"
 
 
