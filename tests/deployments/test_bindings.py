@@ -123,7 +123,7 @@ def test_form_capture_limits_the_body(manager, live, client, django_capture_on_c
 
 
 def test_binding_calls_are_throttled_per_ip(manager, live, client, settings, django_capture_on_commit_callbacks):
-    settings.GHARART_THROTTLES = {**settings.GHARART_THROTTLES, "function_binding": "2/min"}
+    settings.GHARART_THROTTLES = {**settings.GHARART_THROTTLES, "function_binding": "2/hour"}
     with django_capture_on_commit_callbacks(execute=True):
         create(manager, route="/api/status", methods=["GET"], function="json", config={"body": 1})
     assert client.get("/profiles/acme/api/status").status_code == 200
