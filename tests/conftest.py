@@ -90,6 +90,14 @@ def wait_for(predicate, timeout=60, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def admin_url(obj, action="change"):
+    """The Django admin URL of ``obj``: ids are quoted the admin's way (``_`` is its escape)."""
+    from django.contrib.admin.utils import quote
+    from django.urls import reverse
+
+    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_{action}", args=[quote(obj.pk)])
+
+
 def assert_error(response, status, code):
     """The response is the contract's error envelope with ``code`` and a request ID."""
     assert response.status_code == status, (response.status_code, getattr(response, "content", b"")[:500])

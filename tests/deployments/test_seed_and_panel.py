@@ -11,6 +11,7 @@ from deployments.models import Deployment, FunctionBinding
 from gharart import constants as c
 from gharart.errors import ApplicationError
 from gharart.models import Handle
+from tests.conftest import admin_url
 from tests.deployments.conftest import SITE, publish, remove_blob_bytes
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +68,7 @@ def test_admin_lists_deployments_read_only(client, handle, users, django_user_mo
     dep = publish(handle, actor=users["owner"])
     admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
     client.force_login(admin)
-    for url in ["/admin/deployments/deployment/", f"/admin/deployments/deployment/{dep.id}/change/", "/admin/deployments/release/", "/admin/deployments/livepointer/", "/admin/deployments/functionbinding/", "/admin/deployments/formsubmission/", "/admin/deployments/blob/"]:
+    for url in ["/admin/deployments/deployment/", admin_url(dep), "/admin/deployments/release/", "/admin/deployments/livepointer/", "/admin/deployments/functionbinding/", "/admin/deployments/formsubmission/", "/admin/deployments/blob/"]:
         assert client.get(url).status_code == 200, url
     assert client.get("/admin/deployments/deployment/add/").status_code == 403
-    assert client.post(f"/admin/deployments/deployment/{dep.id}/delete/", {"post": "yes"}).status_code == 403
+    assert client.post(admin_url(dep, "delete"), {"post": "yes"}).status_code == 403

@@ -7,6 +7,7 @@ from gharart.models import RequestLog
 from support import constants as sc
 from support import services
 from support.models import ContentReport, Escalation, SupportReport
+from tests.conftest import admin_url
 
 SUPPORT_PAGES = ["/admin/support/supportreport/", "/admin/support/escalation/", "/admin/support/contentreport/"]
 LOOKUP_PAGES = ["/admin/gharart/requestlog/", "/admin/gharart/auditevent/", "/admin/gharart/personalaccesstoken/", "/admin/gharart/handle/"]
@@ -34,8 +35,8 @@ def test_an_operator_can_open_every_support_and_lookup_page(client, operator, da
     for page in SUPPORT_PAGES + LOOKUP_PAGES:
         assert client.get(page).status_code == 200, page
     report = data["report"]
-    assert client.get(f"/admin/support/supportreport/{report.pk}/change/").status_code == 200
-    assert client.get(f"/admin/support/contentreport/{data['content'].pk}/change/").status_code == 200
+    assert client.get(admin_url(report)).status_code == 200
+    assert client.get(admin_url(data["content"])).status_code == 200
     assert client.get("/admin/support/escalation/add/").status_code == 200
     assert b"Support reports" in index.content
 
@@ -53,7 +54,7 @@ def test_an_operator_finds_the_failed_request_and_the_report_from_the_request_id
     assert data["report"].pk.encode() in client.get("/admin/support/supportreport/", {"q": users["owner"].username}).content
     assert data["report"].pk.encode() not in client.get("/admin/support/supportreport/", {"q": "req_nothing"}).content
     # The report page shows the linked request and links to the log.
-    page = client.get(f"/admin/support/supportreport/{data['report'].pk}/change/").content.decode()
+    page = client.get(admin_url(data["report"])).content.decode()
     assert "POST /v2/me/tokens → 400" in page
     assert f"/admin/gharart/requestlog/?q={request_id}" in page
 
@@ -68,7 +69,7 @@ def test_staff_outside_the_group_cannot_see_support_data(client, request, data, 
     assert b"Support reports" not in index.content
     for page in SUPPORT_PAGES:
         assert client.get(page).status_code == 403, page
-    assert client.get(f"/admin/support/supportreport/{data['report'].pk}/change/").status_code == 403
+    assert client.get(admin_url(data["report"])).status_code == 403
     # The app index does not even admit that the section exists.
     assert client.get("/admin/support/").status_code == 404
 
@@ -91,7 +92,7 @@ def test_anonymous_visitors_are_sent_to_the_admin_login(client, data):
 def test_an_operator_changes_a_reports_status_but_not_what_the_user_sent(client, operator, data):
     client = logged_in(client, operator)
     report = data["report"]
-    url = f"/admin/support/supportreport/{report.pk}/change/"
+    url = admin_url(report)
     response = client.post(url, {"status": sc.REPORT_RESOLVED, "summary": "tampered", "escalations-TOTAL_FORMS": "0", "escalations-INITIAL_FORMS": "0"})
     assert response.status_code == 302, response.content[:2000]
     report.refresh_from_db()
@@ -99,7 +100,7 @@ def test_an_operator_changes_a_reports_status_but_not_what_the_user_sent(client,
     assert report.summary == "Tokens page broken"
     # Reports come from users; operators neither add nor delete them.
     assert client.get("/admin/support/supportreport/add/").status_code == 403
-    assert client.get(f"/admin/support/supportreport/{report.pk}/delete/").status_code == 403
+    assert client.get(admin_url(report, "delete")).status_code == 403
 
 
 @pytest.mark.django_db
@@ -112,7 +113,7 @@ def test_an_escalation_added_in_the_admin_goes_through_the_service(client, opera
     assert escalation.pk.startswith("esc_") and escalation.created_by == operator
     report.refresh_from_db()
     assert report.status == sc.REPORT_ESCALATED
-    assert client.get(f"/admin/support/escalation/{escalation.pk}/change/").status_code == 200
+    assert client.get(admin_url(escalation)).status_code == 200
 
 
 @pytest.mark.django_db
@@ -123,7 +124,7 @@ def test_content_reports_are_moderated_with_a_status_and_reviewer(client, operat
     assert response.status_code == 302
     content.refresh_from_db()
     assert content.status == sc.CONTENT_REVIEWING and content.reviewed_by == operator and content.reviewed_at is not None
-    response = client.post(f"/admin/support/contentreport/{content.pk}/change/", {"status": sc.CONTENT_DISMISSED, "moderator_notes": "Not spam."})
+    response = client.post(admin_url(content), {"status": sc.CONTENT_DISMISSED, "moderator_notes": "Not spam."})
     assert response.status_code == 302
     content.refresh_from_db()
     assert content.status == sc.CONTENT_DISMISSED and content.moderator_notes == "Not spam."
