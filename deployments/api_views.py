@@ -38,12 +38,6 @@ PROMOTE = Access(c.SITE_ROLES, c.SCOPE_SITES_PROMOTE)
 ERR = OpenApiResponse(ErrorEnvelope, description="Error envelope; see the error code.")
 
 
-def _paginate(view, request, queryset, serializer_class, context):
-    paginator = view.pagination_class()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True, context=context).data)
-
-
 def _release_result(result):
     return {
         "release": ReleaseOutput(result.release).data,
@@ -69,7 +63,7 @@ class DeploymentListView(HandleAPIView):
         filters = DeploymentFilter(data=request.query_params)
         filters.is_valid(raise_exception=True)
         qs = selectors.deployment_list(handle=self.handle, **filters.validated_data)
-        return _paginate(self, request, qs, DeploymentOutput, {"live_ids": selectors.live_deployment_ids(handle=self.handle)})
+        return self.paginated_response(qs, DeploymentOutput, {"live_ids": selectors.live_deployment_ids(handle=self.handle)})
 
     @extend_schema(
         request={"multipart/form-data": ArchiveDeployInput, "application/json": DigestDeployInput},
@@ -195,7 +189,7 @@ class ReleaseListView(HandleAPIView):
         filters = ReleaseFilter(data=request.query_params)
         filters.is_valid(raise_exception=True)
         qs = selectors.release_list(handle=self.handle, target=filters.validated_data.get("target"))
-        return _paginate(self, request, qs, ReleaseOutput, {})
+        return self.paginated_response(qs, ReleaseOutput)
 
 
 class SiteModeView(HandleAPIView):
@@ -220,7 +214,7 @@ class BindingListView(HandleAPIView):
     @extend_schema(responses={200: BindingOutput(many=True)}, tags=["function-bindings"])
     def get(self, request, handle):
         context = {"live_site_id": selectors.live_deployment_ids(handle=self.handle).get(dc.TARGET_SITE)}
-        return _paginate(self, request, selectors.binding_list(handle=self.handle), BindingOutput, context)
+        return self.paginated_response(selectors.binding_list(handle=self.handle), BindingOutput, context)
 
     @extend_schema(request=BindingInput, responses={201: BindingOutput, 400: ERR, 409: ERR}, tags=["function-bindings"])
     def post(self, request, handle):
@@ -257,4 +251,4 @@ class BindingSubmissionListView(HandleAPIView):
     )
     def get(self, request, handle, binding_id):
         binding = selectors.binding_get(handle=self.handle, binding_id=binding_id)
-        return _paginate(self, request, selectors.submission_list(binding=binding), SubmissionOutput, {})
+        return self.paginated_response(selectors.submission_list(binding=binding), SubmissionOutput)

@@ -86,9 +86,7 @@ class FileListView(HandleAPIView):
         if access is not None and access not in fc.ACCESS_VALUES:
             raise ApplicationError(c.VALIDATION_ERROR, "The filters are not valid.", details={"access": [f"Choose one of: {', '.join(fc.ACCESS_VALUES)}."]})
         qs = selectors.file_list(handle=self.handle, access=access, expired=_bool_param(request, "expired"))
-        paginator = NewestFirstCursorPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(FileOutput(page, many=True).data)
+        return self.paginated_response(qs, FileOutput)
 
     @extend_schema(request={"multipart/form-data": FileUploadInput}, responses={201: FileOutput}, tags=["files"])
     def post(self, request, handle):
@@ -141,9 +139,7 @@ class MagicLinkListView(HandleAPIView):
     @extend_schema(responses={200: MagicLinkOutput(many=True)}, tags=["files"])
     def get(self, request, handle, file_id):
         file = selectors.file_get(handle=self.handle, file_id=file_id)
-        paginator = NewestFirstCursorPagination()
-        page = paginator.paginate_queryset(selectors.magic_link_list(file=file), request, view=self)
-        return paginator.get_paginated_response(MagicLinkOutput(page, many=True).data)
+        return self.paginated_response(selectors.magic_link_list(file=file), MagicLinkOutput)
 
 
 class MagicLinkDetailView(HandleAPIView):

@@ -29,6 +29,12 @@ class GharartAPIView(APIView):
     # The per-caller budget for unsafe methods; bulk routes (blob uploads) have their own.
     write_throttle_scope = "write"
 
+    def paginated_response(self, queryset, serializer_class, context=None):
+        """One page of ``queryset`` with the view's ``pagination_class`` (``{"results", "next"}``)."""
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(queryset, self.request, view=self)
+        return paginator.get_paginated_response(serializer_class(page, many=True, context=context or {}).data)
+
     def get_exception_handler(self):
         return api_exception_handler
 

@@ -70,9 +70,7 @@ class TokenListView(GharartAPIView):
 
     @extend_schema(responses={200: TokenOutput(many=True)}, tags=["tokens"])
     def get(self, request):
-        paginator = NewestFirstCursorPagination()
-        page = paginator.paginate_queryset(selectors.token_list(user=request.user), request, view=self)
-        return paginator.get_paginated_response(TokenOutput(page, many=True).data)
+        return self.paginated_response(selectors.token_list(user=request.user), TokenOutput)
 
     @extend_schema(request=TokenCreateInput, responses={201: TokenCreatedOutput}, tags=["tokens"])
     def post(self, request):

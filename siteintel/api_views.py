@@ -68,9 +68,7 @@ class CrawlRunListView(HandleAPIView):
     @extend_schema(responses={200: CrawlRunOutput(many=True)}, tags=TAGS)
     def get(self, request, handle, hostname):
         target = selectors.hostname_get(handle=self.handle, hostname=hostname)
-        paginator = NewestFirstCursorPagination()
-        page = paginator.paginate_queryset(selectors.crawl_run_list(handle=self.handle, hostname=target.hostname), request, view=self)
-        return paginator.get_paginated_response(CrawlRunOutput(page, many=True).data)
+        return self.paginated_response(selectors.crawl_run_list(handle=self.handle, hostname=target.hostname), CrawlRunOutput)
 
     @extend_schema(request=CrawlRunCreateInput, responses={202: CrawlRunOutput}, tags=TAGS)
     def post(self, request, handle, hostname):
@@ -125,10 +123,8 @@ class ReplayRunListView(HandleAPIView):
     def get(self, request, handle, hostname):
         target = selectors.hostname_get(handle=self.handle, hostname=hostname)
         deployment_id = request.query_params.get("deployment_id") or None
-        paginator = NewestFirstCursorPagination()
         qs = selectors.replay_run_list(handle=self.handle, hostname=target.hostname, deployment_id=deployment_id)
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(ReplayRunOutput(page, many=True).data)
+        return self.paginated_response(qs, ReplayRunOutput)
 
     @extend_schema(request=ReplayRunCreateInput, responses={202: ReplayRunOutput}, tags=TAGS)
     def post(self, request, handle, hostname):
