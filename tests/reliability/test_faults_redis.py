@@ -143,8 +143,11 @@ def test_a_run_whose_message_was_lost_with_redis_runs_once_redis_is_back(world, 
     worker = request.getfixturevalue("celery_worker_process")  # on the restarted Redis
     assert CrawlRun.objects.get(pk=run_id).state == sc.QUEUED
     # The reaper (Celery beat, every minute) queues runs whose message never arrived.
-    settings.SITEINTEL_RUN_STALE_SECONDS = 1
-    CrawlRun.objects.filter(pk=run_id).update(updated_at=jobs.timezone.now() - jobs.timedelta(seconds=5))
+    # Stale by a minute, yet well inside the never-started window (six times that), however
+    # long the worker took to start on a loaded machine.
+    settings.SITEINTEL_RUN_STALE_SECONDS = 60
+    two_minutes_ago = jobs.timezone.now() - jobs.timedelta(seconds=120)
+    CrawlRun.objects.filter(pk=run_id).update(created_at=two_minutes_ago, updated_at=two_minutes_ago)
     assert jobs.runs_reap() == {"resumed": 1, "failed": 0}
     deadline = time.monotonic() + 60
     while CrawlRun.objects.get(pk=run_id).state not in sc.FINAL_STATES and time.monotonic() < deadline:
