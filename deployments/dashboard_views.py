@@ -513,7 +513,10 @@ def _site_context(request, *, mode=None, bindings=None, **extra):
 @require_GET
 @handle_page(c.READ_ROLES)
 def site_page(request, handle):
-    return render(request, "deployments/site_page.html", _site_context(request))
+    # After a switch without htmx (PRG), the section says what it now serves, exactly as
+    # the htmx swap does: one message whatever the path.
+    saved = request.GET.get("mode_saved") == "1"
+    return render(request, "deployments/site_page.html", _site_context(request, mode=_mode_context(request, saved=saved)))
 
 
 @require_POST
@@ -526,8 +529,7 @@ def site_mode(request, handle):
         return _page_or_partial(request, "deployments/site_page.html", "deployments/_site_mode.html", context, status=400)
     if request.htmx:
         return render(request, "deployments/_site_mode.html", _site_context(request, mode=_mode_context(request, saved=True)))
-    messages.success(request, f"Site mode is now “{request.handle.get_site_mode_display()}”.")
-    return redirect(reverse("site-page", kwargs={"handle": handle}) + "#site-mode")
+    return redirect(reverse("site-page", kwargs={"handle": handle}) + "?mode_saved=1#site-mode")
 
 
 def _links_rows(post):

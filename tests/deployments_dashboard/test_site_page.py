@@ -54,9 +54,13 @@ def test_deployment_mode_with_nothing_live_is_diagnosed(manager, handle):
 
 def test_mode_switch_without_javascript_and_with_a_bad_value(manager, handle):
     response = manager.post(URL + "mode/", {"mode": "maintenance"})
-    assert response.status_code == 302 and response["Location"] == URL + "#site-mode"
+    assert response.status_code == 302 and response["Location"] == URL + "?mode_saved=1#site-mode"
     handle.refresh_from_db()
     assert handle.site_mode == c.SITE_MODE_MAINTENANCE
+    # The page it lands on says what the htmx swap says, in the same place.
+    html = manager.get(response["Location"]).content.decode()
+    assert "Site mode is now <strong>maintenance</strong>" in html
+    assert "Site mode is now" not in manager.get(URL).content.decode()
     response = manager.post(URL + "mode/", {"mode": "party"}, **HX)
     assert response.status_code == 400 and 'id="mode-error"' in response.content.decode()
 
