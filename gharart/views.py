@@ -1,10 +1,11 @@
 import json
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -112,10 +113,44 @@ def _wants_json(request):
     return request.path.startswith("/v2/") or request.path == "/v2"
 
 
+ERROR_TITLES = {400: "Bad request", 403: "Not allowed", 404: "Page not found", 500: "Something went wrong"}
+
+
+def _bare_error_page(request, status, message):
+    """An error page that needs nothing: no database, no template, no static manifest."""
+    from django.utils.html import escape
+
+    from gharart.request_id import request_id_for
+
+    title = ERROR_TITLES.get(status, "Error")
+    body = (
+        f"<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>{title}</title><h1>{title}</h1>"
+        f"<p>{escape(message)}</p><p>Request ID: <code>{escape(request_id_for(request))}</code></p></html>"
+    )
+    return HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
+
+
+def _support_link(request):
+    """The error page's "Report this" link, carrying the request ID and the handle in view."""
+    from urllib.parse import urlencode
+
+    from gharart.request_id import request_id_for
+
+    params = {"requestId": request_id_for(request)}
+    parts = request.path.split("/")
+    if len(parts) > 2 and parts[1] == "h" and parts[2]:
+        params["handle"] = parts[2][:64]
+    return "/support/?" + urlencode(params)
+
+
 def _error(request, status, code, message, template):
     if _wants_json(request):
         return error_response(code, message, status, request=request)
-    return render(request, template, {"status": status, "message": message}, status=status)
+    try:
+        context = {"status": status, "message": message, "support_url": _support_link(request)}
+        return render(request, template, context, status=status)
+    except Exception:  # the page itself failed (database down, static manifest missing): a bare page
+        return _bare_error_page(request, status, message)
 
 
 def bad_request(request, exception=None):
@@ -126,18 +161,28 @@ def permission_denied(request, exception=None):
     return _error(request, 403, c.FORBIDDEN, "You do not have permission to do this.", "error.html")
 
 
+NOT_FOUND_MESSAGE = (
+    "There is no page at this address. The link may be mistyped or out of date, or the page "
+    "may belong to a handle you are not a member of."
+)
+
+
 def page_not_found(request, exception=None):
-    return _error(request, 404, c.NOT_FOUND, "Not found.", "error.html")
+    if _wants_json(request):
+        return _error(request, 404, c.NOT_FOUND, "Not found.", "error.html")
+    return _error(request, 404, c.NOT_FOUND, NOT_FOUND_MESSAGE, "error.html")
 
 
 def server_error(request):
     message = "Something went wrong on our side. Quote the request ID to support."
-    try:
-        return _error(request, 500, c.INTERNAL_ERROR, message, "error.html")
-    except Exception:  # the page itself failed (e.g. the database is down): a bare page
-        from django.http import HttpResponse
+    return _error(request, 500, c.INTERNAL_ERROR, message, "error.html")
 
-        from gharart.request_id import request_id_for
 
-        body = f"<!doctype html><title>Server error</title><h1>Something went wrong</h1><p>{message}</p><p>Request ID: <code>{request_id_for(request)}</code></p>"
-        return HttpResponse(body, status=500, content_type="text/html; charset=utf-8")
+FAVICON = settings.BASE_DIR / "static" / "gharart" / "favicon.svg"
+
+
+def favicon(request):
+    """``/favicon.ico``, which browsers ask for on pages that name no icon."""
+    response = HttpResponse(FAVICON.read_bytes(), content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -72,7 +72,7 @@ class TestErrorEnvelope:
 ERROR_PAGES = [
     (400, "Bad request", "The request could not be understood."),
     (403, "Not allowed", "You do not have permission to do this."),
-    (404, "Page not found", "Not found."),
+    (404, "Page not found", "There is no page at this address."),
     (500, "Something went wrong", "Something went wrong on our side."),
 ]
 
@@ -95,6 +95,35 @@ class TestErrorPages:
         response = client.get("/no/such/page/")
         assert response.status_code == 404
         assert "error.html" in [t.name for t in response.templates]
+
+    def test_the_report_link_of_a_dashboard_error_names_the_handle_in_view(self, rf):
+        from gharart import views
+
+        response = views.page_not_found(rf.get("/h/acme/deployments/dep_nope/"), Exception())
+        assert "/support/?requestId=" in response.content.decode() and "&amp;handle=acme" in response.content.decode()
+        response = views.page_not_found(rf.get("/no/such/page/"), Exception())
+        assert "handle=" not in response.content.decode()
+
+    def test_without_collectstatic_an_unknown_url_is_still_a_404_page(self, client, settings, tmp_path):
+        """In production mode the templates need the static manifest; the error page must not."""
+        settings.DEBUG = False
+        settings.STATIC_ROOT = tmp_path  # nothing collected: no manifest
+        settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}}
+        from django.contrib.staticfiles.storage import staticfiles_storage
+
+        staticfiles_storage._wrapped = None  # built again from the settings above
+        try:
+            response = client.get("/no/such/page/")
+            assert response.status_code == 404
+            page = response.content.decode()
+            assert "<h1>Page not found</h1>" in page and response["X-Request-ID"] in page
+        finally:
+            staticfiles_storage._wrapped = None
+
+    def test_the_browser_default_favicon_is_served(self, client):
+        response = client.get("/favicon.ico")
+        assert response.status_code == 200 and response["Content-Type"] == "image/svg+xml"
+        assert b"<svg" in response.content
 
     @pytest.mark.parametrize(("status", "heading", "message"), ERROR_PAGES)
     def test_django_default_error_views_still_find_their_templates(self, rf, status, heading, message):

@@ -159,4 +159,4 @@ def test_the_page_shares_the_apis_throttle(owner_client, settings):
 @pytest.mark.django_db
 def test_error_pages_link_to_the_prefilled_form(owner_client):
     response = owner_client.get("/h/acme/no-such-page/")
-    assert f'href="/support/?requestId={response["X-Request-ID"]}' in response.content.decode()
+    assert f'href="/support/?requestId={response["X-Request-ID"]}&amp;handle=acme"' in response.content.decode()
