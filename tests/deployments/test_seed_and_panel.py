@@ -23,6 +23,13 @@ def test_demo_seed_publishes_a_live_storefront_and_is_idempotent(client, django_
         call_command("demo_seed", stdout=io.StringIO())
     handle = Handle.objects.get(slug="gharart")
     assert handle.site_mode == c.SITE_MODE_DEPLOYMENT
+    # A demo operator who may open /admin/, and is nobody's member.
+    from django.contrib.auth import get_user_model
+
+    from support.operators import is_operator
+
+    operator = get_user_model().objects.get(username="support")
+    assert is_operator(operator) and not operator.memberships.exists()
     assert Deployment.objects.filter(handle=handle, target="site").count() == 1
     assert FunctionBinding.objects.filter(handle=handle).count() == 1
     home = client.get("/profiles/gharart/")

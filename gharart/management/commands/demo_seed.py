@@ -8,8 +8,10 @@ from django.db import transaction
 from gharart import constants as c
 from gharart import services
 from gharart.models import Handle
+from support.operators import operator_add
 
 DEMO_SLUG = "gharart"
+DEMO_OPERATOR = "support"
 DEMO_USERS = [
     ("owner", c.OWNER),
     ("admin", c.ADMIN),
@@ -55,6 +57,13 @@ class Command(BaseCommand):
                     created_users.append(username)
                 services.membership_set(handle=handle, user=user, role=role)
                 users[role] = user
+            # The operator opens /admin/ (support reports, escalations); no handle role.
+            operator = User.objects.filter(username=DEMO_OPERATOR).first()
+            if operator is None:
+                password = password or secrets.token_urlsafe(12)
+                operator = User.objects.create_user(username=DEMO_OPERATOR, password=password, email=f"{DEMO_OPERATOR}@demo.gharart.com")
+                created_users.append(DEMO_OPERATOR)
+            operator_add(user=operator)
         for dotted in DEMO_CONTENT:
             module_name, _, func_name = dotted.rpartition(".")
             try:
