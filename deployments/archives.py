@@ -22,7 +22,7 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.utils import timezone
@@ -141,6 +141,23 @@ def safe_path(name: str) -> str:
     if not segments:
         raise InvalidArtifact(dc.REASON_UNSAFE_PATH, f"The path {name!r} names no file.", path=name)
     return "/" + "/".join(segments)
+
+
+def is_os_clutter(path: str) -> bool:
+    """Files an archiver adds that are no part of the site: macOS's ``__MACOSX/`` resource
+    forks and ``.DS_Store`` folder settings. They are left out of the deployment."""
+    return path.startswith("/__MACOSX/") or path.rsplit("/", 1)[-1] == ".DS_Store"
+
+
+def strip_single_top_folder(files: list) -> list:
+    """Files that all sit in one top folder (``site/index.html``, ``site/css/a.css``: what
+    macOS "Compress" and ``zip -r site.zip site`` make) are served from that folder: it
+    becomes the site root. A root-level file, or two top folders, leaves the paths as they are."""
+    tops = {f.path.split("/", 2)[1] for f in files}
+    if len(tops) != 1 or any(f.path.count("/") < 2 for f in files):
+        return files
+    cut = len(tops.pop()) + 1
+    return [replace(f, path=f.path[cut:]) for f in files]
 
 
 def digest_path(name: str) -> str:
@@ -382,6 +399,8 @@ class _Sink:
         self.batch_bytes = 0
 
     def store(self, path, raw, *, declared, compressed_size=None):
+        if is_os_clutter(path):
+            return
         keep_head = self.target == dc.TARGET_DOCS and is_html(path)
         reader = _MemberReader(raw, path=path, declared=declared, limits=self.limits, compressed_size=compressed_size, keep_head=keep_head)
         if declared <= self.SMALL_BYTES:
@@ -418,7 +437,9 @@ class _Sink:
 
     def finish(self):
         self.flush()
-        files = list(self.by_path.values())
+        if not self.by_path:
+            raise InvalidArtifact(dc.REASON_EMPTY, "The archive holds no files of a site (only an archiver's own clutter).")
+        files = strip_single_top_folder(list(self.by_path.values()))
         self.result.files = files
         self.result.total_bytes = sum(f.size for f in files)
         return self.result

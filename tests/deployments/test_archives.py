@@ -63,6 +63,30 @@ def test_a_tar_gz_is_accepted_too(handle):
     assert dep.state == dc.READY and dep.file_count == len(SITE)
 
 
+@pytest.mark.parametrize(("maker", "name"), [(make_zip, "site.zip"), (make_targz, "site.tar.gz")])
+def test_one_top_folder_becomes_the_site_root_and_macos_clutter_is_left_out(handle, maker, name):
+    """What macOS "Compress" makes of a folder: everything under ``site/``, plus ``__MACOSX/``."""
+    files = {f"spring-site/{p}": data for p, data in SITE.items()}
+    files["__MACOSX/spring-site/._index.html"] = b"\x00\x05\x16\x07resource fork"
+    files["spring-site/.DS_Store"] = b"Bud1"
+    dep = services.deployment_create_from_archive(handle=handle, upload=upload(maker(files), name))
+    assert dep.state == dc.READY and dep.warnings == []
+    paths = set(DeploymentFile.objects.filter(deployment=dep).values_list("path", flat=True))
+    assert paths == {"/" + p for p in SITE}
+    assert dep.file_count == len(SITE)
+
+
+def test_a_top_folder_beside_a_root_file_is_kept(handle):
+    dep = services.deployment_create_from_archive(handle=handle, upload=upload(make_zip({"index.html": b"home", "blog/post.html": b"post"})))
+    assert set(DeploymentFile.objects.filter(deployment=dep).values_list("path", flat=True)) == {"/index.html", "/blog/post.html"}
+    dep = services.deployment_create_from_archive(handle=handle, upload=upload(make_zip({"a/index.html": b"a", "b/index.html": b"b"})))
+    assert set(DeploymentFile.objects.filter(deployment=dep).values_list("path", flat=True)) == {"/a/index.html", "/b/index.html"}
+
+
+def test_an_archive_of_nothing_but_clutter_is_empty(handle):
+    refuse(handle, make_zip({"__MACOSX/._x": b"fork", ".DS_Store": b"Bud1"}), dc.REASON_EMPTY)
+
+
 def test_a_site_without_index_html_is_accepted_with_a_warning(handle):
     dep = services.deployment_create_from_archive(handle=handle, upload=upload(make_zip({"about.html": b"x"})))
     assert dep.state == dc.READY
