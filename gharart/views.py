@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from gharart import constants as c
@@ -31,8 +32,39 @@ def handle_overview(request, handle):
 AUDIT_PAGE_SIZE = 50
 
 
-def _json_or_blank(value):
-    return "" if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
+def _audit_value(value):
+    """One audited value in words: times as dates, lists joined, nothing as "none"."""
+    if value is None or value == "" or value == []:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_audit_value(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] in "T ":
+        try:
+            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        return date_format(when.astimezone(UTC), "j M Y, H:i") + " UTC"
+    return str(value)
+
+
+def audit_changes(before, after):
+    """What an audit event changed, field by field: ``[{"field","before","after"}]``.
+
+    Fields present on only one side read as "none" on the other; unchanged fields are left
+    out, so a row says exactly what moved."""
+    before = before if isinstance(before, dict) else ({} if before is None else {"value": before})
+    after = after if isinstance(after, dict) else ({} if after is None else {"value": after})
+    rows = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        rows.append({"field": key.replace("_", " "), "before": _audit_value(old), "after": _audit_value(new)})
+    return rows
 
 
 @handle_page(c.ADMIN_ROLES)
@@ -43,7 +75,7 @@ def handle_audit(request, handle):
         action = ""
     page = Paginator(selectors.audit_list(handle=request.handle, action=action or None), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     for event in page:
-        event.before_json, event.after_json = _json_or_blank(event.before), _json_or_blank(event.after)
+        event.changes = audit_changes(event.before, event.after)
     context = {"page": page, "events": page.object_list, "actions": actions, "action": action}
     # HTMX (the filter and the pager) swaps just the table; a plain request gets the page.
     template = "gharart/_audit_table.html" if request.htmx else "gharart/audit.html"

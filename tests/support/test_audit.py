@@ -75,8 +75,24 @@ def test_the_page_shows_who_did_what_with_before_after_and_request_id(client, ap
     assert cells[1] == "acme-owner"
     assert cells[2] == c.AUDIT_TOKEN_CREATE
     assert cells[3] == created.json()["id"]
-    assert cells[5] == '{"name": "ci", "scopes": ["sites:read"]}'
-    assert cells[6] == created["X-Request-ID"]
+    changes = [li.text().strip() for li in row.css("td")[4].css("li")]
+    assert changes == ["name: ci", "scopes: sites:read"]  # a readable change, not raw JSON
+    assert cells[5] == created["X-Request-ID"]
+
+
+def test_a_change_reads_field_by_field_in_words():
+    from gharart.views import audit_changes
+
+    rows = audit_changes(
+        {"access": "private", "expires_at": None, "recipients": ["a@x.example"], "title": "Kit"},
+        {"access": "link", "expires_at": "2026-12-02T14:00:00Z", "recipients": ["a@x.example", "@brand.example"], "title": "Kit"},
+    )
+    assert rows == [
+        {"field": "access", "before": "private", "after": "link"},
+        {"field": "expires at", "before": "none", "after": "2 Dec 2026, 14:00 UTC"},
+        {"field": "recipients", "before": "a@x.example", "after": "a@x.example, @brand.example"},
+    ]
+    assert audit_changes(None, None) == []
 
 
 @pytest.mark.django_db
