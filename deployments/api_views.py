@@ -122,6 +122,7 @@ class DeploymentBlobView(HandleAPIView):
 
     access = {"PUT": WRITE}
     write_throttle_scope = "blob_upload"
+    raw_body = True
 
     @extend_schema(
         request={"application/octet-stream": OpenApiTypes.BINARY},

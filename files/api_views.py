@@ -30,7 +30,8 @@ from gharart.models import PersonalAccessToken
 from gharart.pagination import NewestFirstCursorPagination
 from gharart.selectors import membership_get
 
-FILES_READ = Access(c.FILES_ROLES, c.SCOPE_FILES_READ)
+# Every member may read (API.md roles: a viewer makes every GET of its handle).
+FILES_READ = Access(c.READ_ROLES, c.SCOPE_FILES_READ)
 FILES_WRITE = Access(c.FILES_ROLES, c.SCOPE_FILES_WRITE)
 UPDATABLE = ("access", "expires_at", "recipients", "title", "max_downloads")
 

@@ -62,6 +62,7 @@ def _files_context(request, file_errors=None, **extra):
         "upload_errors": {},
         "upload_form": {},
         "open_file": None,
+        "can_edit": can(request, c.FILES_ROLES),
     }
     context.update(extra)
     return context
@@ -72,7 +73,7 @@ def _file_context(request, file_id, errors=None, form=None, **extra):
     file.link_rows = list(selectors.magic_link_list(file=file)[:100])
     file.errors = errors or {}
     file.form_values = form or {}
-    context = {"f": file, "access_choices": fc.ACCESS_CHOICES, "minted": None, "open": True}
+    context = {"f": file, "access_choices": fc.ACCESS_CHOICES, "minted": None, "open": True, "can_edit": can(request, c.FILES_ROLES)}
     context.update(extra)
     return context
 
@@ -84,8 +85,9 @@ def _file_or_404(request, file_id):
         raise Http404("No such file.")
 
 
-@handle_page(c.FILES_ROLES)
+@handle_page(c.READ_ROLES)
 def files_page(request, handle):
+    # Every member reads the page; the forms on it are for partnerships+ (``can_edit``).
     return render(request, "files/files_page.html", _files_context(request))
 
 

@@ -34,6 +34,17 @@ def check_scope(auth, scope):
         )
 
 
+def refuse_personal_access_token(auth):
+    """Managing credentials needs a session or a JWT: a PAT, whatever its scopes, is 403."""
+    if isinstance(auth, PersonalAccessToken):
+        raise ApplicationError(
+            c.FORBIDDEN,
+            "A personal access token cannot manage tokens. Sign in to the dashboard or use a JWT.",
+            status=403,
+            details={"reason": "personal_access_token"},
+        )
+
+
 def check_handle_access(*, user, auth, slug, access: Access):
     """Return the caller's membership on ``slug`` or raise the contract's error."""
     membership = membership_get(user=user, slug=slug)

@@ -13,8 +13,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from gharart import idempotency, throttles
-from gharart.access import Access, check_handle_access, check_scope
+from gharart.access import Access, check_handle_access, check_scope, refuse_personal_access_token
 from gharart.errors import api_exception_handler
+
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 class GharartAPIView(APIView):
@@ -28,6 +30,10 @@ class GharartAPIView(APIView):
     daily_quota: dict = {}
     # The per-caller budget for unsafe methods; bulk routes (blob uploads) have their own.
     write_throttle_scope = "write"
+    # False on routes that manage credentials: a PAT gets 403 there, so no token mints a broader one.
+    personal_access_tokens_allowed = True
+    # True on routes whose body is raw bytes streamed by the view (blob uploads), never parsed.
+    raw_body = False
 
     def paginated_response(self, queryset, serializer_class, context=None):
         """One page of ``queryset`` with the view's ``pagination_class`` (``{"results", "next"}``)."""
@@ -43,6 +49,8 @@ class GharartAPIView(APIView):
 
     def check_permissions(self, request):
         super().check_permissions(request)
+        if not self.personal_access_tokens_allowed:
+            refuse_personal_access_token(request.auth)
         scope = self.token_scopes.get(self._method(request))
         if scope and request.user.is_authenticated:
             check_scope(request.auth, scope)
@@ -60,14 +68,19 @@ class GharartAPIView(APIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        if request.method in UNSAFE_METHODS and not self.raw_body:
+            # Parse the body now, before any lookup: a body that is too large, too deep or not
+            # a JSON object is refused the same way on every write route (gharart/request_guard.py).
+            request.data  # noqa: B018
+        key = request.headers.get(idempotency.HEADER)
+        if request.method == "POST" and key is not None:
+            # Before the quota: a replay performs nothing, so it costs nothing.
+            request._idempotency_record = idempotency.claim(request, key)
         quota = self.daily_quota.get(request.method)
         handle = getattr(self, "handle", None)
         if quota and handle is not None:
             throttles.quota_hit(quota, handle.slug)
             request._quota_charged = (quota, handle.slug)
-        key = request.headers.get(idempotency.HEADER)
-        if request.method == "POST" and key is not None:
-            request._idempotency_record = idempotency.claim(request, key)
 
     def handle_exception(self, exc):
         if isinstance(exc, idempotency.IdempotentReplay):

@@ -3,11 +3,10 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from gharart import auth, selectors, services, throttles
 from gharart import constants as c
-from gharart import selectors, services
 from gharart.api import GharartAPIView, PublicAPIView
 from gharart.errors import ApplicationError
 from gharart.models import Handle
@@ -25,10 +24,12 @@ from gharart.serializers import (
 
 
 class JWTObtainView(PublicAPIView):
-    """Exchange a username and password for a JWT access/refresh pair."""
+    """Exchange a username and password for a JWT access/refresh pair.
+
+    Throttled like the sign-in forms: per IP, and per username after wrong passwords.
+    """
 
     authentication_classes = []
-    ip_throttle_scopes = ("auth_token",)
 
     @extend_schema(
         request=JWTObtainInput,
@@ -38,8 +39,11 @@ class JWTObtainView(PublicAPIView):
     def post(self, request):
         data = JWTObtainInput(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request._request, username=data.validated_data["username"], password=data.validated_data["password"])
+        username = data.validated_data["username"]
+        request._ratelimit_usage = throttles.signin_attempt(request, username)
+        user = authenticate(request._request, username=username, password=data.validated_data["password"])
         if user is None or not user.is_active:
+            throttles.signin_failed(username)
             raise ApplicationError(c.INVALID_TOKEN, "The username or password is wrong.", status=401, headers={"WWW-Authenticate": "Bearer"})
         refresh = RefreshToken.for_user(user)
         return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
@@ -55,7 +59,7 @@ class JWTRefreshView(PublicAPIView):
         tags=["auth"],
     )
     def post(self, request):
-        data = TokenRefreshSerializer(data=request.data)
+        data = auth.RefreshSerializer(data=request.data)
         try:
             data.is_valid(raise_exception=True)
         except TokenError:
@@ -67,6 +71,7 @@ class TokenListView(GharartAPIView):
     """Your personal access tokens. The secret is returned once, at creation."""
 
     pagination_class = NewestFirstCursorPagination
+    personal_access_tokens_allowed = False
 
     @extend_schema(responses={200: TokenOutput(many=True)}, tags=["tokens"])
     def get(self, request):
@@ -94,6 +99,8 @@ class TokenListView(GharartAPIView):
 
 
 class TokenDetailView(GharartAPIView):
+    personal_access_tokens_allowed = False
+
     @extend_schema(responses={204: None}, tags=["tokens"])
     def delete(self, request, token_id):
         services.token_revoke(user=request.user, token_id=token_id)

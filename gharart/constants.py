@@ -71,6 +71,7 @@ DAILY_WRITE_LIMIT_EXCEEDED = "daily_write_limit_exceeded"
 UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
 SERVICE_UNAVAILABLE = "service_unavailable"
 TOKEN_NOT_FOUND = "token_not_found"
+PAYLOAD_TOO_LARGE = "payload_too_large"
 
 # Audit actions (written by services, shown to owners/admins).
 AUDIT_PROMOTE = "deployment.promote"
@@ -81,3 +82,4 @@ AUDIT_DOCS_POLICY = "docs.policy_change"
 AUDIT_FILE_ACCESS = "file.access_change"
 AUDIT_TOKEN_CREATE = "token.create"
 AUDIT_TOKEN_REVOKE = "token.revoke"
+AUDIT_PASSWORD_CHANGE = "user.password_change"

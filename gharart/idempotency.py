@@ -5,17 +5,33 @@ the same key, route and body gets it again with ``Idempotent-Replayed: true`` an
 nothing twice. The same key on another route or with another body is 422
 ``idempotency_key_reused``; while the first request is still running, 409
 ``idempotency_request_in_progress``. The unique (caller, key) row is claimed before the
-view runs, so two concurrent identical requests cannot both act. A 503 releases the key.
+view runs, so two concurrent identical requests cannot both act.
+
+Only completed business answers are kept (2xx and 4xx other than 429): a 429 or a 5xx
+releases the key, so the retry runs again. A replay happens before quotas are charged, so
+it costs nothing.
+
+Callers: a signed-in user is ``user:<id>``. Anonymous callers have no identity of their
+own, so their keys are scoped to the address *and* the body: another caller on the same
+address (a NAT, a proxy) only ever meets a record of the exact request it sends itself.
+
+Stored bodies are encrypted (Fernet, with a key derived from ``SECRET_KEY``, which the
+database does not hold): answers that carry a secret (a new PAT, a JWT pair, a magic link)
+are never readable in the database. A body that no key opens any more (``SECRET_KEY``
+rotated without ``SECRET_KEY_FALLBACKS``) is treated as a lost record.
 """
 
+import base64
 import hashlib
 import json
 from datetime import timedelta
 
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from gharart import constants as c
 from gharart.errors import ApplicationError
@@ -33,13 +49,35 @@ class IdempotentReplay(Exception):
         self.record = record
 
 
-def caller_of(request):
+def caller_of(request, fingerprint=""):
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
     from gharart.throttles import client_ip
 
-    return f"ip:{client_ip(request)}"
+    scoped = hashlib.sha256(f"{client_ip(request)}\0{request.path}\0{fingerprint}".encode()).hexdigest()
+    return f"anon:{scoped}"
+
+
+_KEY_SALT = "gharart.idempotency.response_body"
+
+
+def _fernet():
+    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    keys = [Fernet(base64.urlsafe_b64encode(salted_hmac(_KEY_SALT, "fernet", secret=s, algorithm="sha256").digest())) for s in secrets]
+    return MultiFernet(keys)
+
+
+def seal(body: bytes) -> bytes:
+    return _fernet().encrypt(body)
+
+
+def unseal(stored) -> bytes | None:
+    """The stored body, or None when no current key opens it."""
+    try:
+        return _fernet().decrypt(bytes(stored or b""))
+    except InvalidToken:
+        return None
 
 
 def body_fingerprint(request) -> str:
@@ -69,9 +107,9 @@ def claim(request, key: str):
             "The Idempotency-Key header must be 1-255 characters.",
             details={HEADER: ["Must be 1-255 characters."]},
         )
-    caller = caller_of(request)
     path = request.path
     fingerprint = body_fingerprint(request)
+    caller = caller_of(request, fingerprint)
     for _ in range(3):
         try:
             with transaction.atomic():
@@ -103,19 +141,27 @@ def claim(request, key: str):
                 status=409,
                 headers={"Retry-After": "1"},
             )
+        body = unseal(existing.response_body)
+        if body is None:
+            IdempotencyRecord.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
+            continue
+        existing.replay_body = body
         raise IdempotentReplay(existing)
     raise ApplicationError(c.IDEMPOTENCY_REQUEST_IN_PROGRESS, "Retry shortly.", status=409, headers={"Retry-After": "1"})
 
 
-def complete(record, response):
-    """Store the response for replay.
+def is_stored(status_code: int) -> bool:
+    """Only completed business answers are replayed: 2xx and 4xx, never 429 or 5xx."""
+    return 200 <= status_code < 500 and status_code != 429
 
-    Every outcome is kept, server errors included: a 500 may have come after the action
-    committed, and replaying it is the only answer that never acts twice. The exception is
-    503, which promises that nothing was done (e.g. the broker was down): the key is
-    released so the same retry can succeed later.
+
+def complete(record, response):
+    """Store the response (body encrypted) for replay, or release the key.
+
+    A 429 (a limit, not an answer) and any 5xx (the server failed; for a 503 nothing was
+    done) release the key, so the same retry runs again later.
     """
-    if response.status_code == 503:
+    if not is_stored(response.status_code):
         IdempotencyRecord.objects.filter(pk=record.pk).delete()
         return
     if hasattr(response, "render") and not getattr(response, "is_rendered", True):
@@ -124,7 +170,7 @@ def complete(record, response):
     IdempotencyRecord.objects.filter(pk=record.pk).update(
         completed=True,
         status_code=response.status_code,
-        response_body=bytes(response.content),
+        response_body=seal(bytes(response.content)),
         response_headers=headers,
     )
 
@@ -134,7 +180,10 @@ def release(record):
 
 
 def replay_response(record):
-    response = HttpResponse(bytes(record.response_body or b""), status=record.status_code)
+    body = getattr(record, "replay_body", None)
+    if body is None:
+        body = unseal(record.response_body) or b""
+    response = HttpResponse(body, status=record.status_code)
     for name, value in (record.response_headers or {}).items():
         response[name] = value
     response[REPLAYED_HEADER] = "true"

@@ -10,17 +10,32 @@ A NUL is never part of a valid request here, so it is refused as 400 ``validatio
   the database's error into the same 400 by ``process_exception`` and the API handler.
 
 File contents and raw blob bodies are bytes and are never checked.
+
+JSON bodies are also bounded here, for every /v2 route at once: over
+``GHARART_MAX_JSON_BYTES`` is 413 ``payload_too_large`` (refused from ``Content-Length``
+before reading, or after reading one byte past the limit); nesting deeper than
+``MAX_JSON_DEPTH`` is 400 ``malformed_json``; a body that is valid JSON but not an object
+(``1.5e+279``, ``[1,2]``, ``"str"``, ``null``) is 400 ``validation_error``, since every
+write route takes an object. ``gharart.api`` parses the body of every write before the
+view runs, so the answer never depends on the route.
 """
 
+import codecs
+import json
+
+from django.conf import settings
 from django.db import DataError
 from django.http import QueryDict
 from rest_framework import parsers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.utils import json as drf_json
 
 from gharart import constants as c
-from gharart.errors import error_response
+from gharart.errors import ApplicationError, error_response
 
 NUL = "\x00"
+MAX_JSON_DEPTH = 100
+NOT_AN_OBJECT = "Send a JSON object ({...}) as the request body."
 MESSAGE = "The request contains a NUL character, which is never valid here."
 
 
@@ -74,9 +89,51 @@ def _refuse():
     raise ValidationError({"non_field_errors": [MESSAGE]})
 
 
+def json_depth_exceeds(value, limit=MAX_JSON_DEPTH) -> bool:
+    """True when containers nest deeper than ``limit`` (iterative: no recursion limit to hit)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def payload_too_large(limit):
+    return ApplicationError(
+        c.PAYLOAD_TOO_LARGE,
+        f"The JSON body is larger than {limit} bytes.",
+        status=413,
+        details={"max_bytes": limit},
+    )
+
+
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
+        parser_context = parser_context or {}
+        limit = settings.GHARART_MAX_JSON_BYTES
+        request = parser_context.get("request")
+        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise payload_too_large(limit)
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise payload_too_large(limit)
+        encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            text = codecs.decode(raw, encoding)
+            data = json.loads(text, parse_constant=drf_json.strict_constant if self.strict else None)
+        except RecursionError:
+            raise ParseError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels.")
+        except ValueError as exc:  # also UnicodeDecodeError
+            raise ParseError(f"JSON parse error - {exc}")
+        if json_depth_exceeds(data):
+            raise ParseError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels.")
+        if not isinstance(data, dict):
+            raise ValidationError({"non_field_errors": [NOT_AN_OBJECT]})
         if contains_nul(data):
             _refuse()
         return data

@@ -48,6 +48,16 @@ def user_get_or_create(*, username, password=None, email=""):
     return user, created
 
 
+def user_password_change(*, user, password):
+    """Set a new password. Because sessions and JWTs carry a digest of the password hash,
+    every other session and every token issued before ends with it (as after a change in
+    the admin or ``manage.py changepassword``)."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_record(action=c.AUDIT_PASSWORD_CHANGE, actor=user, target=f"user:{user.pk}")
+    return user
+
+
 def audit_record(*, action, actor=None, handle=None, target="", before=None, after=None):
     """Append one audit event, tagged with the current request ID."""
     if actor is not None and not getattr(actor, "is_authenticated", False):

@@ -254,6 +254,10 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(days=_env_int("JWT_REFRESH_DAYS", 7)),
     "AUTH_HEADER_TYPES": ("Bearer",),
     "SIGNING_KEY": SECRET_KEY,
+    # Every token carries a digest of the password hash it was issued under: a password
+    # change (dashboard, admin, changepassword) ends every access and refresh token issued
+    # before it (gharart/auth.py checks refreshes too).
+    "CHECK_REVOKE_TOKEN": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Gharart API",
@@ -293,7 +297,10 @@ GHARART_THROTTLES = {
     "write": os.environ.get("GHARART_THROTTLE_WRITE", "120/min"),
     # A digest deploy PUTs one request per missing file: its own, larger budget.
     "blob_upload": os.environ.get("GHARART_THROTTLE_BLOB_UPLOAD", "3000/min"),
+    # Password sign-ins per IP (POST /v2/auth/token, /accounts/login/, /admin/login/ together).
     "auth_token": os.environ.get("GHARART_THROTTLE_AUTH_TOKEN", "20/min"),
+    # Wrong passwords per username, from any address; the username is refused until the window ends.
+    "signin_username_failures": os.environ.get("GHARART_THROTTLE_SIGNIN_USERNAME_FAILURES", "10/min"),
     "magic_link_ip": os.environ.get("GHARART_THROTTLE_MAGIC_LINK_IP", "10/min"),
     "magic_link_file_email": os.environ.get("GHARART_THROTTLE_MAGIC_LINK_FILE_EMAIL", "3/hour"),
     "content_report": os.environ.get("GHARART_THROTTLE_CONTENT_REPORT", "10/hour"),
@@ -350,6 +357,11 @@ LOGGING = {
     "loggers": {"django.request": {"level": "ERROR"}, "django.server": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }
 GHARART_TRUST_X_FORWARDED_FOR = _env_bool("GHARART_TRUST_X_FORWARDED_FOR")
+# How many proxies in front of the app append to X-Forwarded-For: the client is the entry
+# the outermost of them added (counting from the right), never the leftmost.
+GHARART_TRUSTED_PROXY_COUNT = _env_int("GHARART_TRUSTED_PROXY_COUNT", 1)
+# JSON request bodies above this are 413 payload_too_large (gharart/request_guard.py).
+GHARART_MAX_JSON_BYTES = _env_int("GHARART_MAX_JSON_BYTES", 1024 * 1024)
 # Functions returning {"template": ..., "context": {...}} for the handle overview page.
 GHARART_OVERVIEW_PANELS = [
     "deployments.selectors.overview_panel",

@@ -10,6 +10,7 @@ outage into a full outage.
 """
 
 import hashlib
+import ipaddress
 import re
 import time
 from dataclasses import dataclass
@@ -173,9 +174,50 @@ def _decr(key):
 
 
 def client_ip(request) -> str:
-    # Behind a trusted proxy set GHARART_TRUST_X_FORWARDED_FOR so the client address is used.
+    """The client's address: ``REMOTE_ADDR``, or behind trusted proxies the entry they added.
+
+    With ``GHARART_TRUST_X_FORWARDED_FOR`` and ``GHARART_TRUSTED_PROXY_COUNT = n``, each of
+    the n proxies appends the address it received from, so the client is the n-th entry from
+    the right. Entries left of it are whatever the client sent and are never trusted. A
+    header with fewer entries than proxies, or an entry that is not an address, falls back
+    to ``REMOTE_ADDR``.
+    """
+    remote = request.META.get("REMOTE_ADDR", "") or "unknown"
     if getattr(settings, "GHARART_TRUST_X_FORWARDED_FOR", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+        entries = [e.strip() for e in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if e.strip()]
+        count = max(1, int(getattr(settings, "GHARART_TRUSTED_PROXY_COUNT", 1)))
+        if len(entries) >= count:
+            candidate = entries[-count]
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                return remote
+    return remote
+
+
+# --- Sign-in (passwords): /accounts/login/, /admin/login/ and POST /v2/auth/token -------------
+
+SIGNIN_IP_SCOPE = "auth_token"
+SIGNIN_USERNAME_SCOPE = "signin_username_failures"
+
+
+def _username_ident(username) -> str:
+    normalized = str(username or "").strip().lower()
+    return "signin:user:" + hashlib.sha256(normalized.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def signin_attempt(request, username):
+    """Before a password is checked: count the attempt per IP; 429 over either limit.
+
+    Every attempt counts against the address (``auth_token``, shared by the three sign-in
+    routes); a username is refused while it has too many recent failures, whoever sends it.
+    """
+    usage = hit(SIGNIN_IP_SCOPE, f"signin:ip:{client_ip(request)}")
+    failures_gate(SIGNIN_USERNAME_SCOPE, _username_ident(username))
+    return usage
+
+
+def signin_failed(username):
+    """Count one wrong password for ``username`` (never raises: the answer stays "wrong password")."""
+    limit, window, _, key = _window(SIGNIN_USERNAME_SCOPE, _username_ident(username), None)
+    _count(key, window)

@@ -3,11 +3,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from gharart import views
+from gharart.views import signin_throttled
 
 urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
+    # Both sign-in forms are throttled per IP and per username (gharart/throttles.py).
+    path("admin/login/", signin_throttled(admin.site.login)),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", signin_throttled(auth_views.LoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # The API (/v2): one URL module per app.
     path("v2/", include("gharart.api_urls")),

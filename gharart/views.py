@@ -1,8 +1,12 @@
+import functools
 import json
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
@@ -11,7 +15,7 @@ from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from gharart import constants as c
-from gharart import selectors, services
+from gharart import selectors, services, throttles
 from gharart.dashboard import can, form_errors, handle_page, overview_panels
 from gharart.errors import ApplicationError, error_response
 from gharart.models import Handle
@@ -67,7 +71,7 @@ def audit_changes(before, after):
     return rows
 
 
-@handle_page(c.ADMIN_ROLES)
+@handle_page(c.READ_ROLES)
 def handle_audit(request, handle):
     actions = selectors.audit_actions(handle=request.handle)
     action = request.GET.get("action", "")
@@ -131,6 +135,53 @@ def token_revoke(request, token_id):
     if request.htmx:
         return render(request, "gharart/_tokens_section.html", {"tokens": selectors.token_list(user=request.user), "scopes": c.ALL_SCOPES, "errors": {}, "form": {}})
     return redirect("tokens")
+
+
+@login_required
+def password_change(request):
+    """Django's PasswordChangeForm; the change ends every other session and every JWT issued
+    before it (gharart/auth.py), and keeps this browser signed in."""
+    form = PasswordChangeForm(request.user, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        user = services.user_password_change(user=request.user, password=form.cleaned_data["new_password1"])
+        update_session_auth_hash(request, user)
+        messages.success(request, "Your password was changed. Other browsers and API tokens signed in with the old one are signed out.")
+        return redirect("password-change")
+    return render(request, "gharart/password_change.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def signin_throttled(view):
+    """Wrap a sign-in view (/accounts/login/, /admin/login/) with the sign-in throttle.
+
+    A POST counts against the address and is refused (429 page, ``Retry-After``) while the
+    address or the username is over its limit; a POST answered with the form again (200)
+    was a wrong password and counts against the username.
+    """
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.method != "POST":
+            return view(request, *args, **kwargs)
+        username = request.POST.get("username", "")
+        try:
+            throttles.signin_attempt(request, username)
+        except throttles.RateLimited as exc:
+            return too_many_attempts(request, exc)
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200:
+            throttles.signin_failed(username)
+        return response
+
+    return wrapped
+
+
+def too_many_attempts(request, exc):
+    retry = exc.headers.get("Retry-After", "60")
+    message = f"Too many sign-in attempts. Wait {retry} seconds, then try again."
+    response = render(request, "error.html", {"status": 429, "message": message}, status=429)
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
 
 
 def healthz(request):

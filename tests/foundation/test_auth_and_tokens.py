@@ -48,7 +48,7 @@ class TestPersonalAccessTokens:
 
     def test_a_pat_authenticates_and_records_last_use(self, api, users, pat):
         secret = pat(users["owner"], ["sites:read"])
-        response = api(token=secret).get("/v2/me/tokens")
+        response = api(token=secret).get("/v2/handles/acme/site-deployments")
         assert response.status_code == 200
         assert PersonalAccessToken.objects.get(token_hash=hash_token(secret)).last_used_at is not None
 
