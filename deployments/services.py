@@ -632,7 +632,7 @@ def _validate_config(function, config):
         location = config.get("location")
         if not isinstance(location, str) or not location.strip() or len(location) > 2000:
             problems.append("location: the URL or site path to redirect to.")
-        elif any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in location.strip()):
+        elif any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in location):
             # CR/LF and other control characters cannot go in a Location header.
             problems.append("location: no line breaks or other control characters.")
         elif not (location.startswith("/") and not location.startswith("//")) and not location.startswith(("https://", "http://")):

@@ -12,7 +12,7 @@ and finds the checked handle and membership on ``self.handle`` / ``self.membersh
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
-from gharart import idempotency, throttles
+from gharart import idempotency, request_guard, throttles
 from gharart.access import Access, check_handle_access, check_scope, refuse_personal_access_token
 from gharart.errors import api_exception_handler
 
@@ -71,6 +71,7 @@ class GharartAPIView(APIView):
         if request.method in UNSAFE_METHODS and not self.raw_body:
             # Parse the body now, before any lookup: a body that is too large, too deep or not
             # a JSON object is refused the same way on every write route (gharart/request_guard.py).
+            request_guard.check_json_length(request)
             request.data  # noqa: B018
         key = request.headers.get(idempotency.HEADER)
         if request.method == "POST" and key is not None:

@@ -9,6 +9,7 @@ import errno
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
@@ -86,6 +87,9 @@ def api_exception_handler(exc, context):
     elif isinstance(exc, DjangoValidationError):
         code, message, status = c.VALIDATION_ERROR, "The request is not valid.", 400
         details = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+    elif isinstance(exc, RequestDataTooBig):
+        # A body over DATA_UPLOAD_MAX_MEMORY_SIZE (JSON bodies stop earlier, at GHARART_MAX_JSON_BYTES).
+        code, message, status, details = c.PAYLOAD_TOO_LARGE, "The request body is too large.", 413, {}
     elif isinstance(exc, drf_exceptions.ValidationError):
         code, message, status = c.VALIDATION_ERROR, "The request is not valid.", 400
         details = _validation_details(exc.detail)

@@ -111,14 +111,23 @@ def payload_too_large(limit):
     )
 
 
+def is_json(request) -> bool:
+    media = (request.META.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def check_json_length(request):
+    """413 from the declared length, before anything reads the body."""
+    limit = settings.GHARART_MAX_JSON_BYTES
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if is_json(request) and declared.isdigit() and int(declared) > limit:
+        raise payload_too_large(limit)
+
+
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         parser_context = parser_context or {}
         limit = settings.GHARART_MAX_JSON_BYTES
-        request = parser_context.get("request")
-        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise payload_too_large(limit)
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
             raise payload_too_large(limit)

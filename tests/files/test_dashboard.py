@@ -36,7 +36,9 @@ def test_the_files_page_lists_files_with_badges_and_copy_links(manager, link_fil
 
 def test_roles_and_strangers(client, users, outsider, link_file):
     client.force_login(users["viewer"])
-    assert client.get("/h/acme/files/").status_code == 403
+    # A viewer reads the page (API.md roles: every GET of its handle) but cannot change files.
+    assert client.get("/h/acme/files/").status_code == 200
+    assert client.post(f"/h/acme/files/{link_file.id}/edit/", {"title": "x"}).status_code == 403
     assert client.get("/h/acme/docs-access/").status_code == 200
     assert client.post("/h/acme/docs-access/", {"visibility": "public"}).status_code == 403
     client.force_login(outsider)

@@ -14,14 +14,9 @@ def audit_page(client, user, query=None, **extra):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("role", [c.WEB_MANAGER, c.PARTNERSHIPS, c.VIEWER])
-def test_members_without_an_admin_role_are_refused(client, users, role):
-    assert audit_page(client, users[role]).status_code == 403
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("role", [c.OWNER, c.ADMIN])
-def test_owners_and_admins_see_the_audit_log(client, users, role):
+@pytest.mark.parametrize("role", [c.OWNER, c.ADMIN, c.WEB_MANAGER, c.PARTNERSHIPS, c.VIEWER])
+def test_every_member_reads_the_audit_log(client, users, role):
+    # API.md roles: a viewer makes every GET of its handle; the page is read-only.
     assert audit_page(client, users[role]).status_code == 200
 
 
