@@ -57,6 +57,7 @@ def main_pages(pending):
         ("audit", f"{h}/audit/", "Audit", None),
         ("support", "/support/", "Support", None),
         ("tokens", "/settings/tokens/", "tokens", None),
+        ("password", "/settings/password/", "Change password", None),
     ]
 
 
