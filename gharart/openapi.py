@@ -39,7 +39,7 @@ _DESCRIPTIONS = {
     "403": "forbidden (role) or insufficient_scope (details.required_scope).",
     "404": "handle_not_found, not_found, or the resource's own *_not_found code.",
     "409": "idempotency_request_in_progress (Retry-After), or a conflict of this resource.",
-    "413": "file_too_large: the upload is over the size limit.",
+    "413": "file_too_large (an upload over the size limit) or payload_too_large (a JSON body over GHARART_MAX_JSON_BYTES).",
     "415": "unsupported_media_type.",
     "422": "idempotency_key_reused, or the resource's own unprocessable-request code.",
     "429": "rate_limited or daily_write_limit_exceeded (Retry-After, RateLimit-* headers).",
@@ -101,7 +101,7 @@ def _error_statuses(method, operation, schemas):
         statuses.add("404")
     if method in _BODY_METHODS and content:
         statuses.add("415")
-        if _takes_upload(content, schemas):
+        if _takes_upload(content, schemas) or "application/json" in content:
             statuses.add("413")
     if method == "post":
         statuses |= {"409", "422"}  # Idempotency-Key in progress / reused
