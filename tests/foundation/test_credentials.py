@@ -38,7 +38,7 @@ def _credential_routes():
                 yield from walk(p.url_patterns, prefix + str(p.pattern))
             elif isinstance(p, URLPattern):
                 view = getattr(p.callback, "view_class", None)
-                if view is not None and issubclass(view, GharartAPIView) and not view.personal_access_tokens_allowed:
+                if view is not None and issubclass(view, GharartAPIView) and not getattr(view, "personal_access_tokens_allowed", True):
                     yield prefix + str(p.pattern), view
 
     return list(walk(get_resolver().url_patterns))

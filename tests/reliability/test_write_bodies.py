@@ -39,7 +39,7 @@ def _path(route):
 def write_routes():
     out = []
     for route, view_class in _walk(get_resolver().url_patterns):
-        if not route.startswith("v2/") or view_class.raw_body:
+        if not route.startswith("v2/") or getattr(view_class, "raw_body", False):
             continue
         for method in WRITE_METHODS:
             if hasattr(view_class, method):
