@@ -68,9 +68,10 @@ class GharartAPIView(APIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        if request.method in UNSAFE_METHODS and not self.raw_body:
-            # Parse the body now, before any lookup: a body that is too large, too deep or not
-            # a JSON object is refused the same way on every write route (gharart/request_guard.py).
+        if request.method in UNSAFE_METHODS and not self.raw_body and request_guard.is_json(request):
+            # Parse a JSON body now, before any lookup: one that is too large, too deep or not
+            # an object is refused the same way on every write route (gharart/request_guard.py).
+            # Multipart uploads are left to the view, so a quota refusal never reads them.
             request_guard.check_json_length(request)
             request.data  # noqa: B018
         key = request.headers.get(idempotency.HEADER)

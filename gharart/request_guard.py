@@ -16,8 +16,8 @@ JSON bodies are also bounded here, for every /v2 route at once: over
 before reading, or after reading one byte past the limit); nesting deeper than
 ``MAX_JSON_DEPTH`` is 400 ``malformed_json``; a body that is valid JSON but not an object
 (``1.5e+279``, ``[1,2]``, ``"str"``, ``null``) is 400 ``validation_error``, since every
-write route takes an object. ``gharart.api`` parses the body of every write before the
-view runs, so the answer never depends on the route.
+write route takes an object. ``gharart.api`` parses the JSON body of every write before
+the view runs, so the answer never depends on the route.
 """
 
 import codecs
