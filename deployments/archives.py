@@ -62,6 +62,18 @@ _EXTRA_TYPES = {
     ".xml": "application/xml",
     ".csv": "text/csv",
     ".pdf": "application/pdf",
+    # Compressed files are their own type, never the type of what they hold
+    # (mimetypes says changelog.html.gz is text/html with a gzip encoding).
+    ".gz": "application/gzip",
+    ".tgz": "application/gzip",
+    ".br": "application/x-brotli",
+    ".zip": "application/zip",
+    ".bz2": "application/x-bzip2",
+    ".xz": "application/x-xz",
+    ".zst": "application/zstd",
+    ".7z": "application/x-7z-compressed",
+    ".tar": "application/x-tar",
+    ".eot": "application/vnd.ms-fontobject",
 }
 _CHARSET_TYPES = ("text/", "application/json", "application/javascript", "application/xml", "application/manifest+json", "image/svg+xml")
 

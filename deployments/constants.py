@@ -67,6 +67,9 @@ WARNING_SITE_MODE_NOT_DEPLOYMENT = "site_mode_not_deployment"
 WARNING_STALE_FUNCTION_BINDINGS = "stale_function_bindings"
 WARNING_SITE_MODE_MISMATCH = "site_mode_mismatch"
 WARNING_MISSING_ARTIFACT_FILES = "deployment_artifact_missing"
+# Lines of the deployment's /_redirects or /_headers that could not be read (skipped).
+WARNING_REDIRECTS_INVALID = "redirects_invalid"
+WARNING_HEADERS_INVALID = "headers_invalid"
 
 # --- Error codes ------------------------------------------------------------------------
 INVALID_ARTIFACT = "invalid_artifact"

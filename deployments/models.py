@@ -17,6 +17,26 @@ class Blob(models.Model):
         return self.sha256
 
 
+class CompressedBlob(models.Model):
+    """The br or gzip form of a text blob, made once (on first use) and stored as a blob itself.
+
+    ``sha256`` is empty when compressing did not make the blob smaller: it is then always
+    sent as it is.
+    """
+
+    source_sha256 = models.CharField(max_length=64)
+    encoding = models.CharField(max_length=10)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    size = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source_sha256", "encoding"], name="unique_compressed_blob")]
+
+    def __str__(self):
+        return f"{self.encoding} of {self.source_sha256}"
+
+
 class Deployment(models.Model):
     """An immutable, content-addressed set of files for one handle and target.
 
@@ -52,6 +72,8 @@ class Deployment(models.Model):
     # Result of the latest storage integrity check (the preview report runs it).
     integrity_checked_at = models.DateTimeField(null=True, blank=True)
     missing_files = models.JSONField(default=list, blank=True)
+    # Its /_redirects and /_headers, parsed once when it turned ready (deployments.siterules).
+    site_rules = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -7,7 +7,9 @@ callable so the caller decides where the manifest comes from (cache, database, a
 Rules (API.md, "Site mode and profile routes"):
 
 - ``""``, ``/`` and ``/dir/`` -> ``index.html`` of that directory;
-- ``/about`` -> ``/about`` itself, else ``/about.html``, else ``/about/index.html``;
+- ``/about`` -> ``/about`` itself, else ``/about.html``; else, when ``/about/index.html``
+  exists, a 301 to ``/about/`` (``Resolution.status == 301``, ``entry`` the index), so the
+  page's relative links resolve against the folder;
 - nothing found -> the deployment's ``/404.html`` with status 404, else a plain 404.
 
 The request path arrives percent-decoded (so ``%2e%2e`` is ``..`` and ``%2f`` is ``/``
@@ -34,7 +36,8 @@ class ManifestEntry:
 
 @dataclass(frozen=True)
 class Resolution:
-    """What to serve: ``entry`` with ``status`` (200, or 404 for the site's 404.html)."""
+    """What to serve: ``entry`` with ``status`` (200, 404 for the site's 404.html, or 301:
+    the path names a folder whose ``index.html`` is ``entry``; redirect to the path + ``/``)."""
 
     entry: ManifestEntry
     status: int
@@ -68,10 +71,11 @@ def resolve(path: str, lookup: Lookup) -> Resolution | None:
     """Resolve ``path`` with one batched ``lookup``; None means a plain 404."""
     tries = candidates(path) or []
     found = lookup([*tries, NOT_FOUND_PAGE])
-    for candidate in tries:
+    for number, candidate in enumerate(tries):
         entry = found.get(candidate)
         if entry is not None:
-            return Resolution(entry=entry, status=200)
+            # The third candidate of "/about" is "/about/index.html": a folder named without its slash.
+            return Resolution(entry=entry, status=301 if number == 2 else 200)
     not_found = found.get(NOT_FOUND_PAGE)
     if not_found is not None:
         return Resolution(entry=not_found, status=404)

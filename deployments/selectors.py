@@ -17,6 +17,7 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 from django.core.cache import cache
 from django.db import transaction
@@ -24,7 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from deployments import constants as dc
-from deployments import storage
+from deployments import siterules, storage
 from deployments.models import (
     Blob,
     Deployment,
@@ -229,7 +230,8 @@ _local_manifest = _LRU(20_000)
 
 
 def _file_key(deployment_id, path):
-    return f"deployments:file:{deployment_id}:{hashlib.sha1(path.encode()).hexdigest()}"
+    # v2: content types of compressed files (.gz, .br, ...) were corrected.
+    return f"deployments:file:v2:{deployment_id}:{hashlib.sha1(path.encode()).hexdigest()}"
 
 
 def manifest_lookup(deployment_id: str, paths) -> dict:
@@ -281,6 +283,80 @@ def manifest_lookup(deployment_id: str, paths) -> dict:
 def manifest_lookup_for(deployment):
     """A resolver lookup bound to one deployment."""
     return lambda paths: manifest_lookup(deployment.id, paths)
+
+
+# --- Site rules (parsed at ingest; indexed once per process) --------------------------------
+
+_rule_sets = _LRU(512)
+
+
+def site_rules_for(deployment) -> siterules.RuleSet:
+    """The deployment's ``_redirects``/``_headers`` as stored at ingest, indexed for matching."""
+    stored = getattr(deployment, "site_rules", None)
+    if not stored:
+        return siterules.EMPTY
+    rules = _rule_sets.get(deployment.id)
+    if rules is None:
+        rules = siterules.RuleSet(stored)
+        _rule_sets.put(deployment.id, rules)
+    return rules
+
+
+def _lines_in_words(problems):
+    lines = [p["line"] for p in problems if p["line"]]
+    if not lines:
+        return ""
+    if len(lines) == 1:
+        return f"line {lines[0]}"
+    shown = ", ".join(str(n) for n in lines[:10])
+    return f"lines {shown}" + (f" and {len(lines) - 10} more" if len(lines) > 10 else "")
+
+
+def deployment_warning_details(*, deployment) -> list:
+    """The deployment's warnings, each ``{"code","message","details"}`` (line numbers for rule files)."""
+    from deployments.serializers import WARNING_MESSAGES
+
+    rules = deployment.site_rules or {}
+    out = []
+    for code in deployment.warnings or []:
+        if code in (dc.WARNING_REDIRECTS_INVALID, dc.WARNING_HEADERS_INVALID):
+            problems = rules.get("redirect_problems" if code == dc.WARNING_REDIRECTS_INVALID else "header_problems") or []
+            name = "_redirects" if code == dc.WARNING_REDIRECTS_INVALID else "_headers"
+            where = _lines_in_words(problems)
+            message = f"{len(problems)} line(s) of {name} could not be used and are skipped" + (f" ({where})" if where else "") + "; the rest of the site is served."
+            out.append(warning(code, message, file=name, lines=[p["line"] for p in problems], problems=problems))
+        else:
+            out.append(warning(code, WARNING_MESSAGES.get(code, code)))
+    return out
+
+
+def deployment_site_rules_summary(*, deployment, first=10) -> dict:
+    """What the dashboard shows of a deployment's rule files: counts, skipped lines, the first rules."""
+    rules = deployment.site_rules or {}
+    redirects = rules.get("redirects") or []
+    headers = rules.get("headers") or []
+    return {
+        "has_rules": bool(rules),
+        "redirect_count": len(redirects),
+        "header_block_count": len(headers),
+        "first_redirects": [
+            {**r, "status_text": f"{r['status']}{'!' if r['force'] else ''}", "kind": "redirect" if r["status"] in siterules.REDIRECT_STATUSES else ("rewrite" if r["status"] == 200 else "not found")}
+            for r in redirects[:first]
+        ],
+        "first_headers": headers[:first],
+        "redirect_problems": rules.get("redirect_problems") or [],
+        "header_problems": rules.get("header_problems") or [],
+    }
+
+
+def deployment_path_explain(*, deployment, path) -> dict:
+    """Which rule or file answers ``path`` (with an optional ``?query``), in words and as data."""
+    from deployments import serving
+
+    raw = (path or "").strip()
+    raw_path, _, query = raw.partition("?")
+    decision = serving.decide(deployment, unquote(raw_path.split("#", 1)[0]).lstrip("/") if raw_path != "/" else "", query=query)
+    return {"path": raw or "/", "decision": decision, "text": siterules.explain(decision)}
 
 
 # --- Deployments -------------------------------------------------------------------------

@@ -5,12 +5,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from deployments import constants as dc
-from deployments import previews
+from deployments import previews, selectors
 from deployments.models import Deployment, FormSubmission, FunctionBinding, Release
 from gharart import constants as c
 
 WARNING_MESSAGES = {
     dc.WARNING_NO_INDEX_HTML: "The site has no /index.html, so its root answers 404.",
+    dc.WARNING_REDIRECTS_INVALID: "Some lines of _redirects could not be used and are skipped.",
+    dc.WARNING_HEADERS_INVALID: "Some lines of _headers could not be used and are skipped.",
 }
 
 
@@ -120,7 +122,7 @@ class DeploymentOutput(serializers.ModelSerializer):
 
     @extend_schema_field(WarningDetail(many=True))
     def get_warning_details(self, obj):
-        return [{"code": w, "message": WARNING_MESSAGES.get(w, w), "details": {}} for w in obj.warnings or []]
+        return selectors.deployment_warning_details(deployment=obj)
 
     @extend_schema_field(DeploymentError(allow_null=True))
     def get_error(self, obj):

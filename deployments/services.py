@@ -24,10 +24,11 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from deployments import archives, previews, selectors, storage
+from deployments import archives, compression, previews, selectors, siterules, storage
 from deployments import constants as dc
 from deployments.models import (
     Blob,
+    CompressedBlob,
     Deployment,
     DeploymentFile,
     FormSubmission,
@@ -135,6 +136,13 @@ def _finalize_ready(deployment: Deployment) -> Deployment:
     warnings = []
     if deployment.target == dc.TARGET_SITE and not has_index:
         warnings.append(dc.WARNING_NO_INDEX_HTML)
+    compiled = _site_rules_compile(dict(files.filter(path__in=siterules.RULE_FILES).values_list("path", "sha256")))
+    if compiled.redirect_problems:
+        warnings.append(dc.WARNING_REDIRECTS_INVALID)
+    if compiled.header_problems:
+        warnings.append(dc.WARNING_HEADERS_INVALID)
+    has_rules = compiled.redirects or compiled.headers or compiled.redirect_problems or compiled.header_problems
+    deployment.site_rules = compiled.as_json() if has_rules else {}
     deployment.file_count = count
     deployment.total_bytes = total
     deployment.warnings = warnings
@@ -142,8 +150,29 @@ def _finalize_ready(deployment: Deployment) -> Deployment:
     deployment.ready_at = timezone.now()
     deployment.error = None
     deployment.pending_archive_sha256 = ""
-    deployment.save(update_fields=["file_count", "total_bytes", "warnings", "state", "ready_at", "error", "pending_archive_sha256"])
+    deployment.save(update_fields=["file_count", "total_bytes", "warnings", "site_rules", "state", "ready_at", "error", "pending_archive_sha256"])
     return deployment
+
+
+def _site_rules_compile(rule_files) -> siterules.Compiled:
+    """Parse the deployment's ``/_redirects`` and ``/_headers`` (once, as it turns ready).
+
+    A file that cannot be read is reported like an unreadable line; it never fails the
+    deployment.
+    """
+    texts, unreadable = {}, {}
+    for path, sha in rule_files.items():
+        try:
+            with storage.blob_open(sha) as fh:
+                texts[path] = fh.read(siterules.MAX_FILE_BYTES + 1)
+        except OSError:
+            unreadable[path] = {"line": 0, "text": "", "reason": "the file could not be read from storage"}
+    compiled = siterules.compile_site_rules(redirects=texts.get(siterules.REDIRECTS_FILE), headers=texts.get(siterules.HEADERS_FILE))
+    if siterules.REDIRECTS_FILE in unreadable:
+        compiled.redirect_problems.insert(0, unreadable[siterules.REDIRECTS_FILE])
+    if siterules.HEADERS_FILE in unreadable:
+        compiled.header_problems.insert(0, unreadable[siterules.HEADERS_FILE])
+    return compiled
 
 
 def _fail_locked(deployment, code, message, details=None):
@@ -370,13 +399,15 @@ def deployment_sweep_stale(*, now=None) -> dict:
 def blob_orphans_remove(*, older_than, limit=1000) -> int:
     """Remove blobs no deployment or file refers to (left by a crash mid-ingest)."""
     pending = Deployment.objects.exclude(pending_archive_sha256="").values("pending_archive_sha256")
+    # Compressed forms go with their original (compression.orphans_remove), not before.
+    removed = compression.orphans_remove()
     candidates = (
         Blob.objects.filter(created_at__lt=older_than)
         .exclude(sha256__in=DeploymentFile.objects.values("sha256"))
         .exclude(sha256__in=pending)
+        .exclude(sha256__in=CompressedBlob.objects.values("sha256"))
         .values_list("sha256", flat=True)[:limit]
     )
-    removed = 0
     for sha in list(candidates):
         if storage.blob_delete_if_unreferenced(sha):
             removed += 1

@@ -1,11 +1,14 @@
 """Serving deployed files: ONE function for live profile sites, previews, edge docs and replays.
 
-``serve_deployment_path(request, deployment, path)`` resolves ``path`` with the
-static-host rules (``resolver``), then answers with a strong ``ETag`` (the content's
+``serve_deployment_path(request, deployment, path)`` decides what answers ``path`` with
+the static-host rules (``resolver``) and the deployment's own ``_redirects``
+(``siterules.decide``: redirects, rewrites, 404 rules, the trailing-slash redirect), then answers with a strong ``ETag`` (the content's
 sha256), ``If-None-Match`` -> 304, a single ``Range`` -> 206 (416 when unsatisfiable),
 ``HEAD`` without a body, the file's ``Content-Type``, ``Cache-Control``, the sandbox CSP
 (unless a separate ``GHARART_CONTENT_ORIGIN`` serves content) and
-``X-Gharart-Deployment``. Unknown paths get the deployment's own ``/404.html`` (status
+``X-Gharart-Deployment``, the site's ``_headers`` (never weakening those), and for text
+types a brotli or gzip form as ``Accept-Encoding`` allows (``compression``; ``Vary`` and
+an ETag per encoding; Range is answered from the identity bytes). Unknown paths get the deployment's own ``/404.html`` (status
 404) or a plain 404.
 
 Bytes leave one of two ways. With ``GHARART_ACCEL_REDIRECT`` on (production, behind
@@ -29,8 +32,8 @@ from django.test import RequestFactory
 from django.utils.encoding import iri_to_uri
 from django.utils.http import parse_etags
 
+from deployments import compression, selectors, siterules, storage
 from deployments import constants as dc
-from deployments import resolver, selectors, storage
 from gharart import constants as c
 from gharart.errors import error_response
 from gharart.models import Handle
@@ -157,13 +160,16 @@ def _use_accel(request):
 
 # --- The one serving function ------------------------------------------------------------
 
-def serve_deployment_path(request, deployment, path, *, extra_headers=None) -> HttpResponse:
-    """Serve ``path`` of ``deployment`` with the static-host rules (see module docstring).
+def serve_deployment_path(request, deployment, path, *, extra_headers=None, site_prefix=None) -> HttpResponse:
+    """Serve ``path`` of ``deployment`` with the static-host and site rules (see module docstring).
 
     ``extra_headers`` are set on every response (e.g. ``X-Gharart-Site-Mode``, a private
-    ``Cache-Control`` for previews).
+    ``Cache-Control`` for previews); a site's ``_headers`` cannot change them.
+    ``site_prefix`` is the public path of the site's root (``/profiles/acme``; ``""`` on
+    a host of its own), for the ``Location`` of redirects; by default it is what
+    ``request.path`` holds before ``path``.
     """
-    response = _serve_deployment_path(request, deployment, path, extra_headers=extra_headers)
+    response = _serve_deployment_path(request, deployment, path, extra_headers=extra_headers, site_prefix=site_prefix)
     if on_content_origin(request):
         # Content lives on its own origin; the dashboard (another origin) frames previews,
         # which X-Frame-Options cannot allow. frame-ancestors in the CSP says who may.
@@ -171,7 +177,31 @@ def serve_deployment_path(request, deployment, path, *, extra_headers=None) -> H
     return response
 
 
-def _serve_deployment_path(request, deployment, path, *, extra_headers=None) -> HttpResponse:
+def decide(deployment, path, *, query=""):
+    """What answers ``path`` of ``deployment`` (a file, a rule, a 404): ``siterules.Decision``.
+
+    The one decision behind every route that serves a deployment, the edge docs' access
+    check and the dashboard's "test a path" box.
+    """
+    return siterules.decide(path, selectors.manifest_lookup_for(deployment), selectors.site_rules_for(deployment), query=query)
+
+
+def _site_prefix(request, path):
+    full = request.path
+    if not path:
+        return full.rstrip("/")
+    if full.endswith(path):
+        return full[: len(full) - len(path)].rstrip("/")
+    return ""
+
+
+def _location(site_prefix, location):
+    if location.startswith(("http://", "https://")):
+        return iri_to_uri(location)
+    return iri_to_uri(site_prefix + location)
+
+
+def _serve_deployment_path(request, deployment, path, *, extra_headers=None, site_prefix=None) -> HttpResponse:
     extra = dict(extra_headers or {})
     base = {DEPLOYMENT_HEADER: deployment.id, "Cache-Control": LIVE_CACHE_CONTROL}
     if on_content_origin(request):
@@ -182,30 +212,52 @@ def _serve_deployment_path(request, deployment, path, *, extra_headers=None) -> 
     base.update(extra)
     if request.method not in ("GET", "HEAD"):
         return content_error(request, 405, c.METHOD_NOT_ALLOWED, "Deployed files answer GET and HEAD only.", headers={**base, "Allow": "GET, HEAD"})
-    found = resolver.resolve(path, selectors.manifest_lookup_for(deployment))
-    if found is None:
+    rules = selectors.site_rules_for(deployment)
+    decision = siterules.decide(path, selectors.manifest_lookup_for(deployment), rules, query=request.META.get("QUERY_STRING", ""))
+    if decision.location is not None:
+        prefix = site_prefix if site_prefix is not None else _site_prefix(request, path)
+        response = HttpResponse(status=decision.status)
+        response["Location"] = _location(prefix, decision.location)
+        return _head(request, _with(response, base))
+    if decision.entry is None:
         headers = {**base, "Cache-Control": "no-cache"}
         return content_error(request, 404, c.NOT_FOUND, "There is no such page on this site.", headers=headers)
-    entry, status = found.entry, found.status
-    etag = f'"{entry.sha256}"'
+    entry, status = decision.entry, decision.status
+    site_headers = rules.headers_for(_header_path(path)) if rules.header_blocks else ()
+    locked = {k.lower() for k in extra}
+    finish = lambda response, headers: _with(response, headers, site_headers, locked)  # noqa: E731
+    range_header = request.headers.get("Range") if status == 200 else None
+    # Range requests are answered from the identity bytes; everything else may be compressed.
+    compressible = compression.is_compressible(entry.content_type)
+    rep = None
+    if compressible and not range_header:
+        encoding = compression.negotiate(request.headers.get("Accept-Encoding", ""))
+        if encoding is not None:
+            rep = compression.variant(entry.sha256, entry.size, encoding)
+    etag = compression.etag_for(entry.sha256, rep.encoding if rep else None)
+    rep_sha, rep_size = (rep.sha256, rep.size) if rep else (entry.sha256, entry.size)
     headers = {**base, "ETag": etag, "Accept-Ranges": "bytes"}
+    if compressible:
+        headers["Vary"] = "Accept-Encoding"
+    if rep:
+        headers["Content-Encoding"] = rep.encoding
     if status == 404:
         headers["Cache-Control"] = "no-cache"
         headers.pop("Accept-Ranges")
     if status == 200:
         inm = request.headers.get("If-None-Match")
         if inm and _etag_matches(inm, etag):
-            return _with(HttpResponse(status=304), headers)
+            headers.pop("Content-Encoding", None)
+            return finish(HttpResponse(status=304), headers)
     byte_range = None
-    range_header = request.headers.get("Range")
-    if status == 200 and range_header:
+    if range_header:
         if_range = request.headers.get("If-Range")
         if not if_range or if_range.strip() == etag:
             byte_range = parse_range(range_header, entry.size)
     if byte_range == "unsatisfiable":
         response = HttpResponse(status=416, content_type=entry.content_type)
         response["Content-Range"] = f"bytes */{entry.size}"
-        return _with(response, headers)
+        return finish(response, headers)
     if request.method == "HEAD":
         response = HttpResponse(status=206 if byte_range else status, content_type=entry.content_type)
         if byte_range:
@@ -213,17 +265,21 @@ def _serve_deployment_path(request, deployment, path, *, extra_headers=None) -> 
             response["Content-Range"] = f"bytes {start}-{end}/{entry.size}"
             response["Content-Length"] = str(end - start + 1)
         else:
-            response["Content-Length"] = str(entry.size)
-        return _with(response, headers)
-    if status == 200 and _use_accel(request) and storage.blob_path(entry.sha256) is not None:
+            response["Content-Length"] = str(rep_size)
+        return finish(response, headers)
+    if status == 200 and _use_accel(request) and storage.blob_path(rep_sha) is not None:
         # nginx sends the bytes (and handles Range itself) from an internal location.
         response = HttpResponse(status=200, content_type=entry.content_type)
-        response["X-Accel-Redirect"] = iri_to_uri(settings.GHARART_ACCEL_REDIRECT_PREFIX + storage.blob_name(entry.sha256))
+        response["X-Accel-Redirect"] = iri_to_uri(settings.GHARART_ACCEL_REDIRECT_PREFIX + storage.blob_name(rep_sha))
         headers.pop("Accept-Ranges", None)  # nginx adds its own
-        return _with(response, headers)
+        return finish(response, headers)
     try:
-        fh = storage.blob_open(entry.sha256)
+        fh = storage.blob_open(rep_sha)
     except (FileNotFoundError, OSError):
+        if rep is not None:
+            # The compressed form went missing: the original still answers.
+            logger.warning("Compressed form %s of blob %s is missing; sending the original", rep_sha, entry.sha256)
+            return _serve_deployment_path(_identity_request(request), deployment, path, extra_headers=extra_headers, site_prefix=site_prefix)
         logger.error("Blob %s of %s (%s) is missing from storage", entry.sha256, deployment.id, entry.path)
         return content_error(request, 404, dc.DEPLOYMENT_ARTIFACT_MISSING, f"{entry.path} of this deployment is missing from storage.", headers={**base, "Cache-Control": "no-store"})
     if byte_range:
@@ -231,17 +287,55 @@ def _serve_deployment_path(request, deployment, path, *, extra_headers=None) -> 
         response = StreamingHttpResponse(_range_iter(fh, start, end - start + 1), status=206, content_type=entry.content_type)
         response["Content-Range"] = f"bytes {start}-{end}/{entry.size}"
         response["Content-Length"] = str(end - start + 1)
-        return _with(response, headers)
+        return finish(response, headers)
     response = FileResponse(fh, status=status, content_type=entry.content_type)
     if response.has_header("Content-Disposition"):
         del response["Content-Disposition"]
-    response["Content-Length"] = str(entry.size)
-    return _with(response, headers)
+    response["Content-Length"] = str(rep_size)
+    return finish(response, headers)
 
 
-def _with(response, headers):
+def _identity_request(request):
+    request.META.pop("HTTP_ACCEPT_ENCODING", None)
+    request.__dict__.pop("headers", None)  # a cached_property built from META
+    return request
+
+
+def _header_path(path):
+    """The request path as ``_headers`` patterns see it: ``/a/b``, ``/dir/`` (slashes collapsed)."""
+    segments = [s for s in (path or "").split("/") if s]
+    out = "/" + "/".join(segments)
+    return out + "/" if segments and path.endswith("/") else out
+
+
+def _with(response, headers, site_headers=(), locked=frozenset()):
+    """Set the platform's ``headers``, then the site's own (``_headers``) where allowed.
+
+    A site header never replaces a header the caller passed (``locked``); a site's
+    ``Content-Security-Policy`` and ``Vary`` are added to the platform's, never instead
+    of them (every policy in a CSP header is enforced, so a site can only narrow the
+    sandbox). Names a site may not set at all were refused when the file was parsed.
+    """
     for k, v in headers.items():
         response[k] = v
+    if not site_headers:
+        return response
+    merged: dict = {}
+    for name, value in site_headers:
+        lower = name.lower()
+        if lower in merged:
+            merged[lower] = (merged[lower][0], merged[lower][1] + ", " + value)
+        else:
+            merged[lower] = (name, value)
+    for lower, (name, value) in merged.items():
+        if siterules.header_refusal(name):
+            continue  # stored before a name was refused: never trust the stored copy alone
+        if lower in siterules.MERGED_HEADERS and response.has_header(name):
+            response[name] = response[name] + ", " + value
+        elif lower in locked:
+            continue
+        else:
+            response[name] = value
     return response
 
 

@@ -108,9 +108,7 @@ def _log(request, handle, viewer, kind, path, status):
 
 
 def edge_docs(request, handle, path=""):
-    from deployments import resolver
-    from deployments import selectors as dep_selectors
-    from deployments.serving import serve_deployment_path
+    from deployments.serving import decide, serve_deployment_path
 
     handle_obj = Handle.objects.filter(slug=handle).first()
     if handle_obj is None:
@@ -138,8 +136,9 @@ def edge_docs(request, handle, path=""):
                 "The internal docs are not open to partners at this time.",
                 details={"starts_at": _iso(policy.starts_at), "ends_at": _iso(policy.ends_at)},
             )
-        found = resolver.resolve(path, dep_selectors.manifest_lookup_for(deployment))
-        confidential = found is not None and found.status == 200 and (
+        # The same decision as serving: a _redirects rewrite to a confidential page is confidential.
+        found = decide(deployment, path)
+        confidential = found.entry is not None and (found.status == 200 or found.rule is not None) and (
             found.entry.confidential
             or docs.path_matches(found.entry.path, policy.confidential_paths)
             or docs.path_matches(path, policy.confidential_paths)

@@ -328,6 +328,9 @@ DEPLOY_MAX_COMPRESSION_RATIO = _env_int("GHARART_DEPLOY_MAX_COMPRESSION_RATIO", 
 # The ratio check applies to members (and archives) that inflate past this many bytes.
 DEPLOY_COMPRESSION_RATIO_MIN_BYTES = _env_int("GHARART_DEPLOY_COMPRESSION_RATIO_MIN_BYTES", 1024 * 1024)
 DEPLOY_INLINE_MAX_BYTES = _env_int("GHARART_DEPLOY_INLINE_MAX_BYTES", 5 * 1024 * 1024)
+# Text files up to this size are also kept brotli- and gzip-compressed (made on first use).
+COMPRESS_MAX_BYTES = _env_int("GHARART_COMPRESS_MAX_BYTES", 10 * 1024 * 1024)
+COMPRESS_BROTLI_QUALITY = _env_int("GHARART_COMPRESS_BROTLI_QUALITY", 9)
 DEPLOY_UPLOAD_TIMEOUT = timedelta(hours=24)
 PREVIEW_URL_TTL = timedelta(hours=_env_int("GHARART_PREVIEW_TTL_HOURS", 24))
 

@@ -33,7 +33,6 @@ def live(handle, users, site_mode_deployment):
         ("/profiles/acme/about", "about.html"),
         ("/profiles/acme/about.html", "about.html"),
         ("/profiles/acme/products/", "products/index.html"),
-        ("/profiles/acme/products", "products/index.html"),
         ("/profiles/acme/css/site.css", "css/site.css"),
         ("/profiles/acme//css//site.css", "css/site.css"),
     ],
@@ -43,6 +42,12 @@ def test_static_host_path_rules(client, live, path, expected):
     assert r.status_code == 200
     assert body(r) == SITE[expected]
     assert r["ETag"] == f'"{hashlib.sha256(SITE[expected]).hexdigest()}"'
+
+
+def test_a_folder_named_without_its_slash_redirects_to_it(client, live):
+    r = client.get("/profiles/acme/products?x=1")
+    assert r.status_code == 301 and r["Location"] == "/profiles/acme/products/?x=1"
+    assert r["X-Gharart-Deployment"] == live.id
 
 
 def test_the_bare_profile_url_redirects_to_the_slash(client, live):

@@ -23,7 +23,7 @@ def test_rules():
     assert served("") == ("/index.html", 200)
     assert served("index.html") == ("/index.html", 200)
     assert served("about") == ("/about.html", 200)
-    assert served("docs") == ("/docs/index.html", 200)
+    assert served("docs") == ("/docs/index.html", 301)  # a folder without its slash: redirect to docs/
     assert served("docs/") == ("/docs/index.html", 200)
     assert served("docs/a") == ("/docs/a.html", 200)
     assert served("a b.html") == ("/a b.html", 200)
