@@ -111,6 +111,11 @@ _local: dict = {}
 _LOCAL_MAX = 50_000
 
 
+def forget():
+    """Drop this process's memo of compressed forms (tests; after restoring a database)."""
+    _local.clear()
+
+
 def _key(sha256, encoding):
     return f"deployments:enc:{encoding}:{sha256}"
 

@@ -18,9 +18,13 @@ ROLES = [c.OWNER, c.ADMIN, c.WEB_MANAGER, c.PARTNERSHIPS, c.VIEWER]
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
+    from deployments import compression
+
     cache.clear()
+    compression.forget()  # per-process memo keyed by content hash; the database is new per test
     yield
     cache.clear()
+    compression.forget()
 
 
 @pytest.fixture

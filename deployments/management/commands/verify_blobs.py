@@ -1,8 +1,8 @@
 """``manage.py verify_blobs``: re-hash every stored blob and report what is missing or damaged.
 
 For operators after a restore, a disk incident or a storage migration. Every ``Blob`` row
-is read back from storage (streamed) and hashed; every file of a ready deployment and
-every shared file must have its blob. Exit status 1 when anything is missing or damaged.
+is read back from storage (streamed) and hashed; every file of a ready deployment, every shared file and every stored
+compressed (br/gzip) form of a deployed text file must have its blob. Exit status 1 when anything is missing or damaged.
 
     python manage.py verify_blobs            # a summary and one line per problem
     python manage.py verify_blobs --json     # one JSON object (for scripts)
@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from deployments import constants as dc
 from deployments import storage
-from deployments.models import Blob, DeploymentFile
+from deployments.models import Blob, CompressedBlob, DeploymentFile
 from files.models import File
 
 
@@ -36,8 +36,12 @@ def verify(*, stdout=None):
         users.setdefault(sha, []).append(f"{dep_id}:{path}")
     for file_id, sha in File.objects.values_list("id", "sha256").iterator():
         users.setdefault(sha, []).append(file_id)
+    compressed = 0
+    for source, encoding, sha in CompressedBlob.objects.exclude(sha256="").values_list("source_sha256", "encoding", "sha256").iterator():
+        users.setdefault(sha, []).append(f"{encoding}:{source}")
+        compressed += 1
     rows = dict(Blob.objects.values_list("sha256", "size"))
-    report = {"blobs": len(rows), "verified": 0, "bytes": 0, "missing": [], "damaged": [], "unrecorded": []}
+    report = {"blobs": len(rows), "compressed": compressed, "verified": 0, "bytes": 0, "missing": [], "damaged": [], "unrecorded": []}
     for sha, size in rows.items():
         try:
             actual, actual_size = _rehash(sha)
@@ -68,7 +72,7 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(report))
         else:
-            self.stdout.write(f"{report['verified']} of {report['blobs']} blobs verified ({report['bytes']} bytes).")
+            self.stdout.write(f"{report['verified']} of {report['blobs']} blobs verified ({report['bytes']} bytes; {report['compressed']} of them compressed forms of deployed text files).")
             for kind in ("missing", "damaged", "unrecorded"):
                 for entry in report[kind]:
                     used = ", ".join(entry["used_by"][:5]) or "nothing"
