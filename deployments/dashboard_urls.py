@@ -10,6 +10,7 @@ urlpatterns = [
     path(f"{D}/", views.deployment_detail, name="deployment-detail"),
     path(f"{D}/row/", views.deployment_row, name="deployment-row"),
     path(f"{D}/preview/", views.deployment_preview, name="deployment-preview"),
+    path(f"{D}/rules/test/", views.deployment_rules_test, name="deployment-rules-test"),
     path(f"{D}/promote/", views.deployment_promote, name="deployment-promote"),
     path(f"{D}/rollback/", views.deployment_rollback, name="deployment-rollback"),
     path(f"{H}/releases/", views.releases_page, name="releases-page"),

@@ -283,6 +283,8 @@ def _detail_context(request, dep, **extra):
         "is_live": is_live,
         "live": live,
         "files_by_type": selectors.deployment_files_by_type(deployment=dep) if dep.state == dc.READY else {},
+        "site_rules": selectors.deployment_site_rules_summary(deployment=dep) if dep.state == dc.READY else None,
+        "rules_test": None,
         "gate_checks": {check["name"]: check for check in selectors.deployment_gate_checks(deployment=dep)},
         "gate_open": selectors.deployment_gate_open(deployment=dep),
         "releases": releases,
@@ -318,6 +320,39 @@ def _detail_response(request, dep, status=200, **extra):
 @handle_page(c.READ_ROLES)
 def deployment_detail(request, handle, deployment_id):
     return _detail_response(request, _deployment_or_404(request, deployment_id))
+
+
+RULES_TEST_MAX_CHARS = 1000
+
+
+def _rules_test(dep, raw):
+    """The "test a path" box: ``{"path","text","decision"}`` or ``{"path","error"}``."""
+    path = (raw or "").strip()
+    if not path:
+        return {"path": path, "error": "Enter a path of the site, such as /about or /blog/2024/."}
+    if len(path) > RULES_TEST_MAX_CHARS:
+        return {"path": path[:100], "error": f"A path is at most {RULES_TEST_MAX_CHARS} characters."}
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
+        return {"path": "", "error": "The path holds a control character."}
+    if path.startswith(("http://", "https://")):
+        return {"path": path, "error": "Enter only the path, starting with / (for example /about), not a whole address."}
+    if not path.startswith("/"):
+        path = "/" + path
+    if dep.state != dc.READY:
+        return {"path": path, "error": "Only a ready deployment can be tested."}
+    return selectors.deployment_path_explain(deployment=dep, path=path)
+
+
+@require_GET
+@handle_page(c.READ_ROLES)
+def deployment_rules_test(request, handle, deployment_id):
+    """Which rule or file of this deployment answers a path (the serving decision itself)."""
+    dep = _deployment_or_404(request, deployment_id)
+    result = _rules_test(dep, request.GET.get("path"))
+    status = 400 if result.get("error") else 200
+    if request.htmx:
+        return render(request, "deployments/_rules_test_result.html", {"rules_test": result}, status=status)
+    return _detail_response(request, dep, status=status, rules_test=result)
 
 
 @require_GET

@@ -198,6 +198,10 @@ def parse_redirects(text: str) -> tuple[list, list]:
             problems.append(_problem(number, raw, "query-string matching and conditions (Country=, Role=, ...) are not supported"))
             continue
         source, target = tokens[0], tokens[1]
+        pattern = _split_pattern(source)
+        if isinstance(pattern, str):
+            problems.append(_problem(number, raw, pattern))
+            continue
         status, force = DEFAULT_STATUS, False
         if len(tokens) == 3:
             code = tokens[2]
@@ -207,10 +211,6 @@ def parse_redirects(text: str) -> tuple[list, list]:
                 problems.append(_problem(number, raw, f"“{tokens[2]}” is not one of the statuses 301, 302, 303, 307, 308, 200, 404 (optionally followed by !)"))
                 continue
             status = int(code)
-        pattern = _split_pattern(source)
-        if isinstance(pattern, str):
-            problems.append(_problem(number, raw, pattern))
-            continue
         reason = _check_target(target, status)
         if reason:
             problems.append(_problem(number, raw, reason))
