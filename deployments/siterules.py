@@ -24,7 +24,6 @@ does not name.
 """
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
@@ -322,8 +321,51 @@ def _glob(pattern):
     return re.compile("^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$", re.DOTALL)
 
 
+class _Node:
+    """One level of the rule trie: literal segments, one placeholder branch, rules ending here.
+
+    ``exact``/``splat`` keep the lowest rule index ending at this node (all rules, and
+    forced ones only), so matching never walks a list of rules.
+    """
+
+    __slots__ = ("children", "param", "exact", "exact_forced", "splat", "splat_forced")
+
+    def __init__(self):
+        self.children = {}
+        self.param = None
+        self.exact = self.exact_forced = self.splat = self.splat_forced = None
+
+    def add(self, rule):
+        node = self
+        for segment in rule.segments:
+            if segment[:1] == ":":
+                node.param = node.param or _Node()
+                node = node.param
+            else:
+                node = node._child(segment)
+        if rule.splat:
+            node.splat = rule.index if node.splat is None else node.splat
+            if rule.force and node.splat_forced is None:
+                node.splat_forced = rule.index
+        else:
+            node.exact = rule.index if node.exact is None else node.exact
+            if rule.force and node.exact_forced is None:
+                node.exact_forced = rule.index
+
+    def _child(self, segment):
+        child = self.children.get(segment)
+        if child is None:
+            child = self.children[segment] = _Node()
+        return child
+
+
 class RuleSet:
-    """The stored rules of one deployment, indexed for matching (built once per process)."""
+    """The stored rules of one deployment, indexed for matching (built once per process).
+
+    The index is a trie of FROM segments: finding the first rule that matches a path
+    visits at most the path's segments along the literal and placeholder branches that
+    exist, whatever the number of rules, and a path no rule can match leaves at once.
+    """
 
     def __init__(self, stored: dict | None):
         stored = stored or {}
@@ -331,18 +373,9 @@ class RuleSet:
             Rule(i, r["line"], r["from"], r["to"], r["status"], r["force"], tuple(r["segments"]), r["splat"])
             for i, r in enumerate(stored.get("redirects") or [])
         ]
-        # First literal segment -> rules; rules starting with a placeholder or a splat go
-        # to ``anywhere``, so a path whose first segment no rule names skips all others.
-        self.by_first: dict[str, list[Rule]] = {}
-        self.anywhere: list[Rule] = []
-        for rule in self.rules:
-            first = rule.segments[0] if rule.segments else None
-            if first is None:
-                (self.anywhere if rule.splat else self.by_first.setdefault("", [])).append(rule)
-            elif first.startswith(":"):
-                self.anywhere.append(rule)
-            else:
-                self.by_first.setdefault(first, []).append(rule)
+        self.root = _Node()
+        for rule in self.rules:  # in file order, so each node keeps its first rule
+            self.root.add(rule)
         self.header_blocks = [(_glob(b["pattern"]), b) for b in stored.get("headers") or []]
         # Header patterns by the literal text before their first "*" (a cheap pre-check).
         self.header_prefixes = [b["pattern"].split("*", 1)[0] for b in stored.get("headers") or []]
@@ -350,13 +383,30 @@ class RuleSet:
     def __bool__(self):
         return bool(self.rules or self.header_blocks)
 
-    def candidates(self, segments) -> Iterable[Rule]:
-        named = self.by_first.get(segments[0] if segments else "", ())
-        if not self.anywhere:
-            return named
-        if not named:
-            return self.anywhere
-        return sorted([*named, *self.anywhere], key=lambda r: r.index)
+    def first_match(self, segments, *, forced_only=False):
+        """``(rule, params)`` of the first rule (in file order) matching ``segments``, or None."""
+        best = None
+        count = len(segments)
+        stack = [(self.root, 0)]
+        while stack:
+            node, depth = stack.pop()
+            found = node.splat_forced if forced_only else node.splat
+            if found is not None and (best is None or found < best):
+                best = found
+            if depth == count:
+                found = node.exact_forced if forced_only else node.exact
+                if found is not None and (best is None or found < best):
+                    best = found
+                continue
+            child = node.children.get(segments[depth])
+            if child is not None:
+                stack.append((child, depth + 1))
+            if node.param is not None:
+                stack.append((node.param, depth + 1))
+        if best is None:
+            return None
+        rule = self.rules[best]
+        return rule, rule.match(segments)
 
     def headers_for(self, path: str) -> list:
         """``[[name, value], ...]`` of every block whose pattern matches ``path``, in file order."""
@@ -460,13 +510,10 @@ def decide(path: str, lookup: resolver.Lookup, rules: RuleSet = EMPTY, *, query:
         return Decision(HIDDEN, 404, entry=lookup([resolver.NOT_FOUND_PAGE]).get(resolver.NOT_FOUND_PAGE))
     found = resolver.resolve(path, lookup)
     file_answers = found is not None and found.status in (200, 301)
-    if segments is not None and rules.rules:
-        for rule in rules.candidates(segments):
-            if not rule.force and file_answers:
-                continue
-            params = rule.match(segments)
-            if params is None:
-                continue
+    hit = rules.first_match(segments, forced_only=file_answers) if segments is not None and rules.rules else None
+    if hit is not None:
+        rule, params = hit
+        if params is not None:
             target = substitute(rule.target, params)
             if rule.status in REDIRECT_STATUSES:
                 return Decision(REDIRECT, rule.status, location=join_query(target, query), rule=rule.describe())

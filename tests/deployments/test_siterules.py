@@ -342,3 +342,20 @@ def test_no_rule_ever_leads_outside_the_deployment_or_to_a_host_it_does_not_name
             assert path.startswith("/") and not path.startswith("//")
             assert "\\" not in location and not any(ord(ch) < 33 for ch in location)
             assert ".." not in path.split("/") and "." not in path.split("/")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(RULE, max_size=12), st.lists(st.sampled_from(["a", "b", "blog", "news", "evil.com", "a?b", "ü", "x.html"]), max_size=5), st.booleans())
+def test_the_index_finds_the_same_first_rule_as_trying_every_rule_in_order(lines, segments, forced_only):
+    parsed, _ = parse_redirects("\n".join(lines))
+    ruleset = RuleSet({"redirects": parsed})
+    expected = None
+    for rule in ruleset.rules:
+        if forced_only and not rule.force:
+            continue
+        params = rule.match(segments)
+        if params is not None:
+            expected = (rule.index, params)
+            break
+    hit = ruleset.first_match(segments, forced_only=forced_only)
+    assert (None if hit is None else (hit[0].index, hit[1])) == expected
