@@ -267,7 +267,9 @@ def _serve_deployment_path(request, deployment, path, *, extra_headers=None, sit
         else:
             response["Content-Length"] = str(rep_size)
         return finish(response, headers)
-    if status == 200 and _use_accel(request) and storage.blob_path(rep_sha) is not None:
+    # nginx passes only the upstream headers its location names on, so a response with the
+    # site's own _headers is sent by Django.
+    if status == 200 and not site_headers and _use_accel(request) and storage.blob_path(rep_sha) is not None:
         # nginx sends the bytes (and handles Range itself) from an internal location.
         response = HttpResponse(status=200, content_type=entry.content_type)
         response["X-Accel-Redirect"] = iri_to_uri(settings.GHARART_ACCEL_REDIRECT_PREFIX + storage.blob_name(rep_sha))

@@ -307,3 +307,29 @@ def test_a_deployment_without_rule_files_stores_no_rules(handle):
     dep = publish(handle, promote=False)
     dep.refresh_from_db()
     assert dep.site_rules == {} and dep.warnings == []
+
+
+def test_a_warm_request_with_rules_and_compression_makes_no_database_query(client, live):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for path in ["/profiles/acme/big.html", "/profiles/acme/old", "/profiles/acme/spa/x"]:
+        client.get(path, HTTP_ACCEPT_ENCODING="br")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/profiles/acme/big.html", HTTP_ACCEPT_ENCODING="br")["Content-Encoding"] == "br"
+        assert client.get("/profiles/acme/old").status_code == 301
+        assert client.get("/profiles/acme/spa/x").status_code == 200
+    assert len(queries) == 0, [q["sql"] for q in queries]
+
+
+def test_with_nginx_hand_off_compressed_forms_go_by_name_and_site_headers_through_django(client, live, settings):
+    settings.GHARART_ACCEL_REDIRECT = True
+    compression.make_all(hashlib.sha256(BIG_HTML).hexdigest(), len(BIG_HTML))
+    row = CompressedBlob.objects.get(encoding="br")
+    r = client.get("/profiles/acme/big.html", HTTP_ACCEPT_ENCODING="br")
+    # The site's _headers match every path here, so Django sends the bytes itself.
+    assert "X-Accel-Redirect" not in r and r["X-Site"] == "everywhere" and brotli.decompress(body(r)) == BIG_HTML
+    services_dep = publish(live.handle, {**SITE, "big.html": BIG_HTML}, promote=False)
+    base = previews.preview_url(services_dep)[0].replace("http://testserver", "")
+    r = client.get(base + "big.html", HTTP_ACCEPT_ENCODING="br")
+    assert r["X-Accel-Redirect"].endswith(row.sha256) and r["Content-Encoding"] == "br" and r.content == b""

@@ -209,3 +209,21 @@ def test_unknown_handles_and_missing_docs_are_404(client, users, handle):
     assert_error(client.get("/_edge/docs/acme/", HTTP_ACCEPT="application/json"), 404, fc.DOCS_NOT_FOUND)
     assert client.get("/_edge/docs/acme").status_code == 302
     assert urlparse(client.get("/_edge/docs/acme")["Location"]).path == "/_edge/docs/acme/"
+
+
+def test_a_site_rule_cannot_expose_a_confidential_page(api, users, handle):
+    pages = {
+        **DOCS_PAGES,
+        "_redirects": b"/open /board.html 200\n/open-q3 /finance/q3.html 200\n/missing-q3 /finance/q3.html 404\n/away /guide/brand 302\n",
+    }
+    make_docs(handle, users["owner"], pages)
+    set_policy(handle, users["owner"], visibility="public", confidential_paths=["/finance/*"])
+    # A rewrite to a page confidential by its meta tag or by a path rule stays members-only.
+    assert_error(api().get("/_edge/docs/acme/open"), 401, c.AUTHENTICATION_REQUIRED)
+    assert_error(api().get("/_edge/docs/acme/open-q3"), 401, c.AUTHENTICATION_REQUIRED)
+    assert_error(api().get("/_edge/docs/acme/missing-q3"), 401, c.AUTHENTICATION_REQUIRED)
+    assert b"board minutes" in body(api(users["viewer"]).get("/_edge/docs/acme/open"))
+    # Redirects carry the edge prefix; the rule files are never served.
+    response = api().get("/_edge/docs/acme/away")
+    assert response.status_code == 302 and response["Location"] == "/_edge/docs/acme/guide/brand"
+    assert api(users["viewer"]).get("/_edge/docs/acme/_redirects").status_code == 404
