@@ -522,7 +522,7 @@ def decide(path: str, lookup: resolver.Lookup, rules: RuleSet = EMPTY, *, query:
     if found is None:
         return Decision(NOT_FOUND, 404)
     if found.status == 301:
-        return Decision(SLASH, 301, entry=found.entry, location=join_query(_site_path(segments, True), query))
+        return Decision(SLASH, 301, entry=found.entry, location=join_query(quote(_site_path(segments, True), safe=_PATH_SAFE), query))
     if found.status == 404:
         return Decision(NOT_FOUND, 404, entry=found.entry)
     return Decision(FILE, 200, entry=found.entry)

@@ -359,3 +359,8 @@ def test_the_index_finds_the_same_first_rule_as_trying_every_rule_in_order(lines
             break
     hit = ruleset.first_match(segments, forced_only=forced_only)
     assert (None if hit is None else (hit[0].index, hit[1])) == expected
+
+
+def test_a_folder_redirect_percent_encodes_what_the_request_decoded():
+    lookup = dict_lookup({"/a?b c/index.html": entry("/a?b c/index.html")})
+    assert decide("a?b c", lookup, query="x=1").location == "/a%3Fb%20c/?x=1"
