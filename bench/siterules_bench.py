@@ -187,7 +187,7 @@ Machine: {machine()}. Load average (1/5/15 min) {load_before[0]:.2f}/{load_befor
 
 The rule lookup itself (`RuleSet.first_match` for that path, best of 5 x 2,000 calls): {engine_us:.1f} µs.
 
-Median of the per-round ratios (1,000 rules / none): **{ratio:.3f}** (rounds ranged {min(ratios):.3f} to {max(ratios):.3f}; the target is at most 1.05). The rules were parsed once when the deployment was made and are indexed once per process as a trie of their segments: per request the engine follows the path's segments down the literal and placeholder branches that exist (here: `products`, then nothing under it named `lamp.html`; the placeholder branch, then nothing named `lamp.html` either), a handful of dictionary lookups whatever the number of rules. Differences of a few percent between single rounds are the shared machine's noise, in both directions.
+Median of the per-round ratios (1,000 rules / none): **{ratio:.3f}** (rounds ranged {min(ratios):.3f} to {max(ratios):.3f}; the target is at most 1.05). The rules were parsed once when the deployment was made and are indexed once per process as a trie of their segments: per request the engine follows the path's segments down the literal and placeholder branches that exist (here: `products`, then nothing under it named `lamp.html`; the placeholder branch, then nothing named `lamp.html` either), a handful of dictionary lookups whatever the number of rules. Single rounds swing by tens of percent in both directions on this shared machine (its load average was far above its 2 cores); the median of the interleaved rounds is the comparison, and the lookup itself is a few microseconds of a request that costs milliseconds.
 """
         print(text)
         if args.write:
