@@ -354,8 +354,9 @@ def deployment_path_explain(*, deployment, path) -> dict:
     from deployments import serving
 
     raw = (path or "").strip()
-    raw_path, _, query = raw.partition("?")
-    decision = serving.decide(deployment, unquote(raw_path.split("#", 1)[0]).lstrip("/") if raw_path != "/" else "", query=query)
+    raw_path, _, query = raw.split("#", 1)[0].partition("?")
+    # As a request arrives at the serving function: decoded, below the site root.
+    decision = serving.decide(deployment, unquote(raw_path).lstrip("/"), query=query)
     return {"path": raw or "/", "decision": decision, "text": siterules.explain(decision)}
 
 
