@@ -333,3 +333,22 @@ def test_with_nginx_hand_off_compressed_forms_go_by_name_and_site_headers_throug
     base = previews.preview_url(services_dep)[0].replace("http://testserver", "")
     r = client.get(base + "big.html", HTTP_ACCEPT_ENCODING="br")
     assert r["X-Accel-Redirect"].endswith(row.sha256) and r["Content-Encoding"] == "br" and r.content == b""
+
+
+def test_the_migration_parses_rules_and_fixes_types_of_deployments_made_before(handle, users):
+    import importlib
+
+    from django.apps import apps
+
+    from deployments.models import Deployment, DeploymentFile
+
+    dep = publish(handle, FILES, promote=False)
+    # As a deployment made before site rules existed looked.
+    Deployment.objects.filter(pk=dep.pk).update(site_rules={}, warnings=[])
+    DeploymentFile.objects.filter(deployment=dep, path="/changelog.html.gz").update(content_type="text/html")
+    migration = importlib.import_module("deployments.migrations.0003_site_rules_and_compressed_blobs")
+    migration.forwards(apps, None)
+    dep.refresh_from_db()
+    assert len(dep.site_rules["redirects"]) == 12 and [p["line"] for p in dep.site_rules["redirect_problems"]] == [14, 15]
+    assert dep.warnings == [dc.WARNING_REDIRECTS_INVALID, dc.WARNING_HEADERS_INVALID]
+    assert DeploymentFile.objects.get(deployment=dep, path="/changelog.html.gz").content_type == "application/gzip"
