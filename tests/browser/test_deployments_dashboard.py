@@ -148,3 +148,23 @@ def test_site_page_at_phone_width_mode_switch_and_links_editor(browser_session, 
     screenshot(page, "flow-site-375")
     assert refusals == [(400, "/h/acme/site/links/")]
     browser_session.assert_clean()
+
+
+def test_site_rules_card_at_phone_width_tests_a_path_from_the_keyboard(browser_session, users, handle):
+    from tests.deployments_dashboard.conftest import SITE_V1, create
+
+    rules = "/old /about 301\n" + "".join(f"/a-very-long-legacy-path-number-{i}/with/segments/* /the/new/home/of/everything/{i}/:splat 302\n" for i in range(12)) + "broken line here\n"
+    dep = create(handle, {**SITE_V1, "_redirects": rules.encode()}, actor=users["web_manager"])
+    page = browser_session.page(viewport=MOBILE)
+    log_in(page, "acme-viewer", "pw-viewer")
+    page.goto(f"/h/acme/deployments/{dep.id}/")
+    card = page.locator("#site-rules")
+    assert "13 redirect rules" in card.inner_text() and "Line 14" in card.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.focus("#rules-test-path")
+    page.keyboard.type("/old?x=1")
+    page.keyboard.press("Enter")
+    page.locator("#rules-test-result", has_text="Redirected with status 301 to /about?x=1").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    screenshot(page, "deployment-site-rules-375")
+    browser_session.assert_clean()
