@@ -78,6 +78,8 @@ PLATFORM_HEADERS = frozenset(
         "set-cookie",
         "clear-site-data",
         "strict-transport-security",
+        "access-control-allow-credentials",
+        "service-worker-allowed",
         "x-content-type-options",
         "x-frame-options",
         "x-request-id",

@@ -274,10 +274,15 @@ def test_platform_hop_by_hop_and_unsafe_headers_are_refused_with_line_numbers():
             "  Referrer-Policy: no-referrer",  # 11
             "  X-Frame-Options: ALLOWALL",  # 12
             "no-slash-pattern",  # 13
+            "/api/*",  # 14
+            "  Access-Control-Allow-Credentials: true",  # 15
+            "  Service-Worker-Allowed: /",  # 16
+            "  Access-Control-Allow-Origin: *",  # 17
         ]
     )
     blocks, problems = parse_headers(text)
-    assert [p["line"] for p in problems] == [2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13]
+    assert [p["line"] for p in problems] == [2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 15, 16]
+    assert blocks[1]["headers"] == [["Access-Control-Allow-Origin", "*"]]
     assert blocks[0]["headers"] == [["Referrer-Policy", "no-referrer"]]
     reasons = {p["line"]: p["reason"] for p in problems}
     assert "hop-by-hop" in reasons[4] and "platform" in reasons[2]
