@@ -346,6 +346,9 @@ SITEINTEL_RUN_STALE_SECONDS = _env_int("SITEINTEL_RUN_STALE_SECONDS", 900)
 # Files
 FILES_MAX_UPLOAD_BYTES = _env_int("GHARART_FILES_MAX_UPLOAD_BYTES", 2 * 1024 * 1024 * 1024)
 MAGIC_LINK_TTL = timedelta(days=_env_int("MAGIC_LINK_TTL_DAYS", 7))
+# max_downloads: bytes one download may be sent twice (lost in flight when a client with
+# several connections or a broken one asks again), never more than half the file.
+GHARART_DOWNLOAD_RESEND_BYTES = _env_int("GHARART_DOWNLOAD_RESEND_BYTES", 16 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,
