@@ -67,6 +67,7 @@ def _revoked(reason):
     message = {
         fc.REVOKE_FILE_ACCESS_CHANGED: "This link was revoked because the file's access mode changed.",
         fc.REVOKE_BY_MEMBER: "This link was revoked by the file's owner.",
+        fc.REVOKE_RECIPIENT_REMOVED: "This link was revoked because your address is no longer among the file's recipients.",
     }.get(reason, "This link was revoked.")
     return ApplicationError(fc.MAGIC_LINK_REVOKED, message, status=403, details={"reason": reason})
 

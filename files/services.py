@@ -174,7 +174,9 @@ def file_update(*, file, actor, **changes):
     """Change access, expiry, recipients, title or max_downloads.
 
     Changing ``access`` revokes every magic link of the file (reason
-    ``file_access_changed``) and is audited. A new ``expires_at`` applies at once to links
+    ``file_access_changed``) and is audited; removing an address or ``@domain`` from
+    ``recipients`` revokes the links issued to the addresses it covered (reason
+    ``recipient_removed``). A new ``expires_at`` applies at once to links
     already sent: links are always checked against the file's current expiry.
     """
     allowed = {"access", "expires_at", "recipients", "title", "max_downloads"}
@@ -186,10 +188,13 @@ def file_update(*, file, actor, **changes):
         raise _invalid("The file could not be updated.", errors)
     file = File.objects.select_for_update().get(pk=file.pk)
     before_access = file.access
+    before_recipients = list(file.recipients)
     for key, value in fields.items():
         setattr(file, key, value)
     file.updated_at = timezone.now()
     file.save()
+    if "recipients" in fields:
+        _revoke_removed_recipients(file=file, actor=actor, before=before_recipients)
     if "access" in fields and fields["access"] != before_access:
         revoked = MagicLink.objects.filter(file=file, revoked_at__isnull=True).update(
             revoked_at=timezone.now(), revoked_reason=fc.REVOKE_FILE_ACCESS_CHANGED
@@ -203,6 +208,34 @@ def file_update(*, file, actor, **changes):
             after={"access": file.access, "magic_links_revoked": revoked},
         )
     return file
+
+
+def _revoke_removed_recipients(*, file, actor, before):
+    """Revoke the live links of addresses that ``recipients`` covered before and no longer does.
+
+    An exact address or an ``@domain`` entry may be removed; a link stays when another
+    entry still covers its address, and links minted for addresses never on the list
+    are not touched by a change of the list.
+    """
+    gone = [
+        link.pk
+        for link in MagicLink.objects.filter(file=file, revoked_at__isnull=True).only("pk", "email")
+        if links.recipient_allowed(link.email, before) and not links.recipient_allowed(link.email, file.recipients)
+    ]
+    if not gone:
+        return 0
+    revoked = MagicLink.objects.filter(pk__in=gone, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_reason=fc.REVOKE_RECIPIENT_REMOVED
+    )
+    audit_record(
+        action="file.recipients_change",
+        actor=actor,
+        handle=file.handle,
+        target=file.id,
+        before={"recipients": before},
+        after={"recipients": file.recipients, "magic_links_revoked": revoked},
+    )
+    return revoked
 
 
 def file_delete(*, file, actor):
