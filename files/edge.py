@@ -139,10 +139,14 @@ def edge_docs(request, handle, path=""):
                 details={"starts_at": _iso(policy.starts_at), "ends_at": _iso(policy.ends_at)},
             )
         found = resolver.resolve(path, dep_selectors.manifest_lookup_for(deployment))
-        confidential = found is not None and found.status == 200 and (
-            found.entry.confidential
-            or docs.path_matches(found.entry.path, policy.confidential_paths)
-            or docs.path_matches(path, policy.confidential_paths)
+        # The rule applies to whatever body would be served: the page asked for, or the
+        # docs' own 404.html. A path under a confidential rule is members-only whether it
+        # exists or not (no telling which confidential pages exist).
+        body_confidential = found is not None and (
+            found.entry.confidential or docs.path_matches(found.entry.path, policy.confidential_paths)
+        )
+        confidential = docs.path_matches(path, policy.confidential_paths) or (
+            body_confidential and found.status == 200
         )
         if policy.visibility == fc.VISIBILITY_PUBLIC:
             kind = fc.VIEWER_PARTNER if viewer.email else fc.VIEWER_PUBLIC
@@ -154,6 +158,10 @@ def edge_docs(request, handle, path=""):
             if not viewer.email and not viewer.credentials:
                 return _not_allowed(request, handle, path, viewer)
             return _error(request, 403, fc.DOCS_MEMBERS_ONLY, "This page is confidential: members of the handle only.")
+        if body_confidential:
+            # A confidential 404.html: the plain not-found answer instead of its body.
+            _log(request, handle_obj, viewer, kind, path, 404)
+            return _error(request, 404, c.NOT_FOUND, "There is no such page in these docs.")
     response = serve_deployment_path(request, deployment, path, extra_headers=EDGE_HEADERS)
     if response.status_code < 400 or response.status_code == 404:
         _log(request, handle_obj, viewer, kind, path, response.status_code)

@@ -209,3 +209,35 @@ def test_unknown_handles_and_missing_docs_are_404(client, users, handle):
     assert_error(client.get("/_edge/docs/acme/", HTTP_ACCEPT="application/json"), 404, fc.DOCS_NOT_FOUND)
     assert client.get("/_edge/docs/acme").status_code == 302
     assert urlparse(client.get("/_edge/docs/acme")["Location"]).path == "/_edge/docs/acme/"
+
+
+CONFIDENTIAL_404 = b'<html><head><meta name="gharart:classification" content="confidential"></head><body>staff escalation numbers</body></html>'
+
+
+@pytest.mark.parametrize("how", ["meta tag", "path rule"])
+def test_a_confidential_404_page_is_never_served_to_partners_or_the_public(api, client, users, handle, how):
+    pages = {**DOCS_PAGES, "404.html": CONFIDENTIAL_404 if how == "meta tag" else b"<html><body>staff escalation numbers</body></html>"}
+    make_docs(handle, users["owner"], pages)
+    rules = ["/404.html"] if how == "path rule" else []
+    set_policy(handle, users["owner"], visibility="public", confidential_paths=rules)
+    for response in (api().get("/_edge/docs/acme/no-such-page"), client.get("/_edge/docs/acme/no-such-page", **BROWSER)):
+        assert response.status_code == 404
+        assert b"staff escalation numbers" not in body(response)
+    # A signed-in partner does not get it either.
+    set_policy(handle, users["owner"], visibility="partners", partner_domains=["agency.example"], confidential_paths=rules)
+    response = partner_client(type(handle).objects.get(pk=handle.pk)).get("/_edge/docs/acme/missing/page", **BROWSER)
+    assert response.status_code == 404 and b"staff escalation numbers" not in body(response)
+    # Members still get the docs' own page.
+    client.force_login(users["viewer"])
+    response = client.get("/_edge/docs/acme/no-such-page")
+    assert response.status_code == 404 and b"staff escalation numbers" in body(response)
+
+
+def test_a_missing_page_under_a_confidential_rule_answers_like_an_existing_one(api, users, handle, live_docs):
+    set_policy(handle, users["owner"], visibility="public", confidential_paths=["/finance/*"])
+    exists = api().get("/_edge/docs/acme/finance/q3")
+    missing = api().get("/_edge/docs/acme/finance/q4-not-yet")
+    assert exists.status_code == missing.status_code == 401
+    # The ordinary 404 page is still served elsewhere.
+    response = api().get("/_edge/docs/acme/guide/missing")
+    assert response.status_code == 404 and b"no such doc" in body(response)
