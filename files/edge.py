@@ -108,25 +108,57 @@ def _log(request, handle, viewer, kind, path, status):
 
 
 def edge_docs(request, handle, path=""):
-    from deployments import resolver
-    from deployments import selectors as dep_selectors
-    from deployments.serving import serve_deployment_path
+    handle_obj = Handle.objects.filter(slug=handle).first()
+    if handle_obj is None:
+        return _error(request, 404, fc.DOCS_NOT_FOUND, "There are no such internal docs.")
+    return _serve_docs(request, handle_obj, docs.live_docs_deployment(handle=handle_obj), path)
+
+
+def edge_docs_preview(request, handle, token, path=""):
+    """A signed preview of a ``docs`` deployment, behind the same access policy as the live docs."""
+    from deployments import constants as dc
+    from deployments import previews
+    from deployments.models import Deployment
 
     handle_obj = Handle.objects.filter(slug=handle).first()
     if handle_obj is None:
         return _error(request, 404, fc.DOCS_NOT_FOUND, "There are no such internal docs.")
     try:
+        deployment_id = previews.preview_deployment_id(token)
+    except ApplicationError as exc:
+        return _error(request, exc.status, exc.code, exc.message)
+    deployment = Deployment.objects.filter(pk=deployment_id, handle=handle_obj, target=dc.TARGET_DOCS, state=dc.READY).first()
+    if deployment is None:
+        return _error(request, 404, dc.PREVIEW_NOT_FOUND, "No such preview.")
+    return _serve_docs(
+        request,
+        handle_obj,
+        deployment,
+        path,
+        prefix=f"_preview/{token}/",
+        log_prefix=f"_preview/{deployment.id}/",  # the log names the deployment, never the token
+        extra_headers={"X-Robots-Tag": "noindex, nofollow"},
+    )
+
+
+def _serve_docs(request, handle_obj, deployment, path, *, prefix="", log_prefix="", extra_headers=None):
+    """Serve ``path`` of a docs ``deployment`` (live or previewed) to whoever the policy lets in."""
+    from deployments import resolver
+    from deployments import selectors as dep_selectors
+    from deployments.serving import serve_deployment_path
+
+    handle = handle_obj.slug
+    try:
         viewer = _identify(request, handle_obj)
     except ApplicationError as exc:
         return _error(request, exc.status, exc.code, exc.message, headers=exc.headers)
-    deployment = docs.live_docs_deployment(handle=handle_obj)
     policy = selectors.docs_policy_get(handle=handle_obj)
     if not viewer.member:
         viewer.email = docs.cookie_email(request=request, slug=handle, policy=policy) or ""
     if deployment is None:
         if viewer.member:
             return _error(request, 404, fc.DOCS_NOT_FOUND, "No internal docs are published yet.")
-        return _not_allowed(request, handle, path, viewer)
+        return _not_allowed(request, handle, prefix + path, viewer)
     if viewer.member:
         kind = fc.VIEWER_MEMBER
     else:
@@ -153,18 +185,18 @@ def edge_docs(request, handle, path=""):
         elif viewer.email:
             kind = fc.VIEWER_PARTNER
         else:
-            return _not_allowed(request, handle, path, viewer)
+            return _not_allowed(request, handle, prefix + path, viewer)
         if confidential:
             if not viewer.email and not viewer.credentials:
-                return _not_allowed(request, handle, path, viewer)
+                return _not_allowed(request, handle, prefix + path, viewer)
             return _error(request, 403, fc.DOCS_MEMBERS_ONLY, "This page is confidential: members of the handle only.")
         if body_confidential:
             # A confidential 404.html: the plain not-found answer instead of its body.
-            _log(request, handle_obj, viewer, kind, path, 404)
+            _log(request, handle_obj, viewer, kind, log_prefix + path, 404)
             return _error(request, 404, c.NOT_FOUND, "There is no such page in these docs.")
-    response = serve_deployment_path(request, deployment, path, extra_headers=EDGE_HEADERS)
+    response = serve_deployment_path(request, deployment, path, extra_headers={**EDGE_HEADERS, **(extra_headers or {})})
     if response.status_code < 400 or response.status_code == 404:
-        _log(request, handle_obj, viewer, kind, path, response.status_code)
+        _log(request, handle_obj, viewer, kind, log_prefix + path, response.status_code)
     return response
 
 
@@ -199,9 +231,9 @@ def edge_docs_access(request, handle):
         "request_id": request_id_for(request),
     }
     if request.method == "GET" and request.GET.get("token"):
-        signed = docs.signin_token_read(token=request.GET["token"], slug=handle, policy=policy)
-        if signed is None or not docs.window_open(policy):
-            context["errors"] = {"token": ["This sign-in link is invalid, expired, or from before the access rules changed. Ask for a new one."]}
+        signed = docs.signin_token_use(token=request.GET["token"], slug=handle, policy=policy) if docs.window_open(policy) else None
+        if signed is None:
+            context["errors"] = {"token": ["This sign-in link is invalid, expired, already used, or from before the access rules changed. Ask for a new one below."]}
             return render(request, "files/docs_signin.html", context, status=403)
         email, target = signed
         response = HttpResponseRedirect(docs.cookie_path(handle) + target.lstrip("/"))

@@ -157,3 +157,13 @@ class DocsAccessLog(models.Model):
 
     def __str__(self):
         return f"{self.viewer_kind} {self.email or self.user_id} {self.path}"
+
+
+class DocsSigninUse(models.Model):
+    """A used docs sign-in link (by the hash of its random ID): each link signs in once."""
+
+    jti_hash = models.CharField(primary_key=True, max_length=64)
+    used_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"sign-in {self.jti_hash[:12]}… used {self.used_at}"

@@ -241,3 +241,20 @@ def test_a_missing_page_under_a_confidential_rule_answers_like_an_existing_one(a
     # The ordinary 404 page is still served elsewhere.
     response = api().get("/_edge/docs/acme/guide/missing")
     assert response.status_code == 404 and b"no such doc" in body(response)
+
+
+def test_a_sign_in_link_works_once(users, handle, live_docs):
+    set_policy(handle, users["owner"], visibility="partners", partner_domains=["agency.example"])
+    token = docs.signin_token(slug="acme", email="ana@agency.example", version=handle.docs_policy.version)
+    first = Client()
+    assert first.get(f"/_edge/docs/acme/_access?token={token}").status_code == 302
+    assert b"welcome partners" in body(first.get("/_edge/docs/acme/"))
+    # Forwarded, leaked or replayed later: the same link signs nobody in again.
+    again = Client()
+    response = again.get(f"/_edge/docs/acme/_access?token={token}")
+    assert response.status_code == 403 and b"already used" in response.content
+    assert fc.DOCS_COOKIE_NAME not in response.cookies
+    assert again.get("/_edge/docs/acme/", **BROWSER).status_code == 302
+    # A new link for the same partner works.
+    fresh = docs.signin_token(slug="acme", email="ana@agency.example", version=handle.docs_policy.version)
+    assert Client().get(f"/_edge/docs/acme/_access?token={fresh}").status_code == 302
