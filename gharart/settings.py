@@ -291,6 +291,8 @@ GHARART_ACCEL_REDIRECT = _env_bool("GHARART_ACCEL_REDIRECT")
 GHARART_ACCEL_REDIRECT_PREFIX = os.environ.get("GHARART_ACCEL_REDIRECT_PREFIX", "/_blobs/")
 GHARART_DEMO_PASSWORD = os.environ.get("GHARART_DEMO_PASSWORD", "")
 
+# Rows the request log writes per minute and address for anonymous /v2 calls (the rest is counted).
+GHARART_REQUEST_LOG_ANONYMOUS_PER_MINUTE = _env_int("GHARART_REQUEST_LOG_ANONYMOUS_PER_MINUTE", 30)
 # Rate limits: "<count>/<sec|min|hour|day>" per caller (per IP for anonymous routes).
 GHARART_THROTTLES = {
     "read": os.environ.get("GHARART_THROTTLE_READ", "1200/min"),
