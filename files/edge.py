@@ -5,10 +5,13 @@ HEAD, CSP and 404 page as profile routes); this module only decides who may see 
 page (rules in ``files.docs``) and logs every page it serves.
 """
 
+import hashlib
 import logging
+import time
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -21,6 +24,7 @@ from gharart import constants as c
 from gharart import throttles
 from gharart.access import role_allows
 from gharart.auth import BearerAuthentication
+from gharart.degraded import CACHE_ERRORS, cache_guard, cache_unavailable
 from gharart.errors import ApplicationError
 from gharart.jobs import dispatch
 from gharart.models import Handle, PersonalAccessToken
@@ -93,6 +97,8 @@ def _not_allowed(request, slug, path, viewer, *, code=fc.DOCS_ACCESS_DENIED, mes
 
 
 def _log(request, handle, viewer, kind, path, status):
+    if kind == fc.VIEWER_PUBLIC and not _first_public_read(request, handle, path, status):
+        return
     try:
         DocsAccessLog.objects.create(
             handle=handle,
@@ -105,6 +111,24 @@ def _log(request, handle, viewer, kind, path, status):
         )
     except Exception:  # the log must never turn a page into an error
         logger.warning("docs access log write failed", exc_info=True)
+
+
+def _first_public_read(request, handle, path, status):
+    """Anonymous readers of public docs: one row per address, page and hour, none for a 404.
+
+    Anyone may send these requests as fast as they like; a scan must not become one
+    database row per request (their 404s are counted by the request log instead).
+    """
+    if status == 404:
+        return False
+    digest = hashlib.sha256(f"{throttles.client_ip(request)}|{path}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    key = f"docs-log:{handle.id}:{digest}:{int(time.time() // 3600)}"
+    try:
+        cache_guard()
+        return bool(cache.add(key, 1, timeout=3600))
+    except CACHE_ERRORS as exc:
+        cache_unavailable("public docs reads logged without de-duplication", exc)
+        return True
 
 
 def edge_docs(request, handle, path=""):

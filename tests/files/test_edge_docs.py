@@ -258,3 +258,16 @@ def test_a_sign_in_link_works_once(users, handle, live_docs):
     # A new link for the same partner works.
     fresh = docs.signin_token(slug="acme", email="ana@agency.example", version=handle.docs_policy.version)
     assert Client().get(f"/_edge/docs/acme/_access?token={fresh}").status_code == 302
+
+
+def test_anonymous_readers_of_public_docs_do_not_write_a_row_per_request(api, users, handle, live_docs):
+    set_policy(handle, users["owner"], visibility="public")
+    for _ in range(20):
+        assert api().get("/_edge/docs/acme/guide/brand").status_code == 200
+        assert api().get("/_edge/docs/acme/scan/wp-login.php").status_code == 404
+    rows = DocsAccessLog.objects.filter(viewer_kind=fc.VIEWER_PUBLIC)
+    assert list(rows.values_list("path", flat=True)) == ["/guide/brand"]
+    # Named readers are still logged page by page.
+    api(users["viewer"]).get("/_edge/docs/acme/guide/brand")
+    api(users["viewer"]).get("/_edge/docs/acme/guide/brand")
+    assert DocsAccessLog.objects.filter(viewer_kind=fc.VIEWER_MEMBER).count() == 2
