@@ -301,8 +301,8 @@ def file_download_start(*, file, client_key, link=None, start, end, first_window
     is metered; a request from byte 0 counts one download), the download and the charge
     of ``[start, first_window)``, or None when a new download would be needed and
     ``max_downloads`` are used up (the caller answers 410). The choice and the first
-    charge happen under one row lock, so concurrent requests of one client never both
-    take the same bytes for free.
+    charge happen under the file's row lock, so concurrent requests of one client never
+    both take the same bytes for free.
     """
     if file.max_downloads is None:
         if start == 0:
@@ -313,6 +313,9 @@ def file_download_start(*, file, client_key, link=None, start, end, first_window
     allowance = download_resend_allowance(file.size)
     opened = False
     with transaction.atomic():
+        # The file's row lock orders every start of a metered file, so two requests of one
+        # client arriving together cannot both open a download, nor both take bytes free.
+        File.objects.select_for_update().filter(pk=file.id).values_list("pk", flat=True).first()
         current = _open_download(file.id, client_key, lock=True)
         if current is None or current.bytes_resent + ranges.overlap(current.served, start, end) > allowance:
             # A new copy: counted with one conditional UPDATE, so the limit holds under races.

@@ -2,10 +2,11 @@
 
 import itertools
 import random
+import threading
 
 import pytest
 from django.core.signals import request_finished
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.test import Client, RequestFactory
 
 from files import constants as fc
@@ -184,3 +185,52 @@ def test_ledgers_merge_subtract_and_stay_bounded():
     for i in range(200):
         many = ranges.add(many, i * 10, i * 10 + 1, max_pieces=8)
     assert len(many) <= 8 and ranges.total(many) >= 200  # gaps are filled in, never dropped
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_connections_of_one_split_download_count_once(handle, users):
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serializes writers; concurrent metering is proven on PostgreSQL")
+    file = make_file(handle, users["owner"], data=DATA, name="split.bin", access=fc.ACCESS_PUBLIC, max_downloads=1)
+    edges = list(range(0, len(DATA), 500)) + [len(DATA)]
+    results = {}
+    lock = threading.Lock()
+
+    def fetch(start, end):
+        from django.db import connections
+
+        try:
+            response, body = get(client(), file, f"bytes={start}-{end - 1}")
+            with lock:
+                results[start] = (response.status_code, body)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=fetch, args=pair) for pair in itertools.pairwise(edges)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {status for status, _ in results.values()} == {206}
+    assert b"".join(results[s][1] for s in sorted(results)) == DATA
+    file.refresh_from_db()
+    assert file.download_count == 1 and file.bytes_served == len(DATA)
+    # The one download is used: another client's simultaneous requests are all refused.
+    statuses = []
+
+    def full():
+        from django.db import connections
+
+        try:
+            status = get(client("203.0.113.9"), file)[0].status_code
+            with lock:
+                statuses.append(status)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=full) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [410] * 6
