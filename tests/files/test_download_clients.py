@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from files import constants as fc
-from files.models import File, FileDownload
+from files.models import FileDownload
 from tests.files.conftest import make_file
 
 TIMEOUT = 180
@@ -56,10 +56,16 @@ def test_aria2c_with_eight_connections_costs_one_download(shared, tmp_path):
     assert ranges_asked >= 4, "aria2c did not split the download"
     file.refresh_from_db()
     assert file.download_count == 1 and FileDownload.objects.filter(file=file).count() == 1
-    # The one allowed download is used: the same client asking for every byte again is refused.
+    # The one allowed download is used: the same client asking for every byte again is
+    # refused, and so is a range that does not start at byte 0 from anyone else.
     again = run(*args, "-d", tmp_path, "-o", "again.bin", url)
     assert again.returncode != 0
-    assert File.objects.get(pk=file.pk).download_count == 1
+    if shutil.which("curl"):
+        other = run("curl", "-sS", "-o", os.devnull, "-w", "%{http_code}", "-r", "1-", "-A", "another-client/1.0", url)
+        assert other.stdout == "410"
+    file.refresh_from_db()
+    assert file.download_count == 1
+    assert file.bytes_served <= len(data) + min(16 * 1024 * 1024, len(data) // 2)
 
 
 def test_curl_resumes_a_download_even_after_the_limit_is_reached(shared, tmp_path):
