@@ -55,7 +55,8 @@ def test_a_member_who_may_promote_opens_the_gate(api, pat, users, handle, who):
 def test_the_dashboard_preview_counts_the_same_way(client, users, handle):
     dep = ready(handle)
     client.force_login(users["viewer"])
-    client.get(f"/h/acme/deployments/{dep.id}/preview/")
+    page = client.get(f"/h/acme/deployments/{dep.id}/preview/")
+    assert page.status_code == 200 and b"your look does not count" in page.content
     assert Deployment.objects.get(pk=dep.pk).preview_opened_at is None
     client.force_login(users["web_manager"])
     client.get(f"/h/acme/deployments/{dep.id}/preview/")
