@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
+from freezegun import freeze_time
 
 from files import constants as fc
 from files import docs, services
@@ -127,9 +128,11 @@ def test_no_enumeration_on_the_access_form(handle, users, live_docs, django_capt
 def test_the_access_form_is_throttled_per_ip(handle, users, live_docs):
     set_policy(handle, users["owner"], visibility="partners", partner_emails=["pat@partner.example"])
     browser = Client()
-    for _ in range(10):
-        assert browser.post("/_edge/docs/acme/_access", {"email": "x@y.example"}).status_code == 200
-    response = browser.post("/_edge/docs/acme/_access", {"email": "x@y.example"})
+    # One frozen instant: a minute boundary mid-test would start a new window.
+    with freeze_time("2026-12-01 12:00:10"):
+        for _ in range(10):
+            assert browser.post("/_edge/docs/acme/_access", {"email": "x@y.example"}).status_code == 200
+        response = browser.post("/_edge/docs/acme/_access", {"email": "x@y.example"})
     assert response.status_code == 429 and response["Retry-After"]
 
 

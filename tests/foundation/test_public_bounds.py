@@ -75,7 +75,7 @@ def test_public_routes_write_no_request_log_rows_and_are_counted(client, handle,
         for path in paths:
             assert client.get(path).status_code >= 400
     assert RequestLog.objects.count() == 0
-    assert request_log.anonymous_counts(hours=1).get(404, 0) >= 5 * 6
+    assert request_log.anonymous_counts(hours=2).get(404, 0) >= 5 * 6  # two hours: an hour may turn mid-test
 
 
 def test_signed_in_callers_are_still_logged_by_request_id(api, users):
