@@ -91,3 +91,17 @@ def test_anonymous_api_errors_are_logged_up_to_a_budget_per_address(api, setting
             assert api().get("/v2/me/tokens", HTTP_X_REQUEST_ID=f"anon-{i}").status_code == 401
     assert sorted(RequestLog.objects.values_list("request_id", flat=True)) == ["anon-0", "anon-1", "anon-2"]
     assert request_log.anonymous_counts(hours=1, now=datetime(2026, 12, 1, 12, 30, tzinfo=UTC))[401] == 5
+
+
+def test_operators_read_the_counts_with_a_command(client):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    for _ in range(3):
+        client.get("/wp-login.php")
+    out = StringIO()
+    call_command("request_counts", "--hours", "2", stdout=out)
+    assert "404\t3" in out.getvalue() and "total\t3" in out.getvalue()
+    with pytest.raises(CommandError):
+        call_command("request_counts", "--hours", "0")
