@@ -27,7 +27,7 @@ from deployments.serializers import (
     SubmissionOutput,
 )
 from gharart import constants as c
-from gharart.access import Access
+from gharart.access import Access, access_allows
 from gharart.api import HandleAPIView
 from gharart.pagination import NewestFirstCursorPagination
 from gharart.serializers import ErrorEnvelope
@@ -147,7 +147,9 @@ class DeploymentPreviewView(HandleAPIView):
     )
     def get(self, request, handle, deployment_id):
         dep = selectors.deployment_get(handle=self.handle, deployment_id=deployment_id)
-        report = services.deployment_preview_report(deployment=dep, actor=request.user)
+        # Only a member who may promote opens the gate by reading the report.
+        opens_gate = access_allows(membership=self.membership, auth=request.auth, access=PROMOTE)
+        report = services.deployment_preview_report(deployment=dep, actor=request.user, opens_gate=opens_gate)
         return Response(PreviewReportOutput(report).data)
 
 

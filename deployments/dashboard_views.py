@@ -361,7 +361,7 @@ def deployment_preview(request, handle, deployment_id):
     """Open the preview report (the API's GET .../preview): checks storage and records the gate."""
     dep = _deployment_or_404(request, deployment_id)
     try:
-        report = services.deployment_preview_report(deployment=dep, actor=request.user)
+        report = services.deployment_preview_report(deployment=dep, actor=request.user, opens_gate=can(request, c.SITE_ROLES))
     except ApplicationError as exc:
         return _detail_response(request, dep, status=_status_for(request, exc), refusal=_refusal(exc, dep))
     return _detail_response(request, dep, report=report)

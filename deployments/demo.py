@@ -89,7 +89,7 @@ def seed(*, handle, users, stdout):
     if live is None:
         upload = SimpleUploadedFile("storefront.zip", _zip(site_files()), content_type="application/zip")
         dep = services.deployment_create_from_archive(handle=handle, upload=upload, target=dc.TARGET_SITE, message="Spring storefront", actor=actor)
-        services.deployment_preview_report(deployment=dep, actor=actor)
+        services.deployment_preview_report(deployment=dep, actor=actor, opens_gate=True)
         services.deployment_promote(deployment=dep, actor=actor, role=c.OWNER, reason="Demo site")
         stdout.write(f"Published the demo storefront ({dep.id}, v{dep.version}).")
     if handle.site_mode != c.SITE_MODE_DEPLOYMENT:

@@ -1,5 +1,7 @@
 """Signed, expiring preview URLs: ``/previews/{token}/...``, viewable without login.
 
+Docs deployments preview under the edge docs instead (see ``preview_url``).
+
 The token is a ``django.core.signing`` timestamped signature of the deployment ID, so
 it cannot be forged or altered, and it stops working ``PREVIEW_URL_TTL`` after issue.
 """
@@ -25,10 +27,22 @@ def preview_token(deployment_id: str) -> str:
     return signing.TimestampSigner(salt=SALT).sign_object({"d": deployment_id})
 
 
+def docs_preview_path(slug: str, token: str) -> str:
+    return f"/_edge/docs/{slug}/_preview/{token}/"
+
+
 def preview_url(deployment) -> tuple[str, datetime]:
-    """A fresh signed preview URL for ``deployment`` and when it expires."""
+    """A fresh signed preview URL for ``deployment`` and when it expires.
+
+    A ``docs`` deployment previews under its handle's edge docs (``/_edge/docs/{handle}/
+    _preview/{token}/``), where the docs access policy applies exactly as to the live docs:
+    a preview link shows no one a page they could not read once it is live.
+    """
     token = preview_token(deployment.id)
-    return f"{content_base_url()}/previews/{token}/", timezone.now() + settings.PREVIEW_URL_TTL
+    expires_at = timezone.now() + settings.PREVIEW_URL_TTL
+    if deployment.target == dc.TARGET_DOCS:
+        return settings.GHARART_PUBLIC_URL.rstrip("/") + docs_preview_path(deployment.handle.slug, token), expires_at
+    return f"{content_base_url()}/previews/{token}/", expires_at
 
 
 def preview_deployment_id(token: str) -> str:

@@ -27,9 +27,14 @@ def preview(request, token, path=""):
         deployment_id = previews.preview_deployment_id(token)
     except ApplicationError as exc:
         return serving.content_error(request, exc.status, exc.code, exc.message)
-    deployment = Deployment.objects.filter(pk=deployment_id, state=dc.READY).first()
+    deployment = Deployment.objects.filter(pk=deployment_id, state=dc.READY).select_related("handle").first()
     if deployment is None:
         return serving.content_error(request, 404, dc.PREVIEW_NOT_FOUND, "No such preview.")
+    if deployment.target == dc.TARGET_DOCS:
+        # Internal docs are never shown outside their access policy: preview them there.
+        response = HttpResponseRedirect(previews.docs_preview_path(deployment.handle.slug, token) + path.lstrip("/"))
+        response["Cache-Control"] = "no-store"
+        return response
     return serving.serve_deployment_path(
         request,
         deployment,

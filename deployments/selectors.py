@@ -42,6 +42,8 @@ from gharart.errors import ApplicationError
 from gharart.models import Handle
 
 LIVE_STATE_TTL = 600
+# Longer than any state cached under it; a counter that expires restarts from a new value.
+GENERATION_TTL = 30 * 86400
 MANIFEST_TTL = 7 * 86400
 _MISSING = "-"
 
@@ -94,12 +96,16 @@ LOCAL_STATE_SECONDS = 5
 
 
 def _generation(slug):
+    """The slug's generation counter; None (and nothing written) for an unknown handle."""
     key = _generation_key(slug)
     generation = cache.get(key)
     if generation is None:
+        # Anyone can ask for /profiles/<anything>/: only a real handle gets a key.
+        if not Handle.objects.filter(slug=slug).exists():
+            return None
         # Start from a value never used before, so states cached under an older counter
-        # (lost to eviction or a cache restart) are never read again.
-        cache.add(key, time.time_ns(), timeout=None)
+        # (lost to eviction, expiry or a cache restart) are never read again.
+        cache.add(key, time.time_ns(), timeout=GENERATION_TTL)
         generation = cache.get(key, 0)
     return generation
 
@@ -113,6 +119,8 @@ def live_state(slug: str) -> LiveState | None:
     except CACHE_ERRORS as exc:
         cache_unavailable("live state read from the database", exc)
         return _live_state_from_db(slug)
+    if generation is None:
+        return None
     now = time.monotonic()
     memo = _local_states.get((slug, generation))
     if memo is not None and memo[1] > now:
@@ -158,8 +166,9 @@ def _bump(slug):
     key = _generation_key(slug)
     try:
         cache.incr(key)
+        cache.touch(key, GENERATION_TTL)
     except ValueError:  # no counter yet (or it was lost): start a fresh one
-        cache.set(key, time.time_ns(), timeout=None)
+        cache.set(key, time.time_ns(), timeout=GENERATION_TTL)
 
 
 def _retry_failed_bumps():
@@ -227,6 +236,10 @@ class _LRU:
 
 
 _local_manifest = _LRU(20_000)
+# Paths a deployment does not hold: anyone can ask for endless ones, so they are kept
+# only here (bounded, per process), never in the shared cache, and apart from the hits
+# so a scan cannot push real entries out.
+_local_missing = _LRU(20_000)
 
 
 def _file_key(deployment_id, path):
@@ -240,10 +253,10 @@ def manifest_lookup(deployment_id: str, paths) -> dict:
     found, missing = {}, []
     for path in paths:
         hit = _local_manifest.get((deployment_id, path))
-        if hit is None:
-            missing.append(path)
-        elif hit != _MISSING:
+        if hit is not None and hit != _MISSING:
             found[path] = hit
+        elif hit is None and _local_missing.get((deployment_id, path)) is None:
+            missing.append(path)
     if not missing:
         return found
     keys = {_file_key(deployment_id, p): p for p in missing}
@@ -267,16 +280,19 @@ def manifest_lookup(deployment_id: str, paths) -> dict:
         from_db = {r[0]: ManifestEntry(*r) for r in rows}
         to_cache = {}
         for path in still:
-            value = from_db.get(path, _MISSING)
+            value = from_db.get(path)
+            if value is None:
+                _local_missing.put((deployment_id, path), _MISSING)
+                continue
             to_cache[_file_key(deployment_id, path)] = value
             _local_manifest.put((deployment_id, path), value)
-            if value != _MISSING:
-                found[path] = value
-        try:
-            cache_guard()
-            cache.set_many(to_cache, MANIFEST_TTL)
-        except CACHE_ERRORS as exc:
-            cache_unavailable("manifest not cached", exc)
+            found[path] = value
+        if to_cache:
+            try:
+                cache_guard()
+                cache.set_many(to_cache, MANIFEST_TTL)
+            except CACHE_ERRORS as exc:
+                cache_unavailable("manifest not cached", exc)
     return found
 
 

@@ -416,10 +416,12 @@ def blob_orphans_remove(*, older_than, limit=1000) -> int:
 
 # --- Preview and the gate ----------------------------------------------------------------
 
-def deployment_preview_report(*, deployment, actor=None) -> dict:
+def deployment_preview_report(*, deployment, actor=None, opens_gate=True) -> dict:
     """Check that every file is in storage, record a preview validation, return the report.
 
-    409 ``deployment_not_ready`` unless ready; 409 ``deployment_artifact_missing`` with
+    The preview validation opens the gate only when ``opens_gate``: views pass whether the
+    caller is a member who may promote (a viewer reading the report does not count). 409
+    ``deployment_not_ready`` unless ready; 409 ``deployment_artifact_missing`` with
     ``details.missing_files`` when storage lacks any file (the result is recorded either way).
     """
     if deployment.state != dc.READY:
@@ -429,7 +431,7 @@ def deployment_preview_report(*, deployment, actor=None) -> dict:
     deployment.integrity_checked_at = now
     deployment.missing_files = missing
     fields = ["integrity_checked_at", "missing_files"]
-    if not missing:
+    if not missing and opens_gate:
         deployment.preview_opened_at = now
         deployment.preview_opened_by = actor if getattr(actor, "is_authenticated", False) else None
         fields += ["preview_opened_at", "preview_opened_by"]

@@ -29,9 +29,11 @@ DOCS_MEMBERS_ONLY = "docs_members_only"
 # Why a magic link stopped working (details.reason of magic_link_revoked).
 REVOKE_FILE_ACCESS_CHANGED = "file_access_changed"
 REVOKE_BY_MEMBER = "revoked_by_member"
+REVOKE_RECIPIENT_REMOVED = "recipient_removed"
 REVOKE_REASON_CHOICES = [
     (REVOKE_FILE_ACCESS_CHANGED, "The file's access mode changed"),
     (REVOKE_BY_MEMBER, "Revoked by a member"),
+    (REVOKE_RECIPIENT_REMOVED, "The address was removed from the recipients"),
 ]
 
 # --- Internal docs visibility -----------------------------------------------------------

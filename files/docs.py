@@ -8,7 +8,10 @@ in through ``/_edge/docs/<handle>/_access`` (a signed cookie bound to the policy
 """
 
 import fnmatch
+import hashlib
 import logging
+import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -162,19 +165,55 @@ def cookie_email(*, request, slug, policy):
 
 
 def signin_token(*, slug, email, version, next_path="/") -> str:
-    return signing.dumps({"h": slug, "e": email, "v": version, "n": next_path}, salt=_salt(slug) + ":signin", compress=True)
+    # "j": a random ID, so each link can be used once (signin_token_use).
+    data = {"h": slug, "e": email, "v": version, "n": next_path, "j": secrets.token_urlsafe(16)}
+    return signing.dumps(data, salt=_salt(slug) + ":signin", compress=True)
 
 
-def signin_token_read(*, token, slug, policy):
-    """``(email, next_path)`` from a valid, unexpired sign-in token for the current policy."""
+def _signin_data(*, token, slug, policy):
     try:
         data = signing.loads(token or "", salt=_salt(slug) + ":signin", max_age=fc.DOCS_SIGNIN_MAX_AGE)
     except signing.BadSignature:
         return None
-    if data.get("h") != slug or data.get("v") != policy.version or not partner_allowed(policy, data.get("e", "")):
+    if not isinstance(data, dict) or data.get("h") != slug or data.get("v") != policy.version:
+        return None
+    if not partner_allowed(policy, data.get("e", "")):
+        return None
+    return data
+
+
+def signin_token_read(*, token, slug, policy):
+    """``(email, next_path)`` from a valid, unexpired sign-in token for the current policy."""
+    data = _signin_data(token=token, slug=slug, policy=policy)
+    if data is None:
         return None
     next_path = data.get("n") or "/"
     return data["e"], next_path if next_path.startswith("/") and not next_path.startswith("//") else "/"
+
+
+def signin_token_use(*, token, slug, policy):
+    """Like ``signin_token_read``, once: the link's ID is recorded and a second use is None.
+
+    Recorded in the database (one row per sign-in, unique on the ID's hash), so every
+    process agrees; rows older than a link's lifetime are removed as new ones arrive.
+    """
+    from django.db import IntegrityError, transaction
+
+    from files.models import DocsSigninUse
+
+    signed = signin_token_read(token=token, slug=slug, policy=policy)
+    data = _signin_data(token=token, slug=slug, policy=policy) if signed else None
+    if data is None or not isinstance(data.get("j"), str) or not data["j"]:
+        return None
+    digest = hashlib.sha256(f"{slug}:{data['j']}".encode()).hexdigest()
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            DocsSigninUse.objects.create(jti_hash=digest, used_at=now)
+    except IntegrityError:
+        return None
+    DocsSigninUse.objects.filter(used_at__lt=now - timedelta(seconds=fc.DOCS_SIGNIN_MAX_AGE + 60)).delete()
+    return signed
 
 
 def signin_send(*, handle_id, email, next_path="/"):

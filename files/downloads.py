@@ -6,8 +6,10 @@ holder already knew the file); link mode needs a valid token (required / invalid
 revoked / expired); then the file's own expiry (410) and download limit (410).
 
 Bytes are streamed from the blob store in fixed chunks (constant memory) or handed to
-nginx with ``X-Accel-Redirect``. A download is counted with one conditional UPDATE, so
-``max_downloads`` is never exceeded however many requests race.
+nginx with ``X-Accel-Redirect``. A file with ``max_downloads`` is metered in bytes per
+download (``files.services``, "Download accounting"): a split or resumed download costs
+one, a new download is counted with one conditional UPDATE, so ``max_downloads`` is never
+exceeded however many requests race, and a counted download may finish after the limit.
 """
 
 import re
@@ -29,6 +31,8 @@ from gharart.errors import ApplicationError, envelope, error_response
 from gharart.request_id import request_id_for
 
 CHUNK = 256 * 1024
+# Bytes of a metered download (a file with max_downloads) charged per database update.
+METER_WINDOW = 1024 * 1024
 # Wrong magic-link tokens per client address: settings.GHARART_THROTTLES.
 MAGIC_LINK_FAILURES = "magic_link_failures"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -63,6 +67,7 @@ def _revoked(reason):
     message = {
         fc.REVOKE_FILE_ACCESS_CHANGED: "This link was revoked because the file's access mode changed.",
         fc.REVOKE_BY_MEMBER: "This link was revoked by the file's owner.",
+        fc.REVOKE_RECIPIENT_REMOVED: "This link was revoked because your address is no longer among the file's recipients.",
     }.get(reason, "This link was revoked.")
     return ApplicationError(fc.MAGIC_LINK_REVOKED, message, status=403, details={"reason": reason})
 
@@ -98,14 +103,18 @@ def authorize(*, file_id, token):
         link = None  # public: a token changes nothing
     if file.is_expired:
         raise ApplicationError(fc.FILE_EXPIRED, "This file has expired.", status=410, details={"expired_at": _iso(file.expires_at)})
-    if file.limit_reached:
-        raise ApplicationError(
-            fc.DOWNLOAD_LIMIT_REACHED,
-            "This file's download limit is used up.",
-            status=410,
-            details={"max_downloads": file.max_downloads},
-        )
+    # The download limit is checked per client when bytes are asked for (a download
+    # already counted may resume after the limit is reached).
     return file, link
+
+
+def _limit_reached(file):
+    return ApplicationError(
+        fc.DOWNLOAD_LIMIT_REACHED,
+        "This file's download limit is used up.",
+        status=410,
+        details={"max_downloads": file.max_downloads},
+    )
 
 
 def _iso(value):
@@ -174,6 +183,37 @@ def _range_stream(sha256, start, end):
             yield chunk
 
 
+def _metered_stream(file, charge, start, end):
+    """Bytes ``start..end`` (inclusive) of a metered file, charged window by window.
+
+    ``charge`` is the first window's (charged when the download was chosen). Each further
+    window is charged before it is sent; when the client goes away mid-window the part
+    never handed to the server is given back. A chunk handed over counts as sent even if
+    the connection then breaks (the server cannot know it arrived). A window the download
+    may not be sent (re-sends past its allowance) ends the response early.
+    """
+    pos, stop = start, end + 1
+    charge_download_id = charge.download_id
+    with storage.blob_open(file.sha256) as fh:
+        fh.seek(start)
+        while pos < stop:
+            if charge is None:
+                charge = services.file_download_charge(download_id=charge_download_id, start=pos, end=min(stop, pos + METER_WINDOW), size=file.size)
+                if charge is None:
+                    return
+            try:
+                while pos < charge.end:
+                    chunk = fh.read(min(CHUNK, charge.end - pos))
+                    if not chunk:
+                        return
+                    pos += len(chunk)
+                    yield chunk
+            finally:
+                if pos < charge.end:
+                    services.file_download_refund(charge=charge, sent_until=pos)
+            charge = None
+
+
 def _disposition(file):
     inline = file.content_type in fc.INLINE_CONTENT_TYPES
     return content_disposition_header(not inline, file.name) or "attachment"
@@ -220,6 +260,9 @@ def public_file(request, file_id):
             raise
     except ApplicationError as exc:
         return error_page(request, exc, file_id=file_id)
+    client_key = services.download_client_key(link=link, ip=throttles.client_ip(request), user_agent=request.headers.get("User-Agent", ""))
+    if not services.file_download_may_resume(file=file, client_key=client_key):
+        return error_page(request, _limit_reached(file), file_id=file.id)
     etag = f'"{file.sha256}"'
     if _etag_matches(request.headers.get("If-None-Match"), etag):
         return _common_headers(HttpResponse(status=304), file)
@@ -235,30 +278,32 @@ def public_file(request, file_id):
         response = HttpResponse(content_type=file.content_type)
         response["Content-Length"] = str(file.size)
         return _common_headers(response, file)
-    # A download is counted when it starts at byte 0; resuming a started download is free.
-    if byte_range is None or byte_range[0] == 0:
-        if not services.file_count_download(file_id=file.id):
-            return error_page(
-                request,
-                ApplicationError(fc.DOWNLOAD_LIMIT_REACHED, "This file's download limit is used up.", status=410, details={"max_downloads": file.max_downloads}),
-                file_id=file.id,
-            )
-        if link is not None:
-            services.magic_link_mark_used(link=link)
+    start, end = (0, file.size - 1) if byte_range is None else byte_range
+    # nginx serves the bytes itself (X-Accel-Redirect), unseen here: charge all it will send.
+    first_window = end + 1 if settings.GHARART_ACCEL_REDIRECT else min(end + 1, start + METER_WINDOW)
+    started = services.file_download_start(file=file, client_key=client_key, link=link, start=start, end=end + 1, first_window=first_window)
+    if started is None or (started[0] and started[1] is None):
+        return error_page(request, _limit_reached(file), file_id=file.id)
+    download_id, charge = started
     if settings.GHARART_ACCEL_REDIRECT:
-        # nginx serves the bytes (and the Range) from the internal location.
         response = HttpResponse(content_type=file.content_type)
         response["X-Accel-Redirect"] = quote(settings.GHARART_ACCEL_REDIRECT_PREFIX + storage.blob_name(file.sha256))
         return _common_headers(response, file)
-    if byte_range is None:
+    if download_id:
+        stream = _metered_stream(file, charge, start, end)
+    elif byte_range is None:
         path = storage.blob_path(file.sha256)
         fh = open(path, "rb") if path else storage.blob_open(file.sha256)  # noqa: SIM115 - closed by the response
         response = FileResponse(fh, content_type=file.content_type)
         response.block_size = CHUNK
         response["Content-Length"] = str(file.size)
         return _common_headers(response, file)
-    start, end = byte_range
-    response = StreamingHttpResponse(_range_stream(file.sha256, start, end), status=206, content_type=file.content_type)
-    response["Content-Range"] = f"bytes {start}-{end}/{file.size}"
+    else:
+        stream = _range_stream(file.sha256, start, end)
+    if byte_range is None:
+        response = StreamingHttpResponse(stream, content_type=file.content_type)
+    else:
+        response = StreamingHttpResponse(stream, status=206, content_type=file.content_type)
+        response["Content-Range"] = f"bytes {start}-{end}/{file.size}"
     response["Content-Length"] = str(end - start + 1)
     return _common_headers(response, file)

@@ -5,10 +5,13 @@ HEAD, CSP and 404 page as profile routes); this module only decides who may see 
 page (rules in ``files.docs``) and logs every page it serves.
 """
 
+import hashlib
 import logging
+import time
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -21,6 +24,7 @@ from gharart import constants as c
 from gharart import throttles
 from gharart.access import role_allows
 from gharart.auth import BearerAuthentication
+from gharart.degraded import CACHE_ERRORS, cache_guard, cache_unavailable
 from gharart.errors import ApplicationError
 from gharart.jobs import dispatch
 from gharart.models import Handle, PersonalAccessToken
@@ -93,6 +97,8 @@ def _not_allowed(request, slug, path, viewer, *, code=fc.DOCS_ACCESS_DENIED, mes
 
 
 def _log(request, handle, viewer, kind, path, status):
+    if kind == fc.VIEWER_PUBLIC and not _first_public_read(request, handle, path, status):
+        return
     try:
         DocsAccessLog.objects.create(
             handle=handle,
@@ -107,24 +113,74 @@ def _log(request, handle, viewer, kind, path, status):
         logger.warning("docs access log write failed", exc_info=True)
 
 
+def _first_public_read(request, handle, path, status):
+    """Anonymous readers of public docs: one row per address, page and hour, none for a 404.
+
+    Anyone may send these requests as fast as they like; a scan must not become one
+    database row per request (their 404s are counted by the request log instead).
+    """
+    if status == 404:
+        return False
+    digest = hashlib.sha256(f"{throttles.client_ip(request)}|{path}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    key = f"docs-log:{handle.id}:{digest}:{int(time.time() // 3600)}"
+    try:
+        cache_guard()
+        return bool(cache.add(key, 1, timeout=3600))
+    except CACHE_ERRORS as exc:
+        cache_unavailable("public docs reads logged without de-duplication", exc)
+        return True
+
+
 def edge_docs(request, handle, path=""):
-    from deployments.serving import decide, serve_deployment_path
+    handle_obj = Handle.objects.filter(slug=handle).first()
+    if handle_obj is None:
+        return _error(request, 404, fc.DOCS_NOT_FOUND, "There are no such internal docs.")
+    return _serve_docs(request, handle_obj, docs.live_docs_deployment(handle=handle_obj), path)
+
+
+def edge_docs_preview(request, handle, token, path=""):
+    """A signed preview of a ``docs`` deployment, behind the same access policy as the live docs."""
+    from deployments import constants as dc
+    from deployments import previews
+    from deployments.models import Deployment
 
     handle_obj = Handle.objects.filter(slug=handle).first()
     if handle_obj is None:
         return _error(request, 404, fc.DOCS_NOT_FOUND, "There are no such internal docs.")
     try:
+        deployment_id = previews.preview_deployment_id(token)
+    except ApplicationError as exc:
+        return _error(request, exc.status, exc.code, exc.message)
+    deployment = Deployment.objects.filter(pk=deployment_id, handle=handle_obj, target=dc.TARGET_DOCS, state=dc.READY).first()
+    if deployment is None:
+        return _error(request, 404, dc.PREVIEW_NOT_FOUND, "No such preview.")
+    return _serve_docs(
+        request,
+        handle_obj,
+        deployment,
+        path,
+        prefix=f"_preview/{token}/",
+        log_prefix=f"_preview/{deployment.id}/",  # the log names the deployment, never the token
+        extra_headers={"X-Robots-Tag": "noindex, nofollow"},
+    )
+
+
+def _serve_docs(request, handle_obj, deployment, path, *, prefix="", log_prefix="", extra_headers=None):
+    """Serve ``path`` of a docs ``deployment`` (live or previewed) to whoever the policy lets in."""
+    from deployments.serving import decide, serve_deployment_path
+
+    handle = handle_obj.slug
+    try:
         viewer = _identify(request, handle_obj)
     except ApplicationError as exc:
         return _error(request, exc.status, exc.code, exc.message, headers=exc.headers)
-    deployment = docs.live_docs_deployment(handle=handle_obj)
     policy = selectors.docs_policy_get(handle=handle_obj)
     if not viewer.member:
         viewer.email = docs.cookie_email(request=request, slug=handle, policy=policy) or ""
     if deployment is None:
         if viewer.member:
             return _error(request, 404, fc.DOCS_NOT_FOUND, "No internal docs are published yet.")
-        return _not_allowed(request, handle, path, viewer)
+        return _not_allowed(request, handle, prefix + path, viewer)
     if viewer.member:
         kind = fc.VIEWER_MEMBER
     else:
@@ -136,26 +192,34 @@ def edge_docs(request, handle, path=""):
                 "The internal docs are not open to partners at this time.",
                 details={"starts_at": _iso(policy.starts_at), "ends_at": _iso(policy.ends_at)},
             )
-        # The same decision as serving: a _redirects rewrite to a confidential page is confidential.
+        # The same decision as serving. The rule applies to whatever body would be served:
+        # the page asked for, a _redirects rewrite's target, or the docs' own 404.html. A
+        # path under a confidential rule is members-only whether it exists or not (no
+        # telling which confidential pages exist).
         found = decide(deployment, path)
-        confidential = found.entry is not None and (found.status == 200 or found.rule is not None) and (
-            found.entry.confidential
-            or docs.path_matches(found.entry.path, policy.confidential_paths)
-            or docs.path_matches(path, policy.confidential_paths)
+        body_confidential = found.entry is not None and (
+            found.entry.confidential or docs.path_matches(found.entry.path, policy.confidential_paths)
+        )
+        confidential = docs.path_matches(path, policy.confidential_paths) or (
+            body_confidential and (found.status == 200 or found.rule is not None)
         )
         if policy.visibility == fc.VISIBILITY_PUBLIC:
             kind = fc.VIEWER_PARTNER if viewer.email else fc.VIEWER_PUBLIC
         elif viewer.email:
             kind = fc.VIEWER_PARTNER
         else:
-            return _not_allowed(request, handle, path, viewer)
+            return _not_allowed(request, handle, prefix + path, viewer)
         if confidential:
             if not viewer.email and not viewer.credentials:
-                return _not_allowed(request, handle, path, viewer)
+                return _not_allowed(request, handle, prefix + path, viewer)
             return _error(request, 403, fc.DOCS_MEMBERS_ONLY, "This page is confidential: members of the handle only.")
-    response = serve_deployment_path(request, deployment, path, extra_headers=EDGE_HEADERS)
+        if body_confidential:
+            # A confidential 404.html: the plain not-found answer instead of its body.
+            _log(request, handle_obj, viewer, kind, log_prefix + path, 404)
+            return _error(request, 404, c.NOT_FOUND, "There is no such page in these docs.")
+    response = serve_deployment_path(request, deployment, path, extra_headers={**EDGE_HEADERS, **(extra_headers or {})})
     if response.status_code < 400 or response.status_code == 404:
-        _log(request, handle_obj, viewer, kind, path, response.status_code)
+        _log(request, handle_obj, viewer, kind, log_prefix + path, response.status_code)
     return response
 
 
@@ -190,9 +254,9 @@ def edge_docs_access(request, handle):
         "request_id": request_id_for(request),
     }
     if request.method == "GET" and request.GET.get("token"):
-        signed = docs.signin_token_read(token=request.GET["token"], slug=handle, policy=policy)
-        if signed is None or not docs.window_open(policy):
-            context["errors"] = {"token": ["This sign-in link is invalid, expired, or from before the access rules changed. Ask for a new one."]}
+        signed = docs.signin_token_use(token=request.GET["token"], slug=handle, policy=policy) if docs.window_open(policy) else None
+        if signed is None:
+            context["errors"] = {"token": ["This sign-in link is invalid, expired, already used, or from before the access rules changed. Ask for a new one below."]}
             return render(request, "files/docs_signin.html", context, status=403)
         email, target = signed
         response = HttpResponseRedirect(docs.cookie_path(handle) + target.lstrip("/"))

@@ -25,7 +25,9 @@ class File(models.Model):
     # Exact emails and "@domain" entries allowed to receive magic links.
     recipients = models.JSONField(default=list, blank=True)
     max_downloads = models.PositiveIntegerField(null=True, blank=True)
+    # Downloads started (each one copy at most, see FileDownload); bytes sent in all.
     download_count = models.PositiveIntegerField(default=0)
+    bytes_served = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -84,6 +86,36 @@ class MagicLink(models.Model):
         return self.revoked_at is None and self.expires_at > timezone.now()
 
 
+class FileDownload(models.Model):
+    """One counted download of a file that has ``max_downloads``: the ledger of what it was sent.
+
+    Every request of the same client (the same magic link, or for a public file the same
+    address and user agent) belongs to its open download as long as what it asks for is
+    new to the ledger (a split or resumed download), or re-sends at most the download's
+    allowance (bytes lost in flight). Anything else starts a new download, which counts.
+    """
+
+    id = models.CharField(primary_key=True, max_length=40, default=ids.new_dl_id, editable=False)
+    file = models.ForeignKey(File, on_delete=models.CASCADE, related_name="downloads")
+    client_key = models.CharField(max_length=80)
+    magic_link = models.ForeignKey(MagicLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="downloads")
+    # Sorted disjoint [start, end) byte intervals sent (files.ranges).
+    served = models.JSONField(default=list, blank=True)
+    bytes_sent = models.BigIntegerField(default=0)
+    bytes_resent = models.BigIntegerField(default=0)
+    # Replaced by a newer download of the same client: takes no more requests.
+    closed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["file", "client_key", "closed"])]
+
+    def __str__(self):
+        return f"{self.id} of {self.file_id} ({self.bytes_sent} bytes)"
+
+
 class DocsAccessPolicy(models.Model):
     """Who may read a handle's internal docs (its live ``docs`` deployment) on the edge."""
 
@@ -125,3 +157,13 @@ class DocsAccessLog(models.Model):
 
     def __str__(self):
         return f"{self.viewer_kind} {self.email or self.user_id} {self.path}"
+
+
+class DocsSigninUse(models.Model):
+    """A used docs sign-in link (by the hash of its random ID): each link signs in once."""
+
+    jti_hash = models.CharField(primary_key=True, max_length=64)
+    used_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"sign-in {self.jti_hash[:12]}… used {self.used_at}"

@@ -4,7 +4,9 @@ The API and the dashboard call these same functions. Validation lives here, so b
 report the same field errors (``ApplicationError(validation_error, details={field: [...]})``).
 """
 
+import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
 from django.conf import settings
@@ -16,8 +18,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from deployments import storage
 from deployments.models import Blob
 from files import constants as fc
-from files import links
-from files.models import DocsAccessPolicy, File, MagicLink
+from files import links, ranges
+from files.models import DocsAccessPolicy, File, FileDownload, MagicLink
 from files.uploads import detect_content_type, sanitize_filename
 from gharart import constants as c
 from gharart.errors import ApplicationError
@@ -172,7 +174,9 @@ def file_update(*, file, actor, **changes):
     """Change access, expiry, recipients, title or max_downloads.
 
     Changing ``access`` revokes every magic link of the file (reason
-    ``file_access_changed``) and is audited. A new ``expires_at`` applies at once to links
+    ``file_access_changed``) and is audited; removing an address or ``@domain`` from
+    ``recipients`` revokes the links issued to the addresses it covered (reason
+    ``recipient_removed``). A new ``expires_at`` applies at once to links
     already sent: links are always checked against the file's current expiry.
     """
     allowed = {"access", "expires_at", "recipients", "title", "max_downloads"}
@@ -184,10 +188,13 @@ def file_update(*, file, actor, **changes):
         raise _invalid("The file could not be updated.", errors)
     file = File.objects.select_for_update().get(pk=file.pk)
     before_access = file.access
+    before_recipients = list(file.recipients)
     for key, value in fields.items():
         setattr(file, key, value)
     file.updated_at = timezone.now()
     file.save()
+    if "recipients" in fields:
+        _revoke_removed_recipients(file=file, actor=actor, before=before_recipients)
     if "access" in fields and fields["access"] != before_access:
         revoked = MagicLink.objects.filter(file=file, revoked_at__isnull=True).update(
             revoked_at=timezone.now(), revoked_reason=fc.REVOKE_FILE_ACCESS_CHANGED
@@ -201,6 +208,34 @@ def file_update(*, file, actor, **changes):
             after={"access": file.access, "magic_links_revoked": revoked},
         )
     return file
+
+
+def _revoke_removed_recipients(*, file, actor, before):
+    """Revoke the live links of addresses that ``recipients`` covered before and no longer does.
+
+    An exact address or an ``@domain`` entry may be removed; a link stays when another
+    entry still covers its address, and links minted for addresses never on the list
+    are not touched by a change of the list.
+    """
+    gone = [
+        link.pk
+        for link in MagicLink.objects.filter(file=file, revoked_at__isnull=True).only("pk", "email")
+        if links.recipient_allowed(link.email, before) and not links.recipient_allowed(link.email, file.recipients)
+    ]
+    if not gone:
+        return 0
+    revoked = MagicLink.objects.filter(pk__in=gone, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_reason=fc.REVOKE_RECIPIENT_REMOVED
+    )
+    audit_record(
+        action="file.recipients_change",
+        actor=actor,
+        handle=file.handle,
+        target=file.id,
+        before={"recipients": before},
+        after={"recipients": file.recipients, "magic_links_revoked": revoked},
+    )
+    return revoked
 
 
 def file_delete(*, file, actor):
@@ -220,6 +255,135 @@ def file_count_download(*, file_id) -> bool:
         .update(download_count=F("download_count") + 1)
     )
     return updated == 1
+
+
+# --- Download accounting (max_downloads) ------------------------------------------------------
+#
+# A file with ``max_downloads`` is metered in bytes. Each counted download (a FileDownload)
+# is owed one copy: its ledger records the byte ranges it was sent. A request of the same
+# client joins its open download when the bytes it asks for are new to the ledger (the
+# other connections of a split download, a resume) or re-send at most the allowance
+# (bytes lost in flight); otherwise it starts a new download, which counts and is refused
+# once ``max_downloads`` are used. An open download keeps working after the limit is
+# reached, for the bytes it was owed. Bytes are charged window by window as they are
+# streamed, so a broken connection is charged for what was sent, not what was asked.
+
+
+def download_client_key(*, link=None, ip="", user_agent="") -> str:
+    """Who "the same download" is: the magic link, else the client address and user agent."""
+    if link is not None:
+        return f"link:{link.id}"
+    digest = hashlib.sha256(f"{ip}\0{user_agent}".encode("utf-8", "surrogatepass")).hexdigest()
+    return f"client:{digest[:48]}"
+
+
+def download_resend_allowance(size) -> int:
+    """Bytes one download may be sent again: ``GHARART_DOWNLOAD_RESEND_BYTES``, at most half the file."""
+    return max(0, min(settings.GHARART_DOWNLOAD_RESEND_BYTES, size // 2))
+
+
+def _open_download(file_id, client_key, *, lock=False):
+    qs = FileDownload.objects.filter(file_id=file_id, client_key=client_key, closed=False).order_by("-created_at", "-pk")
+    return (qs.select_for_update() if lock else qs).first()
+
+
+def file_download_may_resume(*, file, client_key) -> bool:
+    """True when bytes may be sent to this client now (HEAD and 304 send none, but answer alike)."""
+    if file.max_downloads is None or not file.limit_reached:
+        return True
+    return _open_download(file.id, client_key) is not None
+
+
+def file_download_start(*, file, client_key, link=None, start, end, first_window):
+    """Start sending bytes ``[start, end)`` of ``file``: pick their download, charge the first window.
+
+    Returns ``(download_id, charge)``: ``("", None)`` for a file without a limit (nothing
+    is metered; a request from byte 0 counts one download), the download and the charge
+    of ``[start, first_window)``, or None when a new download would be needed and
+    ``max_downloads`` are used up (the caller answers 410). The choice and the first
+    charge happen under the file's row lock, so concurrent requests of one client never
+    both take the same bytes for free.
+    """
+    if file.max_downloads is None:
+        if start == 0:
+            file_count_download(file_id=file.id)
+            if link is not None:
+                magic_link_mark_used(link=link)
+        return "", None
+    allowance = download_resend_allowance(file.size)
+    opened = False
+    with transaction.atomic():
+        # The file's row lock orders every start of a metered file, so two requests of one
+        # client arriving together cannot both open a download, nor both take bytes free.
+        File.objects.select_for_update().filter(pk=file.id).values_list("pk", flat=True).first()
+        current = _open_download(file.id, client_key, lock=True)
+        if current is None or current.bytes_resent + ranges.overlap(current.served, start, end) > allowance:
+            # A new copy: counted with one conditional UPDATE, so the limit holds under races.
+            if not file_count_download(file_id=file.id):
+                return None
+            if current is not None:
+                FileDownload.objects.filter(pk=current.pk).update(closed=True, updated_at=timezone.now())
+            current = FileDownload.objects.create(file_id=file.id, client_key=client_key, magic_link=link)
+            opened = True
+        charge = _download_charge(current, start, first_window, file.size)
+    if opened and link is not None:
+        magic_link_mark_used(link=link)
+    return current.id, charge
+
+
+@dataclass
+class DownloadCharge:
+    """Bytes ``[start, end)`` charged to a download: ``added`` were new to its ledger."""
+
+    download_id: str
+    file_id: str
+    start: int
+    end: int
+    added: list
+    resent: int
+
+
+def _download_charge(download, start, end, size):
+    resent = ranges.overlap(download.served, start, end)
+    if download.bytes_resent + resent > download_resend_allowance(size):
+        return None
+    added = ranges.subtract([[start, end]], download.served)
+    download.served = ranges.add(download.served, start, end)
+    download.bytes_sent += end - start
+    download.bytes_resent += resent
+    download.updated_at = timezone.now()
+    download.save(update_fields=["served", "bytes_sent", "bytes_resent", "updated_at"])
+    File.objects.filter(pk=download.file_id).update(bytes_served=F("bytes_served") + (end - start))
+    return DownloadCharge(download_id=download.id, file_id=download.file_id, start=start, end=end, added=added, resent=resent)
+
+
+def file_download_charge(*, download_id, start, end, size):
+    """Charge ``[start, end)`` to the download before they are sent.
+
+    None (nothing charged) when re-sending them would pass the download's allowance;
+    the stream stops there.
+    """
+    with transaction.atomic():
+        download = FileDownload.objects.select_for_update().filter(pk=download_id).first()
+        return None if download is None else _download_charge(download, start, end, size)
+
+
+def file_download_refund(*, charge, sent_until):
+    """Give back the part of a charge that was never sent (the client went away first)."""
+    if sent_until >= charge.end:
+        return
+    unsent = max(0, charge.end - max(sent_until, charge.start))
+    with transaction.atomic():
+        download = FileDownload.objects.select_for_update().filter(pk=charge.download_id).first()
+        if download is None:
+            return
+        new_unsent = ranges.intersect(charge.added, sent_until, charge.end)
+        download.served = ranges.subtract(download.served, new_unsent)
+        download.bytes_sent = max(0, download.bytes_sent - unsent)
+        download.bytes_resent = max(0, download.bytes_resent - min(charge.resent, unsent - ranges.total(new_unsent)))
+        download.updated_at = timezone.now()
+        download.save(update_fields=["served", "bytes_sent", "bytes_resent", "updated_at"])
+        File.objects.filter(pk=charge.file_id).update(bytes_served=F("bytes_served") - unsent)
 
 
 # --- Magic links ------------------------------------------------------------------------------

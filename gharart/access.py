@@ -60,3 +60,10 @@ def check_handle_access(*, user, auth, slug, access: Access):
 
 def role_allows(membership, roles):
     return membership is not None and membership.role in roles
+
+
+def access_allows(*, membership, auth, access: Access) -> bool:
+    """True when this membership and credential could perform an action needing ``access``."""
+    if membership is None or membership.role not in access.roles:
+        return False
+    return not (access.scope and isinstance(auth, PersonalAccessToken) and access.scope not in auth.scopes)

@@ -62,6 +62,10 @@ def new_ml_id() -> str:
     return new_id("ml")
 
 
+def new_dl_id() -> str:
+    return new_id("dl")
+
+
 def new_sub_id() -> str:
     return new_id("sub")
 

@@ -291,6 +291,8 @@ GHARART_ACCEL_REDIRECT = _env_bool("GHARART_ACCEL_REDIRECT")
 GHARART_ACCEL_REDIRECT_PREFIX = os.environ.get("GHARART_ACCEL_REDIRECT_PREFIX", "/_blobs/")
 GHARART_DEMO_PASSWORD = os.environ.get("GHARART_DEMO_PASSWORD", "")
 
+# Rows the request log writes per minute and address for anonymous /v2 calls (the rest is counted).
+GHARART_REQUEST_LOG_ANONYMOUS_PER_MINUTE = _env_int("GHARART_REQUEST_LOG_ANONYMOUS_PER_MINUTE", 30)
 # Rate limits: "<count>/<sec|min|hour|day>" per caller (per IP for anonymous routes).
 GHARART_THROTTLES = {
     "read": os.environ.get("GHARART_THROTTLE_READ", "1200/min"),
@@ -349,6 +351,9 @@ SITEINTEL_RUN_STALE_SECONDS = _env_int("SITEINTEL_RUN_STALE_SECONDS", 900)
 # Files
 FILES_MAX_UPLOAD_BYTES = _env_int("GHARART_FILES_MAX_UPLOAD_BYTES", 2 * 1024 * 1024 * 1024)
 MAGIC_LINK_TTL = timedelta(days=_env_int("MAGIC_LINK_TTL_DAYS", 7))
+# max_downloads: bytes one download may be sent twice (lost in flight when a client with
+# several connections or a broken one asks again), never more than half the file.
+GHARART_DOWNLOAD_RESEND_BYTES = _env_int("GHARART_DOWNLOAD_RESEND_BYTES", 16 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,

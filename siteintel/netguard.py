@@ -42,17 +42,72 @@ def resolve_host(host, port):
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
-def address_allowed(address) -> bool:
-    """True only for a public unicast address."""
-    ip = ipaddress.ip_address(str(address).split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+# Ranges the flags of ``ipaddress`` call global that a crawl must still not reach.
+_BLOCKED_V4 = (
+    ipaddress.ip_network("192.88.99.0/24"),  # 6to4 relay anycast (RFC 7526): a relay, not a site
+)
+# IPv6 forms that carry an IPv4 address: the IPv4 decides.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 well-known prefix, IPv4 in the last 32 bits
+_V4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # SIIT (RFC 2765)
+# IPv6 forms refused whatever they embed.
+_REFUSED_V6 = (
+    ipaddress.ip_network("64:ff9b:1::/48"),  # local-use NAT64 (RFC 8215): a private translator
+    ipaddress.ip_network("::/96"),  # IPv4-compatible (deprecated, RFC 4291), :: and ::1 included
+)
+
+
+def _flags_allowed(ip) -> bool:
     if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified:
         return False
     if isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local:
         return False
-    # Catches what the flags above leave out (shared address space 100.64/10, 6to4 relays...).
+    # Catches what the flags above leave out (shared address space 100.64/10, ...).
     return ip.is_global
+
+
+def _v4_allowed(ip) -> bool:
+    return _flags_allowed(ip) and not any(ip in net for net in _BLOCKED_V4)
+
+
+def embedded_ipv4(ip) -> list:
+    """The IPv4 addresses an IPv6 address carries (mapped, 6to4, Teredo, NAT64, SIIT, ISATAP)."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return []
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        return list(ip.teredo)  # the Teredo server and the (de-obfuscated) client
+    if ip in _NAT64 or ip in _V4_TRANSLATED:
+        return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+    if (int(ip) >> 32) & 0xFDFFFFFF == 0x00005EFE:  # ISATAP interface ID (::0:5efe:a.b.c.d, ::200:5efe:...)
+        return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+    return []
+
+
+def address_allowed(address) -> bool:
+    """True only for a public unicast address.
+
+    An IPv6 address that embeds an IPv4 one (IPv4-mapped, 6to4 ``2002::/16``, Teredo
+    ``2001::/32``, NAT64 ``64:ff9b::/96``, SIIT, ISATAP) is judged by every IPv4 it
+    carries, since a relay or translator would connect there. IPv4-compatible ``::/96``
+    and local-use NAT64 ``64:ff9b:1::/48`` are refused whatever they carry.
+    """
+    ip = ipaddress.ip_address(str(address).split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv4Address):
+        return _v4_allowed(ip)
+    if any(ip in net for net in _REFUSED_V6):
+        return False
+    carried = embedded_ipv4(ip)
+    if not carried:
+        return _flags_allowed(ip)
+    if not all(_v4_allowed(v4) for v4 in carried):
+        return False
+    # Mapped, 6to4, Teredo, NAT64 and SIIT are judged by what they carry; an ISATAP
+    # address must also be a public IPv6 address itself.
+    interface_form = ip.ipv4_mapped is None and ip.sixtofour is None and ip.teredo is None and ip not in _NAT64 and ip not in _V4_TRANSLATED
+    return _flags_allowed(ip) if interface_form else True
 
 
 def _allow_private(allow_private):

@@ -266,7 +266,7 @@ def test_the_preview_report_checks_integrity_and_signs_a_url(api, users, handle,
     assert {ch["name"] for ch in body["gate"]["checks"]} >= {"preview_opened", "integrity", "replay"}
     assert body["expires_at"].endswith("Z")
     dep.refresh_from_db()
-    assert dep.preview_opened_at is not None
+    assert dep.preview_opened_at is None  # a viewer's look does not open the gate
     path = body["preview_url"].replace("http://testserver", "")
     page = client.get(path)
     assert page.status_code == 200 and b"".join(page.streaming_content) == SITE["index.html"]

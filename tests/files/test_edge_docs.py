@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
+from freezegun import freeze_time
 
 from files import constants as fc
 from files import docs, services
@@ -127,9 +128,11 @@ def test_no_enumeration_on_the_access_form(handle, users, live_docs, django_capt
 def test_the_access_form_is_throttled_per_ip(handle, users, live_docs):
     set_policy(handle, users["owner"], visibility="partners", partner_emails=["pat@partner.example"])
     browser = Client()
-    for _ in range(10):
-        assert browser.post("/_edge/docs/acme/_access", {"email": "x@y.example"}).status_code == 200
-    response = browser.post("/_edge/docs/acme/_access", {"email": "x@y.example"})
+    # One frozen instant: a minute boundary mid-test would start a new window.
+    with freeze_time("2026-12-01 12:00:10"):
+        for _ in range(10):
+            assert browser.post("/_edge/docs/acme/_access", {"email": "x@y.example"}).status_code == 200
+        response = browser.post("/_edge/docs/acme/_access", {"email": "x@y.example"})
     assert response.status_code == 429 and response["Retry-After"]
 
 
@@ -227,3 +230,65 @@ def test_a_site_rule_cannot_expose_a_confidential_page(api, users, handle):
     response = api().get("/_edge/docs/acme/away")
     assert response.status_code == 302 and response["Location"] == "/_edge/docs/acme/guide/brand"
     assert api(users["viewer"]).get("/_edge/docs/acme/_redirects").status_code == 404
+
+
+CONFIDENTIAL_404 = b'<html><head><meta name="gharart:classification" content="confidential"></head><body>staff escalation numbers</body></html>'
+
+
+@pytest.mark.parametrize("how", ["meta tag", "path rule"])
+def test_a_confidential_404_page_is_never_served_to_partners_or_the_public(api, client, users, handle, how):
+    pages = {**DOCS_PAGES, "404.html": CONFIDENTIAL_404 if how == "meta tag" else b"<html><body>staff escalation numbers</body></html>"}
+    make_docs(handle, users["owner"], pages)
+    rules = ["/404.html"] if how == "path rule" else []
+    set_policy(handle, users["owner"], visibility="public", confidential_paths=rules)
+    for response in (api().get("/_edge/docs/acme/no-such-page"), client.get("/_edge/docs/acme/no-such-page", **BROWSER)):
+        assert response.status_code == 404
+        assert b"staff escalation numbers" not in body(response)
+    # A signed-in partner does not get it either.
+    set_policy(handle, users["owner"], visibility="partners", partner_domains=["agency.example"], confidential_paths=rules)
+    response = partner_client(type(handle).objects.get(pk=handle.pk)).get("/_edge/docs/acme/missing/page", **BROWSER)
+    assert response.status_code == 404 and b"staff escalation numbers" not in body(response)
+    # Members still get the docs' own page.
+    client.force_login(users["viewer"])
+    response = client.get("/_edge/docs/acme/no-such-page")
+    assert response.status_code == 404 and b"staff escalation numbers" in body(response)
+
+
+def test_a_missing_page_under_a_confidential_rule_answers_like_an_existing_one(api, users, handle, live_docs):
+    set_policy(handle, users["owner"], visibility="public", confidential_paths=["/finance/*"])
+    exists = api().get("/_edge/docs/acme/finance/q3")
+    missing = api().get("/_edge/docs/acme/finance/q4-not-yet")
+    assert exists.status_code == missing.status_code == 401
+    # The ordinary 404 page is still served elsewhere.
+    response = api().get("/_edge/docs/acme/guide/missing")
+    assert response.status_code == 404 and b"no such doc" in body(response)
+
+
+def test_a_sign_in_link_works_once(users, handle, live_docs):
+    set_policy(handle, users["owner"], visibility="partners", partner_domains=["agency.example"])
+    token = docs.signin_token(slug="acme", email="ana@agency.example", version=handle.docs_policy.version)
+    first = Client()
+    assert first.get(f"/_edge/docs/acme/_access?token={token}").status_code == 302
+    assert b"welcome partners" in body(first.get("/_edge/docs/acme/"))
+    # Forwarded, leaked or replayed later: the same link signs nobody in again.
+    again = Client()
+    response = again.get(f"/_edge/docs/acme/_access?token={token}")
+    assert response.status_code == 403 and b"already used" in response.content
+    assert fc.DOCS_COOKIE_NAME not in response.cookies
+    assert again.get("/_edge/docs/acme/", **BROWSER).status_code == 302
+    # A new link for the same partner works.
+    fresh = docs.signin_token(slug="acme", email="ana@agency.example", version=handle.docs_policy.version)
+    assert Client().get(f"/_edge/docs/acme/_access?token={fresh}").status_code == 302
+
+
+def test_anonymous_readers_of_public_docs_do_not_write_a_row_per_request(api, users, handle, live_docs):
+    set_policy(handle, users["owner"], visibility="public")
+    for _ in range(20):
+        assert api().get("/_edge/docs/acme/guide/brand").status_code == 200
+        assert api().get("/_edge/docs/acme/scan/wp-login.php").status_code == 404
+    rows = DocsAccessLog.objects.filter(viewer_kind=fc.VIEWER_PUBLIC)
+    assert list(rows.values_list("path", flat=True)) == ["/guide/brand"]
+    # Named readers are still logged page by page.
+    api(users["viewer"]).get("/_edge/docs/acme/guide/brand")
+    api(users["viewer"]).get("/_edge/docs/acme/guide/brand")
+    assert DocsAccessLog.objects.filter(viewer_kind=fc.VIEWER_MEMBER).count() == 2

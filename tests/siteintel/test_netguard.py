@@ -1,9 +1,14 @@
 """SSRF safety: which addresses a crawl may reach, checked on every connection and hop."""
 
+import ipaddress
+
 import pytest
 
+from gharart import constants as gc
 from siteintel import constants as c
 from siteintel import crawler, netguard
+from siteintel.models import Hostname
+from tests.conftest import assert_error
 
 
 @pytest.fixture
@@ -149,3 +154,64 @@ def test_one_resolution_serves_both_the_check_and_the_connection(site, monkeypat
     assert second.status is None and second.error == c.PAGE_HOSTNAME_NOT_ALLOWED
     assert calls == ["rebind.test", "rebind.test"]  # one lookup per request, none behind the check's back
     assert site.hits == ["/"]
+
+
+# IPv6 forms that carry an IPv4 address are judged by that address (issue 12, item 11).
+TRANSITION_TO_PRIVATE = [
+    "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+    "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254 (cloud metadata)
+    "2002:c0a8:101::",  # 6to4 of 192.168.1.1
+    "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+    "64:ff9b::a9fe:a9fe",  # NAT64 of the metadata address
+    "64:ff9b::10.0.0.1",  # NAT64, dotted form
+    "64:ff9b:1::808:808",  # local-use NAT64: refused whatever it carries
+    "64:ff9b:1:7f00:1::",
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
+    "2001:0:808:808::3f57:fefe",  # Teredo, client 192.168.1.1
+    "2001:0:a00:1::f7f7:f7f7",  # Teredo, server 10.0.0.1
+    "::127.0.0.1",  # IPv4-compatible
+    "::8.8.8.8",  # IPv4-compatible: deprecated, refused whatever it carries
+    "::ffff:169.254.169.254",  # IPv4-mapped
+    "::ffff:0:7f00:1",  # SIIT IPv4-translated
+    "2606:4700::5efe:7f00:1",  # ISATAP interface of 127.0.0.1
+    "192.88.99.1",  # the 6to4 relay anycast range itself
+    "2002:c058:6301::1",  # 6to4 of that relay range
+]
+TRANSITION_TO_PUBLIC = ["2002:808:808::1", "64:ff9b::808:808", "2001:0:808:808::f7f7:f7f7", "::ffff:8.8.8.8", "2606:4700::200:5efe:808:808"]
+
+
+@pytest.mark.parametrize("address", TRANSITION_TO_PRIVATE)
+def test_transition_forms_of_private_addresses_are_refused(address):
+    assert not netguard.address_allowed(address)
+
+
+@pytest.mark.parametrize("address", TRANSITION_TO_PUBLIC)
+def test_transition_forms_of_public_addresses_are_judged_by_what_they_carry(address):
+    assert netguard.address_allowed(address)
+
+
+@pytest.mark.parametrize("address", ["2002:7f00:1::1", "64:ff9b::a9fe:a9fe", "2001:0:4136:e378:8000:63bf:80ff:fffe", "192.88.99.1"])
+def test_transition_forms_are_refused_at_registration(api, users, fake_dns, settings, address):
+    settings.SITEINTEL_ALLOW_PRIVATE_NETWORKS = False
+    fake_dns["relay.example.com"] = [address]
+    literal = f"[{address}]" if ":" in address else address
+    for raw in (literal, "relay.example.com"):
+        response = api(users[gc.OWNER]).post("/v2/handles/acme/site-intel/hostnames", {"hostname": raw}, format="json")
+        err = assert_error(response, 422, c.HOSTNAME_NOT_ALLOWED)
+        assert err["details"]["address"] == str(ipaddress.ip_address(address))
+    assert not Hostname.objects.exists()
+
+
+def test_transition_forms_are_refused_on_every_connection(site, fake_dns, settings):
+    """A name that passed at registration and later resolves to a 6to4 form of loopback:
+    the transport checks again and connects nowhere."""
+    settings.SITEINTEL_ALLOW_PRIVATE_NETWORKS = False
+    fake_dns["moved.test"] = ["2002:7f00:1::1"]
+    fetcher = crawler.HttpFetcher()
+    try:
+        with pytest.raises(netguard.HostnameNotAllowed) as exc:
+            fetcher.client.get(f"http://moved.test:{site.port}/")
+    finally:
+        fetcher.close()
+    assert exc.value.address == "2002:7f00:1::1"
+    assert site.hits == []
