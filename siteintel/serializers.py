@@ -50,14 +50,28 @@ class CrawledPageOutput(serializers.ModelSerializer):
         model = CrawledPage
         fields = [
             "url", "path", "depth", "status", "content_type", "bytes", "sha256", "title", "links",
-            "redirect_chain", "final_url", "response_ms", "error",
+            "references", "anchors", "fragment_links", "redirect_chain", "final_url", "response_ms", "error",
         ]
+
+
+class ReferenceOutput(serializers.Serializer):
+    page = serializers.CharField(help_text="The page the reference was found on.")
+    kind = serializers.CharField(help_text="a, area, link, img, srcset, script, iframe, source, video, audio, object, embed, "
+                                 "meta_refresh, svg_use, style_element, style_attribute, css_import, css_url, ...")
 
 
 class BrokenLinkOutput(serializers.Serializer):
     url = serializers.CharField()
     status = serializers.IntegerField(allow_null=True)
     error = serializers.CharField(allow_blank=True)
+    linked_from = serializers.ListField(child=serializers.CharField())
+    kinds = serializers.ListField(child=serializers.CharField(), help_text="How the pages refer to it.")
+    references = ReferenceOutput(many=True)
+
+
+class BrokenFragmentOutput(serializers.Serializer):
+    url = serializers.CharField()
+    fragment = serializers.CharField()
     linked_from = serializers.ListField(child=serializers.CharField())
 
 
@@ -68,6 +82,7 @@ class SnapshotOutput(serializers.Serializer):
     page_count = serializers.IntegerField()
     status_counts = serializers.DictField(child=serializers.IntegerField())
     broken_links = BrokenLinkOutput(many=True)
+    broken_fragments = BrokenFragmentOutput(many=True)
     pages = CrawledPageOutput(many=True)
 
 
