@@ -171,6 +171,26 @@ class ReplayDiff(models.Model):
     def __str__(self):
         return f"{self.kind} {self.path}"
 
+    def screenshot_url(self, sha256):
+        from django.urls import reverse
+
+        run = self.replay_run
+        return reverse("api-siteintel-replay-screenshot", kwargs={
+            "handle": run.handle.slug, "hostname": run.hostname, "run_id": run.pk, "sha256": sha256,
+        })
+
+    def visual_output(self):
+        """``visual`` as the API shows it: the PNGs' sha256 turned into their URLs."""
+        if not self.visual:
+            return None
+        out = {"changed_ratio": self.visual.get("changed_ratio")}
+        for name in ("before", "after", "diff"):
+            if self.visual.get(name):
+                out[name] = self.screenshot_url(self.visual[name])
+        if self.visual.get("error"):
+            out["error"] = self.visual["error"]
+        return out
+
 
 class ReplayScreenshot(models.Model):
     """A PNG a visual replay stored as a blob (before, after or diff of a page).

@@ -9,7 +9,7 @@ from gharart import constants as gc
 from gharart.errors import ApplicationError
 from siteintel import constants as c
 from siteintel.hostnames import Target, sites_hostname
-from siteintel.models import CrawledPage, CrawlRun, Hostname, ReplayRun
+from siteintel.models import CrawledPage, CrawlRun, Hostname, ReplayRun, ReplayScreenshot
 
 
 def hostname_list(*, handle):
@@ -75,6 +75,17 @@ def replay_run_get(*, handle, run_id, hostname=None):
     if run is None:
         raise ApplicationError(c.REPLAY_RUN_NOT_FOUND, "No such replay run.", status=404)
     return run
+
+
+def replay_screenshot_get(*, handle, hostname, run_id, sha256):
+    """A PNG of one of the handle's visual replays, or 404 ``screenshot_not_found`` (also
+    for a blob that exists but belongs to no screenshot of this run)."""
+    shot = ReplayScreenshot.objects.filter(
+        replay_run__handle=handle, replay_run__hostname=hostname, replay_run_id=run_id, sha256=(sha256 or "").lower(),
+    ).first()
+    if shot is None:
+        raise ApplicationError(c.SCREENSHOT_NOT_FOUND, "No such screenshot in this replay.", status=404)
+    return shot
 
 
 def page_status_key(status):

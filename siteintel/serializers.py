@@ -89,12 +89,36 @@ class SnapshotOutput(serializers.Serializer):
 class ReplayRunCreateInput(serializers.Serializer):
     crawl_run_id = serializers.CharField(required=False, allow_null=True, default=None)
     deployment_id = serializers.CharField()
+    visual = serializers.BooleanField(required=False, default=False, help_text="Also compare screenshots in headless Chromium.")
+    visual_max_pages = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=c.VISUAL_MAX_PAGES_LIMIT,
+        help_text=f"How many of the most linked pages to render (default {c.VISUAL_MAX_PAGES_DEFAULT}).",
+    )
+    visual_threshold = serializers.FloatField(
+        required=False, allow_null=True, min_value=0, max_value=1,
+        help_text=f"Share of changed pixels above which a page is visual_changed (default {c.VISUAL_THRESHOLD_DEFAULT}).",
+    )
+    visual_gate = serializers.BooleanField(required=False, default=False, help_text="Make visual_changed pages regressions.")
+
+
+@extend_schema_field({
+    "type": "object", "nullable": True,
+    "description": "For visual_changed: {changed_ratio, before, after, diff} (URLs of the PNGs, members only), or {changed_ratio: null, error}.",
+})
+class VisualField(serializers.Field):
+    def to_representation(self, value):
+        return value
+
+    def get_attribute(self, instance):
+        return instance.visual_output()
 
 
 class ReplayDiffOutput(serializers.ModelSerializer):
+    visual = VisualField(read_only=True)
+
     class Meta:
         model = ReplayDiff
-        fields = ["path", "kind", "before", "after", "regression", "linked_from"]
+        fields = ["path", "kind", "before", "after", "regression", "linked_from", "fragment", "visual"]
 
 
 class ReplayRunOutput(serializers.ModelSerializer):
@@ -106,5 +130,6 @@ class ReplayRunOutput(serializers.ModelSerializer):
         model = ReplayRun
         fields = [
             "id", "hostname", "state", "crawl_run_id", "deployment_id", "pages_done", "pages_found",
-            "started_at", "finished_at", "error", "summary", "gate_status", "created_at", "created_by", "diffs",
+            "started_at", "finished_at", "error", "summary", "gate_status", "visual", "visual_max_pages",
+            "visual_threshold", "visual_gate", "created_at", "created_by", "diffs",
         ]
