@@ -179,6 +179,14 @@ class ReplayDiff(models.Model):
             "handle": run.handle.slug, "hostname": run.hostname, "run_id": run.pk, "sha256": sha256,
         })
 
+    @property
+    def visual_percent(self):
+        """The share of changed pixels for people: "3.4%", "under 0.1%"."""
+        ratio = (self.visual or {}).get("changed_ratio")
+        if ratio is None:
+            return ""
+        return "under 0.1%" if ratio < 0.001 else f"{ratio * 100:.1f}%"
+
     def visual_output(self):
         """``visual`` as the API shows it: the PNGs' sha256 turned into their URLs."""
         if not self.visual:
