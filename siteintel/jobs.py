@@ -9,6 +9,7 @@ of ``running``, so a cancel is never overwritten.
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
@@ -216,34 +217,44 @@ def visual_diffs(run, crawl, deployment, pages, after_records, *, heartbeat):
         screenshots[info.sha256] = info.size
         return info.sha256
 
+    # The pixel diffs run in a second thread (Pillow releases the GIL while decoding and
+    # encoding) so this one stays free to answer the browser's requests.
+    compared = []
     try:
-        with visual.Renderer(crawl.start_url, {"live": live, "candidate": candidate}) as renderer:
-            for page in chosen:
-                before, after = renderer.render("live", page.url), renderer.render("candidate", page.url)
+        by_url = {page.url: page for page in chosen}
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="visual-diff") as pool, \
+                visual.Renderer(crawl.start_url, {"live": live, "candidate": candidate}) as renderer:
+            for url, shots in renderer.render_all(list(by_url)):
+                before, after = shots["live"], shots["candidate"]
+                future = None
+                if not (before.error or after.error):
+                    future = pool.submit(visual.compare, before.png, after.png, threshold=run.visual_threshold)
+                compared.append((by_url[url], before, after, future))
+                if not heartbeat():
+                    return None
+            for page, before, after, future in compared:
                 record = after_records.get(page.url)
                 sides = {
                     "before": _side(page.status, page.sha256, page.title),
                     "after": _side(record.status, record.sha256, record.title) if record else None,
                 }
-                if before.error or after.error:
+                if future is None:
+                    changed += 1
                     diffs.append(ReplayDiff(
                         replay_run=run, path=page.path, kind=c.DIFF_VISUAL_CHANGED, regression=run.visual_gate, **sides,
                         visual={"changed_ratio": None, "error": (after.error and f"candidate: {after.error}") or f"live: {before.error}"},
                     ))
+                    continue
+                result = future.result()
+                if result.changed_ratio > run.visual_threshold:
                     changed += 1
-                else:
-                    result = visual.compare(before.png, after.png)
-                    if result.changed_ratio > run.visual_threshold:
-                        changed += 1
-                        diffs.append(ReplayDiff(
-                            replay_run=run, path=page.path, kind=c.DIFF_VISUAL_CHANGED, regression=run.visual_gate, **sides,
-                            visual={
-                                "changed_ratio": round(result.changed_ratio, 6),
-                                "before": keep(before.png), "after": keep(after.png), "diff": keep(result.diff_png),
-                            },
-                        ))
-                if not heartbeat():
-                    return None
+                    diffs.append(ReplayDiff(
+                        replay_run=run, path=page.path, kind=c.DIFF_VISUAL_CHANGED, regression=run.visual_gate, **sides,
+                        visual={
+                            "changed_ratio": round(result.changed_ratio, 6),
+                            "before": keep(before.png), "after": keep(after.png), "diff": keep(result.diff_png),
+                        },
+                    ))
     finally:
         live.close()
         candidate.close()

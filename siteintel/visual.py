@@ -6,10 +6,11 @@ through route interception, and only URLs of the site's own origin are answered,
 bytes from a fetcher the caller gives per side (the in-process deployment resolver for
 the candidate, the live site's fetcher for the live side); everything else is aborted.
 
-Playwright's sync API runs an event loop in the thread that drives it, where Django's ORM
-refuses to run; the in-process fetchers need the ORM (and, in a job, the job's database
-connection). So the browser lives in its own thread and *asks* the job's thread for each
-response: ``render()`` serves those requests until the screenshot is ready.
+Playwright runs an event loop in the thread that drives it, where Django's ORM refuses to
+run; the in-process fetchers need the ORM (and, in a job, the job's database connection).
+So the browser lives in its own thread (Playwright's async API, a few pages rendered at a
+time) and *asks* the job's thread for each response: ``render_all()`` serves those
+requests until the screenshots are ready.
 
 Rendering is made deterministic: a fixed 1280x800 viewport at scale 1, UTC, en-US, light
 colour scheme, reduced motion, animations and transitions and the caret off, fonts
@@ -96,28 +97,37 @@ class Shot:
 
 
 class Renderer:
-    """One headless Chromium for one job: ``with Renderer(origin, {"live": f1, "candidate": f2}) as r:
-    r.render("live", url)``. ``fetchers`` map a side to a ``crawler.Fetcher``; fetches run
-    in the thread that calls ``render``."""
+    """One headless Chromium for one job.
 
-    def __init__(self, origin, fetchers, *, page_timeout=None):
+    ``with Renderer(origin, {"live": f1, "candidate": f2}) as r: r.render("live", url)``, or
+    ``for url, shots in r.render_all(urls): ...`` (``shots`` maps each side to a ``Shot``;
+    pages are rendered ``concurrency`` at a time, every side of one URL together).
+    ``fetchers`` map a side to a ``crawler.Fetcher``; fetches run in the thread that calls
+    ``render``/``render_all``, and a URL is fetched once per side per job (a stylesheet
+    every page loads is read once).
+    """
+
+    def __init__(self, origin, fetchers, *, page_timeout=None, concurrency=2, cache_bytes=64 * 1024 * 1024):
         self.origin = crawler.origin_of(crawler.normalize_url(origin))
         self.fetchers = fetchers
         self.page_timeout = settings.SITEINTEL_VISUAL_PAGE_TIMEOUT if page_timeout is None else page_timeout
+        self.concurrency = max(1, concurrency)
         self.commands = queue.Queue()
         self.events = queue.Queue()
         self.thread = None
         self.requests_served = 0
         self.requests_blocked = 0
+        self._cache = {}
+        self._cache_room = cache_bytes
 
     # --- the caller's thread ---------------------------------------------------------
     def __enter__(self):
         reason = unavailable_reason()
         if reason:
             raise VisualUnavailable(reason)
-        self.thread = threading.Thread(target=self._browser_main, name="visual-replay", daemon=True)
+        self.thread = threading.Thread(target=self._browser_thread, name="visual-replay", daemon=True)
         self.thread.start()
-        kind, payload = self._next_event(timeout=60)
+        kind, payload = self._next_event(timeout=90)
         if kind != "ready":
             self.thread.join(timeout=10)
             raise VisualUnavailable(f"Chromium did not start: {payload}")
@@ -137,59 +147,101 @@ class Renderer:
 
     def render(self, side, url) -> Shot:
         """A screenshot of ``url`` as ``side`` serves it (PNG bytes), or the error."""
+        for _, shots in self.render_all([url], sides=[side]):
+            return shots[side]
+        return Shot(error="the browser is not running")
+
+    def render_all(self, urls, sides=None):
+        """Yield ``(url, {side: Shot})`` as each URL is rendered on every side."""
+        sides = list(sides or self.fetchers)
         if self.thread is None or not self.thread.is_alive():
-            return Shot(error="the browser is not running")
-        self.commands.put((side, url))
-        # The browser asks for each response while it loads the page; answer until it is done.
-        while True:
-            kind, payload = self._next_event(timeout=self.page_timeout * 2 + 10)
+            for url in urls:
+                yield url, {side: Shot(error="the browser is not running") for side in sides}
+            return
+        urls = list(urls)
+        self.commands.put((urls, sides))
+        pending = len(urls)
+        # The browser asks for each response while it loads a page; answer until all are done.
+        while pending:
+            kind, payload = self._next_event(timeout=self.page_timeout * 2 + 30)
             if kind == "fetch":
-                fetch_side, fetch_url, reply = payload
-                reply.put(self._respond(fetch_side, fetch_url))
-            elif kind == "shot":
-                return payload
+                side, url, deliver = payload
+                deliver(self._respond(side, url))
+            elif kind == "shots":
+                pending -= 1
+                yield payload
             else:
-                return Shot(error=str(payload))
+                error = Shot(error=str(payload))
+                for url in urls[len(urls) - pending:]:
+                    yield url, {side: error for side in sides}
+                return
 
     def _respond(self, side, url):
         """``(status, headers, body)`` for the browser, or None to abort the request."""
         normalized = crawler.normalize_url(url)
         if normalized is None or crawler.origin_of(normalized) != self.origin:
             return None
+        key = (side, normalized)
+        if key in self._cache:
+            return self._cache[key]
         fetched = self.fetchers[side].fetch(normalized)
         if fetched.status is None or fetched.error:
-            return None
-        headers = {"content-type": fetched.content_type or "application/octet-stream", "cache-control": "no-store"}
-        return fetched.status, headers, fetched.body
+            answer = None
+        else:
+            headers = {"content-type": fetched.content_type or "application/octet-stream", "cache-control": "no-store"}
+            answer = (fetched.status, headers, fetched.body)
+        size = len(answer[2]) if answer else 0
+        if size <= self._cache_room:
+            self._cache[key] = answer
+            self._cache_room -= size
+        return answer
 
-    # --- the browser's thread --------------------------------------------------------
-    def _browser_main(self):
+    # --- the browser's thread (its own asyncio loop) -----------------------------------
+    def _browser_thread(self):
+        import asyncio
+
         try:
-            from playwright.sync_api import sync_playwright
-        except ImportError as exc:
-            self.events.put(("error", str(exc)))
-            return
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(
-                    executable_path=settings.SITEINTEL_CHROMIUM_PATH, args=CHROMIUM_ARGS, headless=True, timeout=60_000,
-                )
-                try:
-                    contexts = {side: self._context(browser, side) for side in self.fetchers}
-                    self.events.put(("ready", None))
-                    while True:
-                        command = self.commands.get()
-                        if command is None:
-                            break
-                        side, url = command
-                        self.events.put(("shot", self._shoot(contexts[side], url)))
-                finally:
-                    browser.close()
+            asyncio.run(self._browser_main())
         except Exception as exc:  # reported to the job, which records it
             self.events.put(("error", f"{type(exc).__name__}: {exc}"))
 
-    def _context(self, browser, side):
-        context = browser.new_context(
+    async def _browser_main(self):
+        import asyncio
+
+        from playwright.async_api import async_playwright
+
+        loop = asyncio.get_running_loop()
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(
+                executable_path=settings.SITEINTEL_CHROMIUM_PATH, args=CHROMIUM_ARGS, headless=True, timeout=60_000,
+            )
+            try:
+                pages = {}
+                for side in self.fetchers:
+                    context = await self._context(browser, side, loop)
+                    pool = asyncio.Queue()
+                    for _ in range(self.concurrency):
+                        pool.put_nowait(await context.new_page())
+                    pages[side] = pool
+                self.events.put(("ready", None))
+                while True:
+                    command = await asyncio.to_thread(self.commands.get)
+                    if command is None:
+                        break
+                    urls, sides = command
+                    slots = asyncio.Semaphore(self.concurrency)
+
+                    async def one(url, sides=sides, slots=slots):
+                        async with slots:
+                            shots = await asyncio.gather(*(self._shoot(pages[side], url) for side in sides))
+                            self.events.put(("shots", (url, dict(zip(sides, shots, strict=True)))))
+
+                    await asyncio.gather(*(one(url) for url in urls))
+            finally:
+                await browser.close()
+
+    async def _context(self, browser, side, loop):
+        context = await browser.new_context(
             viewport=VIEWPORT,
             device_scale_factor=1,
             locale="en-US",
@@ -200,43 +252,58 @@ class Renderer:
             java_script_enabled=True,
         )
         context.set_default_timeout(self.page_timeout * 1000)
-        context.add_init_script(FREEZE_SCRIPT)
-        context.route("**/*", lambda route: self._route(side, route))
+        await context.add_init_script(FREEZE_SCRIPT)
+
+        async def route(route):
+            await self._route(side, route, loop)
+
+        await context.route("**/*", route)
         return context
 
-    def _route(self, side, route):
+    async def _route(self, side, route, loop):
         request = route.request
         parts = urlsplit(request.url)
         if request.method not in ("GET", "HEAD") or f"{parts.scheme}://{parts.netloc}" != self.origin:
             self.requests_blocked += 1
-            route.abort("blockedbyclient")
+            await route.abort("blockedbyclient")
             return
-        reply = queue.Queue(maxsize=1)
-        self.events.put(("fetch", (side, request.url, reply)))
-        answer = reply.get()
-        if answer is None:
+        answer = loop.create_future()
+
+        def deliver(value):
+            loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(value))
+
+        self.events.put(("fetch", (side, request.url, deliver)))
+        response = await answer
+        if response is None:
             self.requests_blocked += 1
-            route.abort("failed")
+            await route.abort("failed")
             return
         self.requests_served += 1
-        status, headers, body = answer
-        route.fulfill(status=status, headers=headers, body=body)
+        status, headers, body = response
+        await route.fulfill(status=status, headers=headers, body=body)
 
-    def _shoot(self, context, url):
-        page = context.new_page()
+    async def _shoot(self, pool, url):
+        page = await pool.get()
         try:
-            page.goto(url, wait_until="load")
-            height = page.evaluate(SETTLE_SCRIPT) or VIEWPORT["height"]
+            await page.goto(url, wait_until="load")
+            height = await page.evaluate(SETTLE_SCRIPT) or VIEWPORT["height"]
             height = max(VIEWPORT["height"], min(int(height), MAX_HEIGHT))
-            png = page.screenshot(
+            png = await page.screenshot(
                 type="png", full_page=True, animations="disabled", caret="hide",
                 clip={"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height},
             )
             return Shot(png=png)
         except Exception as exc:
-            return Shot(error=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300])
+            message = str(exc).splitlines()[0] if str(exc) else ""
+            return Shot(error=f"{type(exc).__name__}: {message}"[:300])
         finally:
-            page.close()
+            # The page is reused for the next URL: leave it blank, so nothing of this one
+            # (timers, a late request) runs on.
+            try:
+                await page.goto("about:blank")
+            except Exception:
+                pass
+            pool.put_nowait(page)
 
 
 # --- The pixel diff -------------------------------------------------------------------------
@@ -260,12 +327,16 @@ def _padded(image, width, height):
     return canvas
 
 
-def compare(before_png, after_png, *, tolerance=TOLERANCE) -> Comparison:
+def compare(before_png, after_png, *, tolerance=TOLERANCE, threshold=None) -> Comparison:
     """The share of changed pixels of two screenshots (sizes may differ: the smaller is
     padded with white, so a page that grew counts its new area as changed) and the diff
-    PNG: the before image faded to grey with every changed pixel red."""
+    PNG: the before image faded to grey with every changed pixel red (made only when the
+    share exceeds ``threshold``, if one is given)."""
     from PIL import Image, ImageChops
 
+    if before_png == after_png:
+        width, height = Image.open(io.BytesIO(before_png)).size
+        return Comparison(changed_ratio=0.0, changed_pixels=0, width=width, height=height, diff_png=b"")
     before = Image.open(io.BytesIO(before_png)).convert("RGB")
     after = Image.open(io.BytesIO(after_png)).convert("RGB")
     width, height = max(before.width, after.width), max(before.height, after.height)
@@ -285,10 +356,12 @@ def compare(before_png, after_png, *, tolerance=TOLERANCE) -> Comparison:
     if outside is not None:
         mask = ImageChops.lighter(mask, outside)
     changed = mask.histogram()[255]
-    faded = before.convert("L").point(lambda v: 170 + v // 3).convert("RGB")
-    faded.paste(Image.new("RGB", (width, height), (220, 20, 60)), mask=mask)
-    out = io.BytesIO()
-    faded.save(out, format="PNG", optimize=False)
-    return Comparison(
-        changed_ratio=changed / float(width * height), changed_pixels=changed, width=width, height=height, diff_png=out.getvalue(),
-    )
+    ratio = changed / float(width * height)
+    diff_png = b""
+    if threshold is None or ratio > threshold:
+        faded = before.convert("L").point(lambda v: 170 + v // 3).convert("RGB")
+        faded.paste(Image.new("RGB", (width, height), (220, 20, 60)), mask=mask)
+        out = io.BytesIO()
+        faded.save(out, format="PNG", compress_level=1)
+        diff_png = out.getvalue()
+    return Comparison(changed_ratio=ratio, changed_pixels=changed, width=width, height=height, diff_png=diff_png)
