@@ -128,3 +128,22 @@ def test_the_most_linked_html_pages_are_chosen():
     ]
     assert [p.url for p in jobs.visual_pages(pages, 10)] == ["/b", "/", "/a"]
     assert [p.url for p in jobs.visual_pages(pages, 1)] == ["/b"]
+
+
+def test_the_replay_panel_offers_screenshots_and_says_when_it_cannot(users, crawled_site, settings, tmp_path):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(users[gc.WEB_MANAGER])
+    url = f"/h/acme/site-intel/replay/{crawled_site.id}/"
+    settings.SITEINTEL_CHROMIUM_PATH = "/bin/sh"  # any executable: the panel only checks it is there
+    html = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'name="visual"' in html and 'name="visual_gate"' in html
+    settings.SITEINTEL_CHROMIUM_PATH = str(tmp_path / "none")
+    html = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "Screenshot comparison is not available on this server" in html and 'name="visual"' not in html
+    # A visual request posted anyway (an old form) is refused with the reason, nothing queued.
+    response = client.post(url, {"hostname": "acme.sites.gharart.com", "visual": "on", "visual_gate": "on"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 409
+    assert "Visual replays are not available on this server" in response.content.decode()
+    assert not ReplayRun.objects.exists()
