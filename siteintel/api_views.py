@@ -1,6 +1,7 @@
 """The site-intel API: hostnames, crawl runs, snapshots and replay runs (thin views)."""
 
 from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -159,7 +160,7 @@ class ReplayScreenshotView(HandleAPIView):
 
     access = {"GET": READ}
 
-    @extend_schema(responses={(200, "image/png"): bytes}, tags=TAGS)
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY}, tags=TAGS)
     def get(self, request, handle, hostname, run_id, sha256):
         from deployments import storage
 
