@@ -22,6 +22,13 @@ lifts LinkChecker's per-host rate limit; every page goes through Gharart's servi
 3. ``linkchecker`` (recursive, internal URLs only, same thread count), CSV output.
 
 Each reports wall time, URLs fetched, URLs per second and the broken links found.
+
+Then the visual replay: a candidate deployment whose stylesheet changes the headings'
+colour (the HTML is the same) is replayed against the crawl of step 2 through the replay
+job body, once without and once with ``visual`` (the ``--visual-pages`` most linked pages,
+default 25, rendered live and as the candidate in one headless Chromium, each pair
+compared pixel by pixel, the PNGs stored as blobs); the difference is the cost of the
+pictures. Load averages are read before and after.
 ``--write`` replaces the ``## Site intel`` section of docs/benchmarks.md with the results.
 Everything it starts is stopped and its temp directory removed when it ends.
 """
@@ -32,6 +39,7 @@ import io
 import os
 import platform
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -128,14 +136,16 @@ def bench_crawler(start, concurrency, max_pages):
 
     broken = set()
     fetcher = crawler.HttpFetcher(allow_private=True, concurrency=concurrency)
+    cpu = cpu_seconds(resource.RUSAGE_SELF)
     started = time.perf_counter()
     outcome = crawler.crawl(
         start, fetcher=fetcher, max_pages=max_pages, max_depth=100, max_seconds=3600, concurrency=concurrency, delay=0,
         on_page=lambda record, *a: record.is_broken and broken.add(record.url),
     )
     seconds = time.perf_counter() - started
+    cpu = cpu_seconds(resource.RUSAGE_SELF) - cpu
     fetcher.close()
-    return {"urls": outcome.pages_done, "seconds": seconds, "broken": broken}
+    return {"urls": outcome.pages_done, "seconds": seconds, "broken": broken, "cpu": cpu}
 
 
 def bench_crawl_run(handle, netloc, concurrency, max_pages, settings):
@@ -146,13 +156,15 @@ def bench_crawl_run(handle, netloc, concurrency, max_pages, settings):
     settings.SITEINTEL_DELAY_SECONDS = 0
     services.hostname_register(handle=handle, hostname=f"http://{netloc}")
     run = CrawlRun.objects.create(handle=handle, hostname=netloc, scheme="http", max_pages=max_pages, max_depth=100)
+    cpu = cpu_seconds(resource.RUSAGE_SELF)
     started = time.perf_counter()
     jobs.crawl_run_execute(run_id=run.pk)
     seconds = time.perf_counter() - started
+    cpu = cpu_seconds(resource.RUSAGE_SELF) - cpu
     run.refresh_from_db()
     assert run.state == "succeeded", run.error
     broken = {p.url for p in CrawledPage.objects.filter(crawl_run=run) if p.is_broken}
-    return {"urls": run.pages_done, "seconds": seconds, "broken": broken}
+    return {"urls": run.pages_done, "seconds": seconds, "broken": broken, "cpu": cpu}
 
 
 def bench_linkchecker(start, concurrency):
@@ -166,16 +178,72 @@ def bench_linkchecker(start, concurrency):
     os.chmod(rc.name, 0o644)  # it drops root privileges before reading it
     cmd = [exe, "-f", rc.name, "--no-status", "--verbose", "-o", "csv", "-t", str(concurrency), "-r", "-1", start]
     try:
+        cpu = cpu_seconds(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True, cwd="/tmp")
         seconds = time.perf_counter() - started
+        cpu = cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
     finally:
         os.unlink(rc.name)
     lines = [line for line in done.stdout.splitlines() if line and not line.startswith("#")]
     rows = list(csv.DictReader(io.StringIO("\n".join(lines)), delimiter=";"))
     urls = {row["url"] for row in rows if row.get("url")}
     broken = {row["url"] for row in rows if row.get("valid") == "False"}
-    return {"urls": len(urls), "seconds": seconds, "broken": broken, "version": version}
+    return {"urls": len(urls), "seconds": seconds, "broken": broken, "version": version, "cpu": cpu}
+
+
+def cpu_seconds(who):
+    """User + system CPU time of this process (all its threads) or of its waited-for children."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bench_visual(handle, netloc, pages, broken_every, visual_pages):
+    """Replay the last crawl against a CSS-only candidate without and with ``visual``."""
+    from deployments import services as dservices
+    from deployments import storage
+    from siteintel import jobs
+    from siteintel.models import CrawlRun, ReplayRun
+
+    files, _ = generate_site(pages, broken_every)
+    files["/style.css"] = files["/style.css"] + b"h1{color:#c00;border-bottom:4px solid #c00}"
+    digest = {path: storage.blob_put_bytes(body).sha256 for path, body in files.items()}
+    candidate, required = dservices.deployment_create_from_digest(handle=handle, files=digest, message="bench candidate")
+    assert not required
+    crawl = CrawlRun.objects.filter(handle=handle, hostname=netloc, state="succeeded").latest("created_at")
+    out = {}
+    for name, visual in (("plain", False), ("visual", True)):
+        run = ReplayRun.objects.create(
+            handle=handle, hostname=netloc, crawl_run=crawl, deployment_id=candidate.pk, pages_found=crawl.pages_done,
+            visual=visual, visual_max_pages=visual_pages,
+        )
+        started = time.perf_counter()
+        jobs.replay_run_execute(run_id=run.pk)
+        seconds = time.perf_counter() - started
+        run.refresh_from_db()
+        assert run.state == "succeeded", run.error
+        diffs = list(run.diffs.all())
+        out[name] = {
+            "seconds": seconds,
+            "pages": run.summary["total"],
+            "visual_pages": (run.summary.get("visual") or {}).get("pages", 0),
+            "visual_changed": sum(1 for d in diffs if d.kind == "visual_changed"),
+            "render_errors": sum(1 for d in diffs if d.kind == "visual_changed" and (d.visual or {}).get("error")),
+        }
+    return out
+
+
+def chromium_version():
+    from django.conf import settings
+
+    try:
+        return subprocess.run([settings.SITEINTEL_CHROMIUM_PATH, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "Chromium not found"
+
+
+def load_average():
+    return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def machine(linkchecker_version):
@@ -188,12 +256,13 @@ def machine(linkchecker_version):
     return (
         f"{os.cpu_count()} cores ({cpu}), {mem_kb / 1024 / 1024:.0f} GiB RAM, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}, Django {django.get_version()}, gunicorn {version('gunicorn')} (4 workers x 4 threads, "
-        f"gthread), httpx {version('httpx')}, selectolax {version('selectolax')}, {linkchecker_version or 'LinkChecker not installed'}; "
+        f"gthread), httpx {version('httpx')}, selectolax {version('selectolax')}, {linkchecker_version or 'LinkChecker not installed'}, "
+        f"{chromium_version()} with Playwright {version('playwright')}, Pillow {version('pillow')}; "
         "client and server on the same machine over 127.0.0.1, SQLite, blobs on the local filesystem"
     )
 
 
-def report(results, args, expected_broken, base, machine_line):
+def report(results, args, expected_broken, base, machine_line, visual=None, loads=("", "")):
     today = time.strftime("%Y-%m-%d")
     out = [
         "## Site intel",
@@ -202,20 +271,26 @@ def report(results, args, expected_broken, base, machine_line):
         "",
         f"Machine: {machine_line}.",
         "",
+        f"Load average (1/5/15 min) when the run started: {loads[0]}; when it ended: {loads[1]} "
+        "(the machine is shared, so absolute times move with the load; the ratios are from the same run).",
+        "",
         f"Site: {args.pages} generated HTML pages (plus a stylesheet and an image every page loads) deployed as the live "
         f"site of a handle, served by Gharart's profile route at the root of a 127.0.0.1 host (as a custom domain would be); "
         f"{len(expected_broken)} pages link to a page that does not exist. Every tool runs {args.concurrency} requests at a time.",
         "",
-        "| tool | wall time | URLs fetched | URLs/second | broken links found |",
-        "|---|---:|---:|---:|---:|",
+        "| tool | wall time | URLs fetched | URLs/second | client CPU | URLs per client CPU-second | broken links found |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in results:
         if r is None:
-            out.append(f"| {name} | not run | | | |")
+            out.append(f"| {name} | not run | | | | | |")
             continue
         found = {path_in_site(u, base) for u in r["broken"]}
         match = "all" if found == expected_broken else f"{len(found & expected_broken)} of the planted, {len(found - expected_broken)} others"
-        out.append(f"| {name} | {r['seconds']:.1f} s | {r['urls']} | {r['urls'] / r['seconds']:.0f} | {len(found)} ({match}) |")
+        out.append(
+            f"| {name} | {r['seconds']:.1f} s | {r['urls']} | {r['urls'] / r['seconds']:.0f} | {r['cpu']:.1f} s | "
+            f"{r['urls'] / max(r['cpu'], 0.001):.0f} | {len(found)} ({match}) |"
+        )
     out += [
         "",
         "URLs fetched include the stylesheet and the image, and for the broken links the 404 pages. The crawler run "
@@ -228,6 +303,40 @@ def report(results, args, expected_broken, base, machine_line):
         "the machine's cores, so single runs vary by tens of percent.",
         "",
     ]
+    by_name = dict(results)
+    crawler_r, lc = by_name.get("Gharart crawler (`siteintel.crawler`)"), next((r for n, r in results if n.startswith("LinkChecker")), None)
+    if crawler_r and lc:
+        ratio = (crawler_r["urls"] / crawler_r["seconds"]) / (lc["urls"] / lc["seconds"])
+        cpu_ratio = (crawler_r["urls"] / max(crawler_r["cpu"], 0.001)) / (lc["urls"] / max(lc["cpu"], 0.001))
+        out += [
+            f"Crawler vs LinkChecker in this run: {ratio:.2f}x the URLs per second of wall time (the goal is 2x) and "
+            f"{cpu_ratio:.2f}x the URLs per second of client CPU. Wall time is bounded by the server, which serves both "
+            "through Django on the same two cores; client CPU (user + system, of the crawler's process or of the "
+            "LinkChecker subprocess) is what each tool itself costs.",
+            "",
+        ]
+    if visual:
+        plain, vis = visual["plain"], visual["visual"]
+        cost = vis["seconds"] - plain["seconds"]
+        out += [
+            "### Visual replay",
+            "",
+            f"The same snapshot replayed through the replay job against a candidate whose stylesheet changes the headings "
+            f"(HTML unchanged), without and with `\"visual\": true` ({vis['visual_pages']} most linked pages, each rendered "
+            "live and as the candidate in one headless Chromium at 1280x800, compared pixel by pixel, the three PNGs of each "
+            "changed page stored as blobs).",
+            "",
+            "| replay | wall time | pages diffed | pages rendered (x2) | visual_changed |",
+            "|---|---:|---:|---:|---:|",
+            f"| HTTP only | {plain['seconds']:.1f} s | {plain['pages']} | 0 | 0 |",
+            f"| with visual | {vis['seconds']:.1f} s | {vis['pages']} | {vis['visual_pages']} | {vis['visual_changed']} ({vis['render_errors']} not rendered) |",
+            "",
+            f"The pictures cost {cost:.1f} s for {vis['visual_pages']} pages ({cost / max(vis['visual_pages'], 1):.2f} s a page, "
+            f"browser start included; the budget is 60 s for 25). The live side is fetched from the gunicorn server over "
+            "127.0.0.1 through the SSRF-guarded fetcher, the candidate in-process from the deployment resolver; the browser "
+            "itself has no network.",
+            "",
+        ]
     return "\n".join(out)
 
 
@@ -236,6 +345,7 @@ def main():
     parser.add_argument("--pages", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--broken-every", type=int, default=50, help="every Nth page links to a missing page")
+    parser.add_argument("--visual-pages", type=int, default=25, help="pages a visual replay renders (0: skip the visual replay)")
     parser.add_argument("--write", action="store_true", help="write the results to docs/benchmarks.md")
     args = parser.parse_args()
 
@@ -243,6 +353,7 @@ def main():
     server = None
     log = open(var_dir / "gunicorn.log", "w")
     try:
+        load_start = load_average()
         handle, expected = setup_project(var_dir, args.pages, args.broken_every)
         from django.conf import settings
 
@@ -265,7 +376,11 @@ def main():
         if lc is not None:
             print(f"linkchecker: {lc['urls']} URLs in {lc['seconds']:.1f} s", flush=True)
         results.append((f"LinkChecker ({lc['version']})" if lc else "LinkChecker", lc))
-        text = report(results, args, expected, base, machine(lc["version"] if lc else None))
+        visual = None
+        if args.visual_pages:
+            visual = bench_visual(handle, netloc, args.pages, args.broken_every, args.visual_pages)
+            print(f"replay: {visual['plain']['seconds']:.1f} s plain, {visual['visual']['seconds']:.1f} s with visual", flush=True)
+        text = report(results, args, expected, base, machine(lc["version"] if lc else None), visual, (load_start, load_average()))
         print()
         print(text)
         if args.write:

@@ -24,7 +24,12 @@ from gharart.errors import ApplicationError
 
 CHUNK = 1024 * 1024
 # Models whose rows keep a blob alive: (app_label.Model, field holding the sha256).
-BLOB_REFERENCES = [("deployments.DeploymentFile", "sha256"), ("files.File", "sha256"), ("deployments.CompressedBlob", "sha256")]
+BLOB_REFERENCES = [
+    ("deployments.DeploymentFile", "sha256"),
+    ("files.File", "sha256"),
+    ("deployments.CompressedBlob", "sha256"),
+    ("siteintel.ReplayScreenshot", "sha256"),
+]
 
 
 class BlobHashMismatch(ApplicationError):

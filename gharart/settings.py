@@ -347,6 +347,11 @@ SITEINTEL_MAX_SECONDS = _env_int("SITEINTEL_MAX_SECONDS", 600)
 SITEINTEL_MAX_REDIRECTS = _env_int("SITEINTEL_MAX_REDIRECTS", 5)
 SITEINTEL_MAX_BODY_BYTES = _env_int("SITEINTEL_MAX_BODY_BYTES", 5 * 1024 * 1024)
 SITEINTEL_RUN_STALE_SECONDS = _env_int("SITEINTEL_RUN_STALE_SECONDS", 900)
+# Visual replay: Debian's Chromium, driven by Playwright. No binary there: visual replays
+# answer 409 visual_replay_unavailable.
+SITEINTEL_CHROMIUM_PATH = os.environ.get("SITEINTEL_CHROMIUM_PATH", "/usr/bin/chromium")
+# One page's navigation, fonts and screenshot, in seconds.
+SITEINTEL_VISUAL_PAGE_TIMEOUT = float(os.environ.get("SITEINTEL_VISUAL_PAGE_TIMEOUT", "30"))
 
 # Files
 FILES_MAX_UPLOAD_BYTES = _env_int("GHARART_FILES_MAX_UPLOAD_BYTES", 2 * 1024 * 1024 * 1024)

@@ -319,7 +319,17 @@ def cmd_crawl(args, api, out):
 def cmd_replay(args, api, out):
     hostname = args.hostname or default_hostname(api, args.handle)
     base = handle_path(args.handle, "site-intel", hostname, "replay-runs")
-    run = api.post(base, {"crawl_run_id": args.crawl_run, "deployment_id": args.deployment})
+    payload = {"crawl_run_id": args.crawl_run, "deployment_id": args.deployment}
+    if args.visual or args.visual_gate:
+        # A visual replay is waited for: the pages that look different are its result.
+        args.wait = True
+        payload["visual"] = True
+        payload["visual_gate"] = bool(args.visual_gate)
+        if args.visual_max_pages is not None:
+            payload["visual_max_pages"] = args.visual_max_pages
+        if args.visual_threshold is not None:
+            payload["visual_threshold"] = args.visual_threshold
+    run = api.post(base, payload)
     out.info(f"Replay {run.get('id')} of {hostname} against {args.deployment}: {run.get('state')}")
     if args.wait and run.get("state") not in REPLAY_FINAL_STATES:
         run = wait_for(
@@ -337,16 +347,31 @@ def cmd_replay(args, api, out):
         f"Pages:       {summary.get('total')} total, {summary.get('unchanged')} unchanged, {summary.get('changed')} changed",
         f"Regressions: {summary.get('regressions')}",
     ]
-    regressions_kinds = ("missing", "status_changed", "new_broken_link")
     for diff in run.get("diffs") or []:
-        if diff.get("kind") in regressions_kinds:
-            lines.append(f"  {diff.get('kind'):<16} {diff.get('path')}")
+        if diff.get("regression"):
+            where = diff.get("path") + (f"#{diff['fragment']}" if diff.get("fragment") else "")
+            lines.append(f"  {diff.get('kind'):<16} {where}")
+    visual = summary.get("visual")
+    if visual:
+        gate = "on: a changed page is a regression" if visual.get("gate") else "off"
+        lines.append(f"Visual:      {visual.get('changed')} of {visual.get('pages')} pages look different (gate {gate})")
+        for diff in run.get("diffs") or []:
+            if diff.get("kind") != "visual_changed":
+                continue
+            shots = diff.get("visual") or {}
+            if shots.get("changed_ratio") is None:
+                lines.append(f"  {diff.get('path')}: could not be rendered ({shots.get('error', 'unknown error')})")
+            else:
+                lines.append(f"  {diff.get('path')}: {shots['changed_ratio'] * 100:.2f}% of the pixels changed, diff {api.base_url}{shots.get('diff', '')}")
     if run.get("state") != "succeeded":
         err = run.get("error") or {}
         message = err.get("message") if isinstance(err, dict) else str(err)
         raise CommandError(ApiError(f"replay_{run.get('state')}", message or f"Replay {run.get('id')} ended {run.get('state')}."), extra=run)
     if summary.get("regressions"):
         # Not an API error: the replay worked and found what CI should stop on.
+        visual_failed = sum(1 for d in run.get("diffs") or [] if d.get("kind") == "visual_changed" and d.get("regression"))
+        if visual_failed:
+            out.info(f"The visual gate failed: {visual_failed} page(s) look different.")
         out.info(f"Replay found {summary.get('regressions')} regression(s); the preview gate of {args.deployment} is failed.")
         out.result({**run, "regressions": summary.get("regressions")}, lines)
         return EXIT_FAILED
@@ -548,6 +573,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hostname", default=None, help="the crawled hostname (default: the handle's own profile site)")
     p.add_argument("--wait", action="store_true", help="wait for the result; exit 1 when it finds regressions")
     p.add_argument("--wait-timeout", type=float, default=900.0)
+    p.add_argument("--visual", action="store_true", help="also compare screenshots in headless Chromium; waits, prints the pages that look different")
+    p.add_argument("--visual-gate", action="store_true", help="with --visual: a page that looks different is a regression (exit 1)")
+    p.add_argument("--visual-max-pages", type=positive_int, default=None, metavar="N", help="render the N most linked pages (default 25)")
+    p.add_argument("--visual-threshold", type=float, default=None, metavar="SHARE", help="share of changed pixels that counts (default 0.002)")
 
     files = commands.add_parser("files", help="Upload, list and share files.", parents=[sub_common])
     fsub = files.add_subparsers(dest="action", metavar="ACTION", required=True)

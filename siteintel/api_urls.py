@@ -12,4 +12,9 @@ urlpatterns = [
     path(f"{prefix}/<str:hostname>/snapshot", api_views.SnapshotView.as_view(), name="api-siteintel-snapshot"),
     path(f"{prefix}/<str:hostname>/replay-runs", api_views.ReplayRunListView.as_view(), name="api-siteintel-replay-runs"),
     path(f"{prefix}/<str:hostname>/replay-runs/<str:run_id>", api_views.ReplayRunDetailView.as_view(), name="api-siteintel-replay-run"),
+    path(
+        f"{prefix}/<str:hostname>/replay-runs/<str:run_id>/screenshots/<str:sha256>.png",
+        api_views.ReplayScreenshotView.as_view(),
+        name="api-siteintel-replay-screenshot",
+    ),
 ]

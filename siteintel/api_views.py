@@ -1,5 +1,7 @@
 """The site-intel API: hostnames, crawl runs, snapshots and replay runs (thin views)."""
 
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -137,6 +139,7 @@ class ReplayRunListView(HandleAPIView):
             crawl_run_id=data.validated_data.get("crawl_run_id"),
             deployment_id=data.validated_data["deployment_id"],
             actor=request.user,
+            options={k: data.validated_data.get(k) for k in ("visual", "visual_max_pages", "visual_threshold", "visual_gate")},
         )
         run = selectors.replay_run_get(handle=self.handle, run_id=run.pk)
         return Response(ReplayRunOutput(run).data, status=status.HTTP_202_ACCEPTED)
@@ -150,3 +153,21 @@ class ReplayRunDetailView(HandleAPIView):
         target = selectors.hostname_get(handle=self.handle, hostname=hostname)
         run = selectors.replay_run_get(handle=self.handle, hostname=target.hostname, run_id=run_id)
         return Response(ReplayRunOutput(run).data)
+
+
+class ReplayScreenshotView(HandleAPIView):
+    """A before, after or diff PNG of a visual replay: members of the handle only."""
+
+    access = {"GET": READ}
+
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY}, tags=TAGS)
+    def get(self, request, handle, hostname, run_id, sha256):
+        from deployments import storage
+
+        target = selectors.hostname_get(handle=self.handle, hostname=hostname)
+        shot = selectors.replay_screenshot_get(handle=self.handle, hostname=target.hostname, run_id=run_id, sha256=sha256)
+        response = FileResponse(storage.blob_open(shot.sha256), content_type="image/png")
+        response["Cache-Control"] = "private, max-age=86400"
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Disposition"] = f'inline; filename="{shot.sha256[:16]}.png"'
+        return response

@@ -52,13 +52,25 @@ DIFF_STATUS_CHANGED = "status_changed"
 DIFF_CONTENT_CHANGED = "content_changed"
 DIFF_TITLE_CHANGED = "title_changed"
 DIFF_NEW_BROKEN_LINK = "new_broken_link"
+DIFF_MISSING_FRAGMENT = "missing_fragment"
+DIFF_VISUAL_CHANGED = "visual_changed"
 DIFF_KIND_CHOICES = [
     (DIFF_MISSING, "Missing"),
     (DIFF_STATUS_CHANGED, "Status changed"),
     (DIFF_CONTENT_CHANGED, "Content changed"),
     (DIFF_TITLE_CHANGED, "Title changed"),
     (DIFF_NEW_BROKEN_LINK, "New broken link"),
+    (DIFF_MISSING_FRAGMENT, "Missing fragment"),
+    (DIFF_VISUAL_CHANGED, "Looks different"),
 ]
+
+# --- Visual replay ------------------------------------------------------------------------
+VISUAL_MAX_PAGES_DEFAULT = 25
+VISUAL_MAX_PAGES_LIMIT = 200
+VISUAL_THRESHOLD_DEFAULT = 0.002
+# Fragments every HTML page has without an element of that id (HTML: "top" scrolls to
+# the top; ":~:" starts a text directive).
+IMPLICIT_FRAGMENTS = ("top",)
 
 # --- Preview gate values written by a replay -----------------------------------------------
 GATE_PASSED = "passed"
@@ -76,9 +88,12 @@ REPLAY_RUN_NOT_FOUND = "replay_run_not_found"
 DEPLOYMENT_NOT_FOUND = "deployment_not_found"
 DEPLOYMENT_NOT_READY = "deployment_not_ready"
 REPLAY_UNAVAILABLE = "replay_unavailable"
+VISUAL_REPLAY_UNAVAILABLE = "visual_replay_unavailable"
+SCREENSHOT_NOT_FOUND = "screenshot_not_found"
 
 # Run-level error codes (in a run's ``error`` object).
 RUN_WORKER_LOST = "worker_lost"
 RUN_CRAWL_ERROR = "crawl_error"
 RUN_REPLAY_ERROR = "replay_error"
 RUN_NO_DEPLOYMENT = "deployment_unavailable"
+RUN_VISUAL_ERROR = "visual_replay_failed"

@@ -13,6 +13,7 @@ cancellation.
 """
 
 import hashlib
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -31,20 +32,28 @@ from siteintel import netguard
 USER_AGENT = "GharartSiteIntel/1.0"
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-# Elements whose URL is a link worth checking: documents, and what they load.
+CSS_TYPES = ("text/css",)
+# Elements whose URL is a link worth checking: documents, and what they load. The kind
+# recorded for each reference names where it was found.
 LINK_SELECTORS = (
-    ("a[href]", "href"),
-    ("area[href]", "href"),
-    ("link[href]", "href"),
-    ("img[src]", "src"),
-    ("script[src]", "src"),
-    ("iframe[src]", "src"),
-    ("source[src]", "src"),
-    ("video[src]", "src"),
-    ("audio[src]", "src"),
+    ("a[href]", "href", "a"),
+    ("area[href]", "href", "area"),
+    ("link[href]", "href", "link"),
+    ("img[src]", "src", "img"),
+    ("script[src]", "src", "script"),
+    ("iframe[src]", "src", "iframe"),
+    ("frame[src]", "src", "frame"),
+    ("source[src]", "src", "source"),
+    ("video[src]", "src", "video"),
+    ("video[poster]", "poster", "video"),
+    ("audio[src]", "src", "audio"),
+    ("track[src]", "src", "track"),
+    ("object[data]", "data", "object"),
+    ("embed[src]", "src", "embed"),
+    ("input[src]", "src", "input"),
 )
-# <link rel> values that name a resource (not canonical/alternate/preconnect hints).
-LINK_RELS = {"stylesheet", "icon", "shortcut", "apple-touch-icon", "manifest", "preload", "modulepreload"}
+SRCSET_SELECTORS = ("img[srcset]", "source[srcset]")
+SKIPPED_SCHEMES = ("mailto:", "tel:", "javascript:", "data:", "about:", "blob:")
 MAX_CRAWL_DELAY = 30.0
 
 
@@ -108,6 +117,9 @@ class PageRecord:
     sha256: str
     title: str
     links: list
+    references: list
+    anchors: list
+    fragment_links: list
     redirect_chain: list
     final_url: str
     response_ms: int
@@ -121,46 +133,185 @@ class PageRecord:
         return self.status is None or self.status >= 400
 
 
-def parse_html(body, base_url, content_type=""):
-    """Title and unique absolute http(s) links of an HTML document (selectolax)."""
+def decode_body(body, content_type=""):
     charset = "utf-8"
     if "charset=" in content_type:
         charset = content_type.split("charset=", 1)[1].split(";", 1)[0].strip().strip('"') or "utf-8"
     try:
-        text = body.decode(charset, errors="replace")
+        return body.decode(charset, errors="replace")
     except LookupError:
-        text = body.decode("utf-8", errors="replace")
-    tree = HTMLParser(text)
+        return body.decode("utf-8", errors="replace")
+
+
+CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+CSS_IMPORT = re.compile(r"""@import\s+(?:url\(\s*)?(?:"([^"]*)"|'([^']*)'|([^\s'");]+))""", re.I)
+CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)'"\s]*))\s*\)""", re.I)
+
+
+def css_references(text):
+    """``[(url, is_import)]`` of a stylesheet, in order: ``@import`` targets (both the
+    ``url()`` and the string form) and every other ``url()``. Comments are skipped."""
+    text = CSS_COMMENT.sub(" ", text)
+    out = []
+    imports = set()
+    for match in CSS_IMPORT.finditer(text):
+        raw = next(g for g in match.groups() if g is not None)
+        out.append((match.start(), raw, True))
+        imports.add(match.start())
+    for match in CSS_URL.finditer(text):
+        raw = next(g for g in match.groups() if g is not None)
+        # The url() of an @import was taken above.
+        prefix = text[max(0, match.start() - 40):match.start()]
+        if re.search(r"@import\s+$", prefix, re.I):
+            continue
+        out.append((match.start(), raw, False))
+    out.sort(key=lambda item: item[0])
+    return [(raw.strip(), is_import) for _, raw, is_import in out]
+
+
+def srcset_urls(value):
+    """The image URLs of a ``srcset`` (HTML's candidate parsing: a URL, then descriptors
+    up to a comma; a URL may itself contain commas, but not end with one)."""
+    urls = []
+    pos, n = 0, len(value)
+    while pos < n:
+        while pos < n and (value[pos].isspace() or value[pos] == ","):
+            pos += 1
+        start = pos
+        while pos < n and not value[pos].isspace():
+            pos += 1
+        url = value[start:pos]
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:
+            depth = 0
+            while pos < n and (depth or value[pos] != ","):
+                depth += {"(": 1, ")": -1}.get(value[pos], 0)
+                pos += 1
+        if url:
+            urls.append(url)
+    return urls
+
+
+META_REFRESH_URL = re.compile(r"""^\s*\d*(?:\.\d*)?\s*[;,]?\s*(?:url\s*=\s*)?(['"]?)(.*?)\1\s*$""", re.I | re.S)
+
+
+def meta_refresh_url(content):
+    """The target of ``<meta http-equiv="refresh" content="5; url=/next">``, or None."""
+    match = META_REFRESH_URL.match(content or "")
+    if not match:
+        return None
+    url = match.group(2).strip()
+    return url or None
+
+
+@dataclass
+class Parsed:
+    title: str = ""
+    links: list = field(default_factory=list)
+    # [{"url", "kind"}]: every checked reference once per (url, kind), in document order.
+    references: list = field(default_factory=list)
+    # Fragment targets on this page: element ids and <a name>s.
+    anchors: list = field(default_factory=list)
+    # [{"url", "fragment"}]: links that point at a fragment of a page (this one included).
+    fragment_links: list = field(default_factory=list)
+
+
+class ReferenceCollector:
+    """Resolves raw references against a base URL and keeps each one once."""
+
+    def __init__(self, base_url):
+        self.base_url = base_url
+        self.parsed = Parsed()
+        self._links = set()
+        self._refs = set()
+        self._fragments = set()
+
+    def add(self, raw, kind):
+        raw = (raw or "").strip()
+        if not raw or raw.lower().startswith(SKIPPED_SCHEMES):
+            return
+        absolute = urljoin(self.base_url, raw)
+        url = normalize_url(absolute)
+        if url is None:
+            return
+        fragment = urlsplit(absolute).fragment
+        if fragment and (url, fragment) not in self._fragments:
+            self._fragments.add((url, fragment))
+            self.parsed.fragment_links.append({"url": url, "fragment": fragment})
+        if raw.startswith("#"):
+            return  # a place in this same document: only its fragment is checked
+        if url not in self._links:
+            self._links.add(url)
+            self.parsed.links.append(url)
+        if (url, kind) not in self._refs:
+            self._refs.add((url, kind))
+            self.parsed.references.append({"url": url, "kind": kind})
+
+    def add_css(self, text, *, imports_kind, urls_kind):
+        for raw, is_import in css_references(text):
+            self.add(raw, imports_kind if is_import else urls_kind)
+
+
+def parse_html(body, base_url, content_type=""):
+    """Title, references, anchors and fragment links of an HTML document (selectolax)."""
+    tree = HTMLParser(decode_body(body, content_type))
     title_node = tree.css_first("title")
     title = " ".join(title_node.text().split())[:500] if title_node is not None else ""
     base_node = tree.css_first("base[href]")
     if base_node is not None:
         base_url = urljoin(base_url, base_node.attributes.get("href") or "")
-    links = []
-    seen = set()
-    for selector, attr in LINK_SELECTORS:
+    refs = ReferenceCollector(base_url)
+    refs.parsed.title = title
+    for selector, attr, kind in LINK_SELECTORS:
         for node in tree.css(selector):
-            if selector == "link[href]":
-                rels = set((node.attributes.get("rel") or "").lower().split())
-                if not rels & LINK_RELS:
-                    continue
-            raw = (node.attributes.get(attr) or "").strip()
-            if not raw or raw.startswith(("#", "mailto:", "tel:", "javascript:", "data:")):
-                continue
-            url = normalize_url(urljoin(base_url, raw))
-            if url and url not in seen:
-                seen.add(url)
-                links.append(url)
-    return title, links
+            refs.add(node.attributes.get(attr), kind)
+    for selector in SRCSET_SELECTORS:
+        for node in tree.css(selector):
+            for raw in srcset_urls(node.attributes.get("srcset") or ""):
+                refs.add(raw, "srcset")
+    for node in tree.css("meta[http-equiv]"):
+        if (node.attributes.get("http-equiv") or "").strip().lower() == "refresh":
+            refs.add(meta_refresh_url(node.attributes.get("content")), "meta_refresh")
+    for node in tree.css("use"):
+        attrs = node.attributes
+        refs.add(attrs.get("href") or attrs.get("xlink:href"), "svg_use")
+    for node in tree.css("style"):
+        refs.add_css(node.text(deep=True), imports_kind="style_element", urls_kind="style_element")
+    for node in tree.css("[style]"):
+        refs.add_css(node.attributes.get("style") or "", imports_kind="style_attribute", urls_kind="style_attribute")
+    anchors = []
+    seen = set()
+    for node in tree.css("[id]"):
+        value = node.attributes.get("id")
+        if value and value not in seen:
+            seen.add(value)
+            anchors.append(value)
+    for node in tree.css("a[name]"):
+        value = node.attributes.get("name")
+        if value and value not in seen:
+            seen.add(value)
+            anchors.append(value)
+    refs.parsed.anchors = anchors
+    return refs.parsed
+
+
+def parse_css(body, base_url, content_type=""):
+    """References of a stylesheet: ``@import`` and ``url()``, relative to the sheet."""
+    refs = ReferenceCollector(base_url)
+    refs.add_css(decode_body(body, content_type), imports_kind="css_import", urls_kind="css_url")
+    return refs.parsed
 
 
 def build_record(url, depth, fetched: Fetched) -> PageRecord:
     body = fetched.body
-    title, links = "", []
+    parsed = Parsed()
     content_type = fetched.content_type.split(";", 1)[0].strip().lower()
     readable = not fetched.error and fetched.status is not None
-    if readable and content_type in HTML_TYPES and body:
-        title, links = parse_html(body, fetched.final_url or url, fetched.content_type)
+    if readable and body and content_type in HTML_TYPES:
+        parsed = parse_html(body, fetched.final_url or url, fetched.content_type)
+    elif readable and body and content_type in CSS_TYPES:
+        parsed = parse_css(body, fetched.final_url or url, fetched.content_type)
     return PageRecord(
         url=url,
         path=path_of(url),
@@ -169,8 +320,11 @@ def build_record(url, depth, fetched: Fetched) -> PageRecord:
         content_type=fetched.content_type[:200],
         bytes=len(body),
         sha256=hashlib.sha256(body).hexdigest() if readable else "",
-        title=title,
-        links=links,
+        title=parsed.title,
+        links=parsed.links,
+        references=parsed.references,
+        anchors=parsed.anchors,
+        fragment_links=parsed.fragment_links,
         redirect_chain=fetched.redirect_chain,
         final_url=fetched.final_url,
         response_ms=fetched.response_ms,

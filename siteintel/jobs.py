@@ -9,6 +9,7 @@ of ``running``, so a cancel is never overwritten.
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,8 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from siteintel import constants as c
-from siteintel import crawler, inprocess
-from siteintel.models import CrawledPage, CrawlRun, ReplayDiff, ReplayRun
+from siteintel import crawler, inprocess, selectors
+from siteintel.models import CrawledPage, CrawlRun, ReplayDiff, ReplayRun, ReplayScreenshot
 
 logger = logging.getLogger("siteintel.jobs")
 
@@ -92,10 +93,16 @@ class CrawlProgress:
         return self.stopped
 
 
-def crawl_fetcher(run):
-    if run.hostname == inprocess.own_hostname(run.handle):
-        return inprocess.profile_fetcher(run.handle, run.start_url)
+def live_fetcher(handle, hostname, start_url):
+    """How the live site of ``hostname`` is fetched: in-process for the handle's own
+    profile site, over HTTP (SSRF-guarded) for a registered hostname."""
+    if hostname == inprocess.own_hostname(handle):
+        return inprocess.profile_fetcher(handle, start_url)
     return crawler.HttpFetcher()
+
+
+def crawl_fetcher(run):
+    return live_fetcher(run.handle, run.hostname, run.start_url)
 
 
 def crawl_run_execute(*, run_id):
@@ -162,8 +169,102 @@ def page_diff(before, after):
     return c.DIFF_CONTENT_CHANGED, False
 
 
+def fragment_diffs(run, pages, after_records):
+    """``missing_fragment`` diffs: a ``#fragment`` some page linked to, which its target had
+    in the snapshot and no longer has in the candidate (while still an HTML page there;
+    a target that is gone is already its own diff)."""
+    before_by_url = {p.url: p for p in pages}
+    out = []
+    for (url, fragment), linked_from in selectors.fragment_link_targets(pages).items():
+        before, after = before_by_url.get(url), after_records.get(url)
+        if before is None or after is None or not selectors.is_html_page(before) or not selectors.is_html_page(after):
+            continue
+        if selectors.fragment_exists(fragment, set(before.anchors or [])) and not selectors.fragment_exists(fragment, set(after.anchors or [])):
+            out.append(ReplayDiff(
+                replay_run=run, path=before.path, kind=c.DIFF_MISSING_FRAGMENT, regression=True, fragment=fragment[:500],
+                before=_side(before.status, before.sha256, before.title), after=_side(after.status, after.sha256, after.title),
+                linked_from=linked_from,
+            ))
+    return out
+
+
+def visual_pages(pages, limit):
+    """The snapshot's ``limit`` most linked HTML pages (ties: shallower first, then crawl order)."""
+    inbound = {}
+    for page in pages:
+        for link in set(page.links or []):
+            if link != page.url:
+                inbound[link] = inbound.get(link, 0) + 1
+    html = [p for p in pages if selectors.is_html_page(p)]
+    html.sort(key=lambda p: (-inbound.get(p.url, 0), p.depth, p.id))
+    return html[:limit]
+
+
+def visual_diffs(run, crawl, deployment, pages, after_records, *, heartbeat):
+    """Render the most linked pages live and in the candidate; a ``visual_changed`` diff per
+    page whose share of changed pixels exceeds the run's threshold. Returns ``(diffs,
+    screenshots, stats)``; raises ``visual.VisualUnavailable`` when Chromium cannot start."""
+    from deployments import storage
+    from siteintel import visual
+
+    chosen = visual_pages(pages, run.visual_max_pages)
+    live = live_fetcher(run.handle, crawl.hostname, crawl.start_url)
+    candidate = inprocess.deployment_fetcher(deployment, crawl.start_url)
+    diffs, screenshots, changed = [], {}, 0
+
+    def keep(png):
+        info = storage.blob_put_bytes(png)
+        screenshots[info.sha256] = info.size
+        return info.sha256
+
+    # The pixel diffs run in a second thread (Pillow releases the GIL while decoding and
+    # encoding) so this one stays free to answer the browser's requests.
+    compared = []
+    try:
+        by_url = {page.url: page for page in chosen}
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="visual-diff") as pool, \
+                visual.Renderer(crawl.start_url, {"live": live, "candidate": candidate}) as renderer:
+            for url, shots in renderer.render_all(list(by_url)):
+                before, after = shots["live"], shots["candidate"]
+                future = None
+                if not (before.error or after.error):
+                    future = pool.submit(visual.compare, before.png, after.png, threshold=run.visual_threshold)
+                compared.append((by_url[url], before, after, future))
+                if not heartbeat():
+                    return None
+            for page, before, after, future in compared:
+                record = after_records.get(page.url)
+                sides = {
+                    "before": _side(page.status, page.sha256, page.title),
+                    "after": _side(record.status, record.sha256, record.title) if record else None,
+                }
+                if future is None:
+                    changed += 1
+                    diffs.append(ReplayDiff(
+                        replay_run=run, path=page.path, kind=c.DIFF_VISUAL_CHANGED, regression=run.visual_gate, **sides,
+                        visual={"changed_ratio": None, "error": (after.error and f"candidate: {after.error}") or f"live: {before.error}"},
+                    ))
+                    continue
+                result = future.result()
+                if result.changed_ratio > run.visual_threshold:
+                    changed += 1
+                    diffs.append(ReplayDiff(
+                        replay_run=run, path=page.path, kind=c.DIFF_VISUAL_CHANGED, regression=run.visual_gate, **sides,
+                        visual={
+                            "changed_ratio": round(result.changed_ratio, 6),
+                            "before": keep(before.png), "after": keep(after.png), "diff": keep(result.diff_png),
+                        },
+                    ))
+    finally:
+        live.close()
+        candidate.close()
+    return diffs, screenshots, {"pages": len(chosen), "changed": changed}
+
+
 def replay_run_execute(*, run_id):
     """Replay every page of the run's snapshot against its deployment, diff, set the gate."""
+    from siteintel import visual
+
     run = run_claim(ReplayRun, run_id)
     if run is None:
         return None
@@ -177,10 +278,23 @@ def replay_run_execute(*, run_id):
         pages = list(CrawledPage.objects.filter(crawl_run=crawl).order_by("depth", "id"))
         before_by_url = {p.url: p for p in pages}
         ReplayDiff.objects.filter(replay_run=run).delete()  # a resumed replay starts over
-        diffs, after_links, pages_done, last_flush = [], {}, 0, time.monotonic()
+        diffs, after_records, pages_done, last_flush = [], {}, 0, time.monotonic()
+        n_visual = len(visual_pages(pages, run.visual_max_pages)) if run.visual else 0
+        pages_found = len(pages) + n_visual
+
+        def heartbeat(force=False):
+            nonlocal last_flush
+            if not force and time.monotonic() - last_flush < FLUSH_SECONDS:
+                return True
+            last_flush = time.monotonic()
+            now = timezone.now()
+            return bool(ReplayRun.objects.filter(pk=run.pk, state=c.RUNNING).update(
+                pages_done=pages_done, pages_found=pages_found, heartbeat_at=now, updated_at=now,
+            ))
+
         for page in pages:
             record = crawler.build_record(page.url, page.depth, fetcher.fetch(page.url))
-            after_links[page.url] = record.links
+            after_records[page.url] = record
             found = page_diff(page, record)
             if found is not None:
                 kind, regression = found
@@ -189,16 +303,13 @@ def replay_run_execute(*, run_id):
                     before=_side(page.status, page.sha256, page.title), after=_side(record.status, record.sha256, record.title),
                 ))
             pages_done += 1
-            if time.monotonic() - last_flush >= FLUSH_SECONDS:
-                last_flush = time.monotonic()
-                now = timezone.now()
-                if not ReplayRun.objects.filter(pk=run.pk, state=c.RUNNING).update(pages_done=pages_done, heartbeat_at=now, updated_at=now):
-                    return None  # reaped or removed meanwhile
+            if not heartbeat():
+                return None  # reaped or removed meanwhile
         # Links the new version adds to pages the snapshot never saw: broken ones are new.
         origin = crawler.origin_of(crawl.start_url)
         inbound = {}
-        for url, links in after_links.items():
-            for link in links:
+        for url, record in after_records.items():
+            for link in record.links:
                 if crawler.origin_of(link) == origin and link not in before_by_url:
                     inbound.setdefault(link, []).append(url)
         for link, linked_from in list(inbound.items())[: c.MAX_PAGES_LIMIT]:
@@ -208,6 +319,23 @@ def replay_run_execute(*, run_id):
                     replay_run=run, path=record.path, kind=c.DIFF_NEW_BROKEN_LINK, regression=True,
                     before=None, after=_side(record.status, record.sha256, record.title), linked_from=linked_from,
                 ))
+        diffs.extend(fragment_diffs(run, pages, after_records))
+        screenshots, visual_stats = {}, None
+        if run.visual:
+            def visual_heartbeat():
+                nonlocal pages_done
+                pages_done += 1
+                return heartbeat(force=True)
+
+            try:
+                done = visual_diffs(run, crawl, deployment, pages, after_records, heartbeat=visual_heartbeat)
+            except visual.VisualUnavailable as exc:
+                _fail(run, c.RUN_VISUAL_ERROR, f"The pages could not be rendered: {exc}")
+                return c.FAILED
+            if done is None:
+                return None
+            visual_diffs_found, screenshots, visual_stats = done
+            diffs.extend(visual_diffs_found)
         changed_paths = {d.path for d in diffs if d.kind != c.DIFF_NEW_BROKEN_LINK}
         summary = {
             "total": len(pages),
@@ -215,15 +343,20 @@ def replay_run_execute(*, run_id):
             "changed": len(changed_paths),
             "regressions": sum(1 for d in diffs if d.regression),
         }
+        if visual_stats is not None:
+            summary["visual"] = {**visual_stats, "gate": run.visual_gate, "threshold": run.visual_threshold}
         gate = c.GATE_PASSED if summary["regressions"] == 0 else c.GATE_FAILED
         with transaction.atomic():
             now = timezone.now()
             updated = ReplayRun.objects.filter(pk=run.pk, state=c.RUNNING).update(
-                state=c.SUCCEEDED, pages_done=pages_done, pages_found=len(pages), summary=summary,
+                state=c.SUCCEEDED, pages_done=pages_done, pages_found=pages_found, summary=summary,
                 gate_status=gate, finished_at=now, heartbeat_at=now, updated_at=now,
             )
             if updated:
                 ReplayDiff.objects.bulk_create(diffs)
+                ReplayScreenshot.objects.bulk_create(
+                    [ReplayScreenshot(replay_run=run, sha256=sha, size=size) for sha, size in screenshots.items()], ignore_conflicts=True,
+                )
                 inprocess.gate_set(deployment=deployment, status=gate, replay_run_id=run.pk, summary=summary)
     except Exception as exc:
         logger.exception("Replay %s failed", run.pk)

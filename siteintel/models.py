@@ -104,6 +104,12 @@ class CrawledPage(models.Model):
     sha256 = models.CharField(max_length=64, blank=True)
     title = models.CharField(max_length=500, blank=True)
     links = models.JSONField(default=list, blank=True)
+    # [{"url", "kind"}]: each reference once per kind (a, img, srcset, css_url, ...).
+    references = models.JSONField(default=list, blank=True)
+    # Fragment targets of an HTML page: its element ids and <a name>s.
+    anchors = models.JSONField(default=list, blank=True)
+    # [{"url", "fragment"}]: links to a fragment of a page.
+    fragment_links = models.JSONField(default=list, blank=True)
     # [{"url", "status"}] for each redirect followed, in order.
     redirect_chain = models.JSONField(default=list, blank=True)
     final_url = models.CharField(max_length=2000, blank=True)
@@ -131,6 +137,11 @@ class ReplayRun(RunBase):
     # {"total", "unchanged", "changed", "regressions"} once finished.
     summary = models.JSONField(null=True, blank=True)
     gate_status = models.CharField(max_length=10, blank=True)
+    # Visual replay: render the most linked pages in Chromium, live and candidate, and diff.
+    visual = models.BooleanField(default=False)
+    visual_max_pages = models.PositiveIntegerField(default=c.VISUAL_MAX_PAGES_DEFAULT)
+    visual_threshold = models.FloatField(default=c.VISUAL_THRESHOLD_DEFAULT)
+    visual_gate = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -146,11 +157,63 @@ class ReplayDiff(models.Model):
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     regression = models.BooleanField(default=False)
-    # For new broken links: the pages that link to it.
+    # For new broken links and missing fragments: the pages that link to it.
     linked_from = models.JSONField(default=list, blank=True)
+    # For missing fragments: the #fragment the candidate no longer has.
+    fragment = models.CharField(max_length=500, blank=True)
+    # For visual changes: {"changed_ratio", "before", "after", "diff"} with the sha256 of
+    # each PNG (the API turns them into URLs), or {"error"} when a side did not render.
+    visual = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["replay_run", "-regression", "path", "id"]
 
     def __str__(self):
         return f"{self.kind} {self.path}"
+
+    def screenshot_url(self, sha256):
+        from django.urls import reverse
+
+        run = self.replay_run
+        return reverse("api-siteintel-replay-screenshot", kwargs={
+            "handle": run.handle.slug, "hostname": run.hostname, "run_id": run.pk, "sha256": sha256,
+        })
+
+    @property
+    def visual_percent(self):
+        """The share of changed pixels for people: "3.4%", "under 0.1%"."""
+        ratio = (self.visual or {}).get("changed_ratio")
+        if ratio is None:
+            return ""
+        return "under 0.1%" if ratio < 0.001 else f"{ratio * 100:.1f}%"
+
+    def visual_output(self):
+        """``visual`` as the API shows it: the PNGs' sha256 turned into their URLs."""
+        if not self.visual:
+            return None
+        out = {"changed_ratio": self.visual.get("changed_ratio")}
+        for name in ("before", "after", "diff"):
+            if self.visual.get(name):
+                out[name] = self.screenshot_url(self.visual[name])
+        if self.visual.get("error"):
+            out["error"] = self.visual["error"]
+        return out
+
+
+class ReplayScreenshot(models.Model):
+    """A PNG a visual replay stored as a blob (before, after or diff of a page).
+
+    The row is the blob's reference (the blob store keeps bytes something refers to) and
+    what the screenshot route checks: a screenshot is readable through its own run only.
+    """
+
+    replay_run = models.ForeignKey(ReplayRun, on_delete=models.CASCADE, related_name="screenshots")
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["replay_run", "sha256"], name="siteintel_unique_screenshot")]
+
+    def __str__(self):
+        return f"{self.replay_run_id} {self.sha256[:12]}"

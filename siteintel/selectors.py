@@ -1,6 +1,7 @@
 """Reads for site intel: hostnames, runs, snapshots, and the overview panel."""
 
 from collections import Counter, defaultdict
+from urllib.parse import unquote
 
 from django.db.models import Q
 
@@ -8,7 +9,7 @@ from gharart import constants as gc
 from gharart.errors import ApplicationError
 from siteintel import constants as c
 from siteintel.hostnames import Target, sites_hostname
-from siteintel.models import CrawledPage, CrawlRun, Hostname, ReplayRun
+from siteintel.models import CrawledPage, CrawlRun, Hostname, ReplayRun, ReplayScreenshot
 
 
 def hostname_list(*, handle):
@@ -76,6 +77,17 @@ def replay_run_get(*, handle, run_id, hostname=None):
     return run
 
 
+def replay_screenshot_get(*, handle, hostname, run_id, sha256):
+    """A PNG of one of the handle's visual replays, or 404 ``screenshot_not_found`` (also
+    for a blob that exists but belongs to no screenshot of this run)."""
+    shot = ReplayScreenshot.objects.filter(
+        replay_run__handle=handle, replay_run__hostname=hostname, replay_run_id=run_id, sha256=(sha256 or "").lower(),
+    ).first()
+    if shot is None:
+        raise ApplicationError(c.SCREENSHOT_NOT_FOUND, "No such screenshot in this replay.", status=404)
+    return shot
+
+
 def page_status_key(status):
     return str(status) if status is not None else "error"
 
@@ -84,7 +96,8 @@ def snapshot_get(*, handle, hostname, crawl_run=None):
     """The snapshot of the latest succeeded crawl (or of ``crawl_run``).
 
     ``{"hostname", "crawl_run_id", "taken_at", "page_count", "status_counts",
-    "broken_links": [{"url", "status", "error", "linked_from"}], "pages": [CrawledPage]}``.
+    "broken_links": [{"url", "status", "error", "linked_from", "kinds", "references"}],
+    "broken_fragments": [{"url", "fragment", "linked_from"}], "pages": [CrawledPage]}``.
     Raises 404 ``snapshot_not_found`` when no crawl of the hostname has succeeded.
     """
     run = crawl_run or crawl_run_latest_succeeded(handle=handle, hostname=hostname)
@@ -98,21 +111,65 @@ def snapshot_get(*, handle, hostname, crawl_run=None):
         "page_count": len(pages),
         "status_counts": dict(sorted(Counter(page_status_key(p.status) for p in pages).items())),
         "broken_links": broken_links(pages),
+        "broken_fragments": broken_fragments(pages),
         "pages": pages,
         "run": run,
     }
 
 
 def broken_links(pages):
-    """Each broken page (4xx/5xx or no response) with the crawled pages that link to it."""
+    """Each broken page (4xx/5xx or no response) with the crawled pages that reference it
+    and how: ``references`` is ``[{"page", "kind"}]`` (``a``, ``img``, ``css_url``...)."""
     inbound = defaultdict(list)
+    found_as = defaultdict(list)
     for page in pages:
         for link in page.links or []:
             inbound[link].append(page.url)
+        for ref in page.references or []:
+            found_as[ref["url"]].append({"page": page.url, "kind": ref["kind"]})
     out = []
     for page in pages:
         if page.is_broken:
-            out.append({"url": page.url, "status": page.status, "error": page.error, "linked_from": inbound.get(page.url, [])})
+            refs = found_as.get(page.url, [])
+            out.append({
+                "url": page.url, "status": page.status, "error": page.error, "linked_from": inbound.get(page.url, []),
+                "kinds": sorted({r["kind"] for r in refs}), "references": refs,
+            })
+    return out
+
+
+def is_html_page(page):
+    content_type = (page.content_type or "").split(";", 1)[0].strip().lower()
+    return page.status is not None and 200 <= page.status < 300 and content_type in ("text/html", "application/xhtml+xml")
+
+
+def fragment_exists(fragment, anchors):
+    """An HTML page has ``#fragment`` when an element id or ``<a name>`` is the fragment
+    (as written or percent-decoded); ``#top`` and text directives always exist."""
+    if not fragment or fragment.lower() in c.IMPLICIT_FRAGMENTS or fragment.startswith(":~:"):
+        return True
+    return fragment in anchors or unquote(fragment) in anchors
+
+
+def fragment_link_targets(pages):
+    """``{(url, fragment): [linking page urls]}`` over the crawled HTML targets."""
+    targets = {}
+    for page in pages:
+        for link in page.fragment_links or []:
+            targets.setdefault((link["url"], link["fragment"]), []).append(page.url)
+    return targets
+
+
+def broken_fragments(pages):
+    """Links to ``#fragment`` of a crawled HTML page that has no such id or ``<a name>``."""
+    by_url = {p.url: p for p in pages}
+    out = []
+    for (url, fragment), linked_from in fragment_link_targets(pages).items():
+        target = by_url.get(url)
+        if target is None or not is_html_page(target):
+            continue
+        if not fragment_exists(fragment, set(target.anchors or [])):
+            out.append({"url": url, "fragment": fragment, "linked_from": linked_from})
     return out
 
 

@@ -50,14 +50,28 @@ class CrawledPageOutput(serializers.ModelSerializer):
         model = CrawledPage
         fields = [
             "url", "path", "depth", "status", "content_type", "bytes", "sha256", "title", "links",
-            "redirect_chain", "final_url", "response_ms", "error",
+            "references", "anchors", "fragment_links", "redirect_chain", "final_url", "response_ms", "error",
         ]
+
+
+class ReferenceOutput(serializers.Serializer):
+    page = serializers.CharField(help_text="The page the reference was found on.")
+    kind = serializers.CharField(help_text="a, area, link, img, srcset, script, iframe, source, video, audio, object, embed, "
+                                 "meta_refresh, svg_use, style_element, style_attribute, css_import, css_url, ...")
 
 
 class BrokenLinkOutput(serializers.Serializer):
     url = serializers.CharField()
     status = serializers.IntegerField(allow_null=True)
     error = serializers.CharField(allow_blank=True)
+    linked_from = serializers.ListField(child=serializers.CharField())
+    kinds = serializers.ListField(child=serializers.CharField(), help_text="How the pages refer to it.")
+    references = ReferenceOutput(many=True)
+
+
+class BrokenFragmentOutput(serializers.Serializer):
+    url = serializers.CharField()
+    fragment = serializers.CharField()
     linked_from = serializers.ListField(child=serializers.CharField())
 
 
@@ -68,18 +82,43 @@ class SnapshotOutput(serializers.Serializer):
     page_count = serializers.IntegerField()
     status_counts = serializers.DictField(child=serializers.IntegerField())
     broken_links = BrokenLinkOutput(many=True)
+    broken_fragments = BrokenFragmentOutput(many=True)
     pages = CrawledPageOutput(many=True)
 
 
 class ReplayRunCreateInput(serializers.Serializer):
     crawl_run_id = serializers.CharField(required=False, allow_null=True, default=None)
     deployment_id = serializers.CharField()
+    visual = serializers.BooleanField(required=False, default=False, help_text="Also compare screenshots in headless Chromium.")
+    visual_max_pages = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=c.VISUAL_MAX_PAGES_LIMIT,
+        help_text=f"How many of the most linked pages to render (default {c.VISUAL_MAX_PAGES_DEFAULT}).",
+    )
+    visual_threshold = serializers.FloatField(
+        required=False, allow_null=True, min_value=0, max_value=1,
+        help_text=f"Share of changed pixels above which a page is visual_changed (default {c.VISUAL_THRESHOLD_DEFAULT}).",
+    )
+    visual_gate = serializers.BooleanField(required=False, default=False, help_text="Make visual_changed pages regressions.")
+
+
+@extend_schema_field({
+    "type": "object", "nullable": True,
+    "description": "For visual_changed: {changed_ratio, before, after, diff} (URLs of the PNGs, members only), or {changed_ratio: null, error}.",
+})
+class VisualField(serializers.Field):
+    def to_representation(self, value):
+        return value
+
+    def get_attribute(self, instance):
+        return instance.visual_output()
 
 
 class ReplayDiffOutput(serializers.ModelSerializer):
+    visual = VisualField(read_only=True)
+
     class Meta:
         model = ReplayDiff
-        fields = ["path", "kind", "before", "after", "regression", "linked_from"]
+        fields = ["path", "kind", "before", "after", "regression", "linked_from", "fragment", "visual"]
 
 
 class ReplayRunOutput(serializers.ModelSerializer):
@@ -91,5 +130,6 @@ class ReplayRunOutput(serializers.ModelSerializer):
         model = ReplayRun
         fields = [
             "id", "hostname", "state", "crawl_run_id", "deployment_id", "pages_done", "pages_found",
-            "started_at", "finished_at", "error", "summary", "gate_status", "created_at", "created_by", "diffs",
+            "started_at", "finished_at", "error", "summary", "gate_status", "visual", "visual_max_pages",
+            "visual_threshold", "visual_gate", "created_at", "created_by", "diffs",
         ]

@@ -173,12 +173,64 @@ def _deployment_for_replay(*, handle, deployment_id):
     return deployment
 
 
-def replay_run_start(*, handle, hostname, deployment_id, crawl_run_id=None, actor=None):
+def _flag(data, field):
+    value = data.get(field, None)
+    if value is None or value == "":
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "on", "1", "yes", "false", "off", "0", "no"):
+        return value.lower() in ("true", "on", "1", "yes")
+    raise _invalid(field, "Must be true or false.")
+
+
+def visual_options(data):
+    """``{"visual", "visual_max_pages", "visual_threshold", "visual_gate"}`` from request
+    data, validated (400 ``validation_error`` naming the field), with the defaults."""
+    data = data or {}
+    visual = _flag(data, "visual")
+    gate = _flag(data, "visual_gate")
+    max_pages = _bounded_int(data, "visual_max_pages", c.VISUAL_MAX_PAGES_DEFAULT, 1, c.VISUAL_MAX_PAGES_LIMIT)
+    raw = data.get("visual_threshold", None)
+    if raw is None or raw == "":
+        threshold = c.VISUAL_THRESHOLD_DEFAULT
+    else:
+        try:
+            threshold = float(raw) if not isinstance(raw, bool) else None
+        except (TypeError, ValueError):
+            threshold = None
+        if threshold is None or not 0 <= threshold < 1:
+            raise _invalid("visual_threshold", "Must be a share of the page from 0 to 1 (0.002 is 0.2% of the pixels).")
+    if not visual:
+        for field in ("visual_gate", "visual_max_pages", "visual_threshold"):
+            if data.get(field) not in (None, "", False):
+                raise _invalid(field, "Only for a visual replay: add \"visual\": true.")
+    return {"visual": visual, "visual_max_pages": max_pages, "visual_threshold": threshold, "visual_gate": gate}
+
+
+def visual_check_available():
+    """409 ``visual_replay_unavailable`` when this server has no Chromium (or Playwright)."""
+    from siteintel import visual
+
+    reason = visual.unavailable_reason()
+    if reason:
+        raise ApplicationError(
+            c.VISUAL_REPLAY_UNAVAILABLE,
+            f"Visual replays are not available on this server: {reason}",
+            status=409,
+            details={"chromium_path": settings.SITEINTEL_CHROMIUM_PATH},
+        )
+
+
+def replay_run_start(*, handle, hostname, deployment_id, crawl_run_id=None, actor=None, options=None):
     """Queue a replay of a snapshot (default: the latest) against a ready deployment.
 
-    400 when ``deployment_id`` is missing; 404 ``hostname_not_registered``,
-    ``snapshot_not_found`` (no succeeded crawl, or ``crawl_run_id`` is not a succeeded
-    crawl of this hostname), ``deployment_not_found``; 409 ``deployment_not_ready``.
+    ``options`` may ask for a visual replay (``visual``, ``visual_max_pages``,
+    ``visual_threshold``, ``visual_gate``; see ``visual_options``).
+    400 when ``deployment_id`` is missing or an option is malformed; 404
+    ``hostname_not_registered``, ``snapshot_not_found`` (no succeeded crawl, or
+    ``crawl_run_id`` is not a succeeded crawl of this hostname), ``deployment_not_found``;
+    409 ``deployment_not_ready``, ``visual_replay_unavailable`` (no Chromium here).
     """
     from siteintel import tasks
 
@@ -187,6 +239,9 @@ def replay_run_start(*, handle, hostname, deployment_id, crawl_run_id=None, acto
         raise _invalid("deployment_id", "Name the deployment to replay against.")
     if crawl_run_id is not None and not isinstance(crawl_run_id, str):
         raise _invalid("crawl_run_id", "Must be a crawl run id or null.")
+    visual = visual_options(options)
+    if visual["visual"]:
+        visual_check_available()
     if crawl_run_id:
         crawl = CrawlRun.objects.filter(handle=handle, hostname=target.hostname, pk=crawl_run_id, state=c.SUCCEEDED).first()
         if crawl is None:
@@ -204,6 +259,7 @@ def replay_run_start(*, handle, hostname, deployment_id, crawl_run_id=None, acto
             deployment_id=deployment.pk,
             pages_found=crawl.pages.count(),
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            **visual,
         )
         dispatch_on_commit(tasks.replay_run_execute, run.id, undo=lambda: ReplayRun.objects.filter(pk=run.pk, state=c.QUEUED).delete())
     return run

@@ -204,7 +204,15 @@ def crawl_cancel(request, handle, run_id):
 
 # --- Replay panel (embedded on /h/{handle}/deployments/{id}/) ------------------------------
 
+def _replay_options(request):
+    return {
+        "visual": request.POST.get("visual") == "on",
+        "visual_gate": request.POST.get("visual_gate") == "on",
+    }
+
+
 def _replay_context(request, deployment_id, errors=None):
+    from siteintel import visual
     targets = selectors.hostname_list(handle=request.handle)
     runs = list(selectors.replay_run_list(handle=request.handle, deployment_id=deployment_id)[:5])
     latest = runs[0] if runs else None
@@ -217,6 +225,9 @@ def _replay_context(request, deployment_id, errors=None):
         "selected_hostname": request.POST.get("hostname") or (latest.hostname if latest else sites_hostname(request.handle)),
         "can_replay": can(request, gc.SITE_ROLES),
         "errors": errors or {},
+        "form": _replay_options(request) if errors else {},
+        "visual_unavailable": visual.unavailable_reason(),
+        "visual_max_pages": c.VISUAL_MAX_PAGES_DEFAULT,
         "panel_url": reverse("siteintel-replay-panel", kwargs={"handle": request.handle.slug, "deployment_id": deployment_id}),
         "site_intel_url": reverse("siteintel-page", kwargs={"handle": request.handle.slug}),
     }
@@ -241,6 +252,7 @@ def replay_panel(request, handle, deployment_id):
                     deployment_id=deployment_id,
                     crawl_run_id=request.POST.get("crawl_run_id") or None,
                     actor=request.user,
+                    options=_replay_options(request),
                 )
             except ApplicationError as exc:
                 errors = form_errors(exc)

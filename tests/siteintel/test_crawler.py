@@ -134,7 +134,8 @@ def test_links_come_from_a_real_html_parser(site):
     _, pages, _ = run(site, max_depth=0)
     home = pages["/"]
     assert home.title == "Many links"
-    assert set(home.links) == {site.url("/docs/style.css"), site.url("/docs/guide.html"), site.url("/img/logo.png")}
+    # Every <link href> is checked (API.md, "Beyond link checking"), canonical included.
+    assert set(home.links) == {site.url("/docs/style.css"), site.url("/canon"), site.url("/docs/guide.html"), site.url("/img/logo.png")}
 
 
 def test_should_stop_is_checked_between_pages(site):
