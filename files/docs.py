@@ -96,10 +96,12 @@ def policy_warnings(*, handle, policy, pages=None):
 
 
 def window_open(policy, now=None) -> bool:
+    """Inside ``starts_at``/``ends_at`` (or the campaign's window when the policy follows one)."""
     now = now or timezone.now()
-    if policy.starts_at and now < policy.starts_at:
+    starts_at, ends_at = policy.window_starts_at, policy.window_ends_at
+    if starts_at and now < starts_at:
         return False
-    if policy.ends_at and now >= policy.ends_at:
+    if ends_at and now >= ends_at:
         return False
     return True
 

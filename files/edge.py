@@ -134,7 +134,7 @@ def edge_docs(request, handle, path=""):
                 403,
                 fc.DOCS_ACCESS_WINDOW_CLOSED,
                 "The internal docs are not open to partners at this time.",
-                details={"starts_at": _iso(policy.starts_at), "ends_at": _iso(policy.ends_at)},
+                details={"starts_at": _iso(policy.window_starts_at), "ends_at": _iso(policy.window_ends_at)},
             )
         # The same decision as serving: a _redirects rewrite to a confidential page is confidential.
         found = decide(deployment, path)
