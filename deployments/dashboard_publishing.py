@@ -14,13 +14,8 @@ from django.views.decorators.http import require_POST
 
 from deployments import schedules, selectors
 from gharart import constants as c
-from gharart.dashboard import can, form_errors, handle_page
+from gharart.dashboard import can, form_errors, handle_page, posted_time
 from gharart.errors import ApplicationError
-
-
-def posted_time(data, name):
-    """The UTC value app.js filled in, else the local input read as UTC, else None."""
-    return (data.get(name) or "").strip() or (data.get(f"{name}_local") or "").strip() or None
 
 
 def human(moment):

@@ -26,7 +26,15 @@
   }, true);
 
   // Times are rendered in UTC; show them in the reader's time zone, and keep countdowns current.
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
   function localize(root) {
+    // A local time input rendered with its UTC value shows it in the reader's zone.
+    Array.prototype.forEach.call(root.querySelectorAll("input[type=datetime-local][data-utc-value]"), function (input) {
+      var when = new Date(input.getAttribute("data-utc-value"));
+      if (isNaN(when.getTime())) return;
+      input.value = when.getFullYear() + "-" + pad(when.getMonth() + 1) + "-" + pad(when.getDate()) + "T" + pad(when.getHours()) + ":" + pad(when.getMinutes());
+      input.removeAttribute("data-utc-value");
+    });
     Array.prototype.forEach.call(root.querySelectorAll("time[data-local]"), function (el) {
       var when = new Date(el.getAttribute("datetime"));
       if (isNaN(when.getTime())) return;

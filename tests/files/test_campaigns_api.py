@@ -53,8 +53,9 @@ def test_create_list_get_and_edit_a_campaign(api, users):
     assert body["id"].startswith("cmp_") and body["name"] == "Diwali sale" and body["file_count"] == 0
     assert body["starts_at"].endswith("Z") and body["created_at"]
     assert [x["id"] for x in client.get(BASE).json()["results"]] == [body["id"]]
-    r = client.patch(f"{BASE}/{body['id']}", {"ends_at": iso(days(30))}, format="json")
-    assert r.status_code == 200 and r.json()["ends_at"] == iso(days(30))
+    new_end = iso(days(30))
+    r = client.patch(f"{BASE}/{body['id']}", {"ends_at": new_end}, format="json")
+    assert r.status_code == 200 and r.json()["ends_at"] == new_end
     assert client.get(f"{BASE}/{body['id']}").json()["name"] == "Diwali sale"
     assert AuditEvent.objects.filter(action=c.AUDIT_CAMPAIGN_UPDATE, target=body["id"]).exists()
 
@@ -149,8 +150,9 @@ def test_patch_attaches_and_detaches_a_campaign(api, users, handle):
     assert body["expiry_source"] == "campaign" and body["expires_at"] == iso(campaign.ends_at)
     err = assert_error(client.patch(f"{FILES}/{file.id}", {"expires_at": iso(days(4))}, format="json"), 400, c.VALIDATION_ERROR)
     assert "expires_at" in err["details"]
-    body = client.patch(f"{FILES}/{file.id}", {"campaign_id": None, "expires_at": iso(days(4))}, format="json").json()
-    assert body["campaign_id"] is None and body["expiry_source"] == "file" and body["expires_at"] == iso(days(4))
+    own = iso(days(4))
+    body = client.patch(f"{FILES}/{file.id}", {"campaign_id": None, "expires_at": own}, format="json").json()
+    assert body["campaign_id"] is None and body["expiry_source"] == "file" and body["expires_at"] == own
 
 
 def test_before_the_start_public_and_link_downloads_are_403_not_yet_available(api, users, handle):
