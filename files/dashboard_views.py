@@ -236,6 +236,7 @@ def _policy_form(policy):
         "starts_at": dt(policy.starts_at),
         "ends_at": dt(policy.ends_at),
         "confidential_paths": "\n".join(policy.confidential_paths),
+        "campaign_id": policy.campaign_id or "",
     }
 
 
@@ -254,6 +255,7 @@ def _docs_context(request, policy, **extra):
         "visibility_choices": fc.VISIBILITY_CHOICES,
         "can_edit": can(request, c.FILES_ROLES),
         "edge_url": docs.cookie_path(request.handle.slug),
+        "campaigns": list(selectors.campaign_list(handle=request.handle).order_by("starts_at", "name")) if can(request, c.FILES_ROLES) else [],
     }
     context.update(extra)
     return context
@@ -275,6 +277,7 @@ def docs_access_page(request, handle):
         "starts_at": request.POST.get("starts_at", ""),
         "ends_at": request.POST.get("ends_at", ""),
         "confidential_paths": request.POST.get("confidential_paths", ""),
+        "campaign_id": request.POST.get("campaign_id", "") or None,
     }
     try:
         policy = services.docs_policy_update(handle=request.handle, actor=request.user, data=data)

@@ -135,3 +135,19 @@ def test_the_overview_warns_a_week_before_a_campaign_ends(client, handle, users)
     assert f"3 files stop working on {day:%A} {day.day} {day:%B %Y}" in text
     assert re.search(r"\d{4}-\d{2}-\d{2}", text) is None  # words, not an ISO timestamp
     assert "Diwali sale" in text
+
+
+def test_the_docs_access_page_can_follow_a_campaign(manager, handle, users):
+    from files.models import DocsAccessPolicy
+
+    cmp = campaign(handle, users["partnerships"], name="Launch", start=-1, end=5)
+    page = manager.get("/h/acme/docs-access/").content.decode()
+    assert 'name="campaign_id"' in page and "Launch" in page
+    form = {"visibility": "public", "partner_emails": "", "partner_domains": "", "starts_at": "", "ends_at": "", "confidential_paths": ""}
+    r = manager.post("/h/acme/docs-access/", {**form, "campaign_id": cmp.id})
+    assert r.status_code in (200, 302)
+    assert DocsAccessPolicy.objects.get(handle=handle).campaign_id == cmp.id
+    page = manager.get("/h/acme/docs-access/").content.decode()
+    assert "the campaign “Launch”" in page
+    r = manager.post("/h/acme/docs-access/", {**form, "campaign_id": cmp.id, "starts_at": "2026-01-01T00:00"})
+    assert r.status_code == 400 and 'id="starts-at-error"' in r.content.decode()
