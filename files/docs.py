@@ -12,10 +12,10 @@ import logging
 
 from django.conf import settings
 from django.core import signing
-from django.utils import timezone
 
 from files import constants as fc
 from files import links
+from gharart.clock import db_now
 
 logger = logging.getLogger("gharart.files.docs")
 
@@ -96,9 +96,12 @@ def policy_warnings(*, handle, policy, pages=None):
 
 
 def window_open(policy, now=None) -> bool:
-    """Inside ``starts_at``/``ends_at`` (or the campaign's window when the policy follows one)."""
-    now = now or timezone.now()
+    """Inside ``starts_at``/``ends_at`` (or the campaign's window when the policy follows one),
+    by the database's clock."""
     starts_at, ends_at = policy.window_starts_at, policy.window_ends_at
+    if starts_at is None and ends_at is None:
+        return True
+    now = now or db_now()
     if starts_at and now < starts_at:
         return False
     if ends_at and now >= ends_at:

@@ -294,3 +294,19 @@ def test_unlocking_lets_publishing_go_on(api, users, handle):
     r = api(users["admin"]).put(f"{H}/site-lock", {"locked": False}, format="json")
     assert r.json() == {**r.json(), "locked": False, "reason": "", "until": None}
     assert api(users["web_manager"]).post(f"{H}/site-deployments/{new.id}/promote", {}, format="json").status_code == 200
+
+
+def test_the_list_filters_by_state(api, users, handle):
+    dep = publish(handle, site(1), promote=False)
+    client = api(users["web_manager"])
+    kept = schedule(client, dep).json()["scheduled_release"]["id"]
+    gone = schedule(client, dep).json()["scheduled_release"]["id"]
+    client.delete(f"{H}/scheduled-releases/{gone}")
+    assert [s["id"] for s in client.get(f"{H}/scheduled-releases?state=scheduled").json()["results"]] == [kept]
+    assert [s["id"] for s in client.get(f"{H}/scheduled-releases?state=cancelled").json()["results"]] == [gone]
+    assert_error(client.get(f"{H}/scheduled-releases?state=bogus"), 400, c.VALIDATION_ERROR)
+
+
+def test_the_beat_schedule_sweeps_every_minute(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["deployments-scheduled-release-sweep"]
+    assert entry["task"] == scheduled_release_sweep.name and entry["schedule"] == timedelta(minutes=1)
