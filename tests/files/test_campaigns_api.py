@@ -211,3 +211,20 @@ def test_the_docs_policy_takes_a_campaign_instead_of_its_own_window(api, users, 
     assert api().get("/_edge/docs/acme/").status_code == 200
     move(campaign, end=-0.01)
     assert_error(api().get("/_edge/docs/acme/"), 403, fc.DOCS_ACCESS_WINDOW_CLOSED)
+
+
+def test_the_expired_filter_follows_the_effective_expiry(api, users, handle):
+    running = make_campaign(handle, users["partnerships"], name="Running", end=5)
+    ended = make_campaign(handle, users["partnerships"], name="Ended", start=-9, end=-1)
+    files = {
+        "own-none": make_file(handle, users["partnerships"]),
+        "own-later": make_file(handle, users["partnerships"], expires_at=days(3)),
+        "running": make_file(handle, users["partnerships"], campaign_id=running.id),
+        "ended": make_file(handle, users["partnerships"], campaign_id=ended.id),
+    }
+    client = api(users["partnerships"])
+    names = {v.id: k for k, v in files.items()}
+    expired = {names[f["id"]] for f in client.get(f"{FILES}?expired=true").json()["results"]}
+    live = {names[f["id"]] for f in client.get(f"{FILES}?expired=false").json()["results"]}
+    assert expired == {"ended"}
+    assert live == {"own-none", "own-later", "running"}
