@@ -328,10 +328,12 @@ def _campaigns_context(request, **extra):
 
 
 @require_http_methods(["GET", "POST"])
-@handle_page(c.FILES_ROLES)
+@handle_page(c.READ_ROLES)
 def campaigns_page(request, handle):
-    """The handle's campaigns and a form to create one."""
+    """The handle's campaigns and a form to create one (every member reads; partnerships+ act)."""
     if request.method == "POST":
+        if not can(request, c.FILES_ROLES):
+            raise PermissionDenied("Your role cannot change campaigns.")
         try:
             campaign = services.campaign_create(handle=request.handle, actor=request.user, data=_campaign_data(request.POST))
         except ApplicationError as exc:
@@ -351,17 +353,19 @@ def _campaign_or_404(request, campaign_id):
 
 def _campaign_context(request, campaign, **extra):
     files = [_decorate(f) for f in selectors.file_list(handle=request.handle, campaign=campaign)[:200]]
-    context = {"campaign": campaign, "files": files, "form": _campaign_form(campaign), "errors": {}, "delete_errors": {}}
+    context = {"campaign": campaign, "files": files, "form": _campaign_form(campaign), "errors": {}, "delete_errors": {}, "can_act": can(request, c.FILES_ROLES)}
     context.update(extra)
     return context
 
 
 @require_http_methods(["GET", "POST"])
-@handle_page(c.FILES_ROLES)
+@handle_page(c.READ_ROLES)
 def campaign_page(request, handle, campaign_id):
     """One campaign: edit its name and window (its files follow at once), and its files."""
     campaign = _campaign_or_404(request, campaign_id)
     if request.method == "POST":
+        if not can(request, c.FILES_ROLES):
+            raise PermissionDenied("Your role cannot change campaigns.")
         try:
             services.campaign_update(campaign=campaign, actor=request.user, data=_campaign_data(request.POST))
         except ApplicationError as exc:

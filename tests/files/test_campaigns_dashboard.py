@@ -79,10 +79,16 @@ def test_deleting_a_campaign_in_use_is_explained_and_a_free_one_goes(manager, ha
     assert not Campaign.objects.filter(pk=free.pk).exists()
 
 
-def test_campaign_pages_are_for_partnerships_and_above(client, users, handle, outsider):
+def test_every_member_reads_campaigns_and_partnerships_and_above_change_them(client, users, handle, outsider):
     cmp = campaign(handle, users["partnerships"])
     client.force_login(users["viewer"])
-    assert client.get("/h/acme/campaigns/").status_code == 403
+    page = client.get("/h/acme/campaigns/").content.decode()
+    assert "Diwali sale" in page and "can see campaigns but not change them" in page and "Create the campaign" not in page
+    assert "Delete" not in client.get(f"/h/acme/campaigns/{cmp.id}/").content.decode()
+    assert client.post("/h/acme/campaigns/", {"name": "x"}).status_code == 403
+    assert client.post(f"/h/acme/campaigns/{cmp.id}/", {"name": "x"}).status_code == 403
+    assert client.post(f"/h/acme/campaigns/{cmp.id}/delete/").status_code == 403
+    assert Campaign.objects.get().name == "Diwali sale"
     client.force_login(outsider)
     assert client.get(f"/h/acme/campaigns/{cmp.id}/").status_code == 404
     client.force_login(users["partnerships"])
