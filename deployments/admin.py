@@ -13,7 +13,9 @@ from deployments.models import (
     FormSubmission,
     FunctionBinding,
     LivePointer,
+    PublishingLock,
     Release,
+    ScheduledRelease,
 )
 
 
@@ -92,3 +94,18 @@ class FormSubmissionAdmin(ReadOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+
+@admin.register(ScheduledRelease)
+class ScheduledReleaseAdmin(ReadOnlyAdmin):
+    list_display = ["id", "handle", "deployment_ref", "at", "state", "created_by", "created_at", "finished_at"]
+    list_filter = ["state"]
+    search_fields = ["id", "handle__slug", "deployment_ref", "reason"]
+    list_select_related = ["handle", "created_by"]
+
+
+@admin.register(PublishingLock)
+class PublishingLockAdmin(ReadOnlyAdmin):
+    list_display = ["handle", "locked", "reason", "until", "updated_by", "updated_at"]
+    list_filter = ["locked"]
+    list_select_related = ["handle", "updated_by"]

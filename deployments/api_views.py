@@ -6,7 +6,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from deployments import constants as dc
-from deployments import selectors, services
+from deployments import schedules, selectors, services
 from deployments.serializers import (
     ArchiveDeployInput,
     BindingInput,
@@ -22,6 +22,11 @@ from deployments.serializers import (
     ReleaseOutput,
     ReleaseResultOutput,
     RollbackInput,
+    ScheduledReleaseCreatedOutput,
+    ScheduledReleaseFilter,
+    ScheduledReleaseOutput,
+    SiteLockInput,
+    SiteLockOutput,
     SiteModeInput,
     SiteModeOutput,
     SubmissionOutput,
@@ -35,6 +40,7 @@ from gharart.serializers import ErrorEnvelope
 READ = Access(c.READ_ROLES, c.SCOPE_SITES_READ)
 WRITE = Access(c.SITE_ROLES, c.SCOPE_SITES_WRITE)
 PROMOTE = Access(c.SITE_ROLES, c.SCOPE_SITES_PROMOTE)
+LOCK = Access(c.ADMIN_ROLES, c.SCOPE_SITES_WRITE)
 ERR = OpenApiResponse(ErrorEnvelope, description="Error envelope; see the error code.")
 
 
@@ -156,11 +162,27 @@ class DeploymentPreviewView(HandleAPIView):
 class DeploymentPromoteView(HandleAPIView):
     access = {"POST": PROMOTE}
 
-    @extend_schema(request=PromoteInput, responses={200: ReleaseResultOutput, 400: ERR, 403: ERR, 404: ERR, 409: ERR}, tags=["deployments"])
+    @extend_schema(
+        request=PromoteInput,
+        responses={200: ReleaseResultOutput, 202: ScheduledReleaseCreatedOutput, 400: ERR, 403: ERR, 404: ERR, 409: ERR},
+        description="Promote now (200), or with `at` schedule the promote for that time (202 `scheduled_release`; every check runs then).",
+        tags=["deployments"],
+    )
     def post(self, request, handle, deployment_id):
         data = PromoteInput(data=request.data)
         data.is_valid(raise_exception=True)
         dep = selectors.deployment_get(handle=self.handle, deployment_id=deployment_id)
+        if data.validated_data["at"] is not None:
+            sched = schedules.scheduled_release_create(
+                deployment=dep,
+                at=data.validated_data["at"],
+                actor=request.user,
+                role=self.membership.role,
+                reason=data.validated_data["reason"],
+                force=data.validated_data["force"],
+            )
+            body = {"scheduled_release": ScheduledReleaseOutput(selectors.scheduled_release_get(handle=self.handle, scheduled_id=sched.id)).data}
+            return Response(body, status=status.HTTP_202_ACCEPTED)
         result = services.deployment_promote(
             deployment=dep,
             actor=request.user,
@@ -255,3 +277,49 @@ class BindingSubmissionListView(HandleAPIView):
     def get(self, request, handle, binding_id):
         binding = selectors.binding_get(handle=self.handle, binding_id=binding_id)
         return self.paginated_response(selectors.submission_list(binding=binding), SubmissionOutput)
+
+
+class ScheduledReleaseListView(HandleAPIView):
+    pagination_class = NewestFirstCursorPagination
+    access = {"GET": READ}
+
+    @extend_schema(parameters=[ScheduledReleaseFilter], responses={200: ScheduledReleaseOutput(many=True), 400: ERR}, tags=["deployments"])
+    def get(self, request, handle):
+        filters = ScheduledReleaseFilter(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        qs = selectors.scheduled_release_list(handle=self.handle, state=filters.validated_data.get("state"))
+        return self.paginated_response(qs, ScheduledReleaseOutput)
+
+
+class ScheduledReleaseDetailView(HandleAPIView):
+    access = {"GET": READ, "DELETE": PROMOTE}
+
+    @extend_schema(responses={200: ScheduledReleaseOutput, 404: ERR}, tags=["deployments"])
+    def get(self, request, handle, scheduled_id):
+        return Response(ScheduledReleaseOutput(selectors.scheduled_release_get(handle=self.handle, scheduled_id=scheduled_id)).data)
+
+    @extend_schema(responses={204: None, 404: ERR, 409: ERR}, description="Cancel a release still `scheduled` (409 `scheduled_release_finished` otherwise).", tags=["deployments"])
+    def delete(self, request, handle, scheduled_id):
+        sched = selectors.scheduled_release_get(handle=self.handle, scheduled_id=scheduled_id)
+        schedules.scheduled_release_cancel(scheduled=sched, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SiteLockView(HandleAPIView):
+    access = {"GET": READ, "PUT": LOCK}
+
+    @extend_schema(responses={200: SiteLockOutput}, tags=["site"])
+    def get(self, request, handle):
+        return Response(SiteLockOutput(schedules.publishing_lock_state(handle=self.handle)).data)
+
+    @extend_schema(
+        request=SiteLockInput,
+        responses={200: SiteLockOutput, 400: ERR, 403: ERR},
+        description="Owners/admins: while locked, promote, rollback and scheduled releases answer 409 `publishing_locked` (a forced promote by an owner/admin passes, audited). The lock lifts itself at `until`.",
+        tags=["site"],
+    )
+    def put(self, request, handle):
+        data = SiteLockInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        state = schedules.publishing_lock_set(handle=self.handle, actor=request.user, **data.validated_data)
+        return Response(SiteLockOutput(state).data)

@@ -113,3 +113,20 @@ INVALID_ARTIFACT_REASONS = (
 # The page meta tag that marks an internal docs page as confidential.
 CLASSIFICATION_META = "gharart:classification"
 CLASSIFICATION_CONFIDENTIAL = "confidential"
+
+# --- Scheduled releases and the publishing lock ------------------------------------------
+SCHEDULE_SCHEDULED = "scheduled"
+SCHEDULE_RUNNING = "running"
+SCHEDULE_DONE = "done"
+SCHEDULE_FAILED = "failed"
+SCHEDULE_CANCELLED = "cancelled"
+SCHEDULE_STATE_CHOICES = [
+    (SCHEDULE_SCHEDULED, "Scheduled"),
+    (SCHEDULE_DONE, "Done"),
+    (SCHEDULE_FAILED, "Failed"),
+    (SCHEDULE_CANCELLED, "Cancelled"),
+]
+SCHEDULE_FINAL_STATES = (SCHEDULE_DONE, SCHEDULE_FAILED, SCHEDULE_CANCELLED)
+SCHEDULED_RELEASE_NOT_FOUND = "scheduled_release_not_found"
+SCHEDULED_RELEASE_FINISHED = "scheduled_release_finished"
+PUBLISHING_LOCKED = "publishing_locked"

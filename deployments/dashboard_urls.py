@@ -1,5 +1,6 @@
 from django.urls import path
 
+from deployments import dashboard_publishing as publishing
 from deployments import dashboard_views as views
 
 H = "h/<slug:handle>"
@@ -13,6 +14,9 @@ urlpatterns = [
     path(f"{D}/rules/test/", views.deployment_rules_test, name="deployment-rules-test"),
     path(f"{D}/promote/", views.deployment_promote, name="deployment-promote"),
     path(f"{D}/rollback/", views.deployment_rollback, name="deployment-rollback"),
+    path(f"{D}/schedule/", publishing.deployment_schedule, name="deployment-schedule"),
+    path(f"{D}/schedule/<str:scheduled_id>/cancel/", publishing.deployment_schedule_cancel, name="deployment-schedule-cancel"),
+    path(f"{H}/publishing-lock/", publishing.publishing_lock, name="publishing-lock"),
     path(f"{H}/releases/", views.releases_page, name="releases-page"),
     path(f"{H}/site/", views.site_page, name="site-page"),
     path(f"{H}/site/mode/", views.site_mode, name="site-mode"),

@@ -17,7 +17,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import Resolver404, resolve, reverse
-from django.utils import timezone
+from django.utils import dateparse, timezone
 from django.utils.http import urlencode
 from django.utils.timesince import timesince
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from deployments import constants as dc
 from deployments import dashboard_queries, selectors, services
+from deployments.dashboard_publishing import human, lock_context
 from files.uploads import CappedTemporaryFileUploadHandler
 from gharart import constants as c
 from gharart import throttles
@@ -148,6 +149,7 @@ def _history_context(request, **extra):
         "upload_errors": {},
         "max_total_bytes": settings.DEPLOY_MAX_TOTAL_BYTES,
         "created": None,
+        **lock_context(request),
     }
     context.update(extra)
     if context["created"] is not None:
@@ -269,6 +271,11 @@ def _refusal(exc, dep):
         text["help"] = "The deployment lists these files, but their bytes are no longer in the blob store. Upload the site again to create a complete deployment."
     elif exc.code == dc.NOT_A_PREVIOUS_RELEASE:
         text["help"] = "Roll back only to a deployment that was live before. To publish a new one, promote it."
+    elif exc.code == dc.PUBLISHING_LOCKED:
+        until = d.get("until")
+        when = f"until {human(dateparse.parse_datetime(until))}" if until else "until an owner or admin lifts it"
+        text["title"] = f"Publishing is locked {when}: {d.get('reason', '')}"
+        text["help"] = "Nothing went live. Wait for the lock to end, ask an owner or admin to lift it, or (owners and admins) force the promote with a reason."
     return text
 
 
@@ -302,6 +309,10 @@ def _detail_context(request, dep, **extra):
         "force_errors": {},
         "form": {},
         "attention": [],
+        "schedules": list(selectors.scheduled_release_list(handle=handle, deployment=dep)[:20]),
+        "schedule_errors": {},
+        "schedule_form": {},
+        **lock_context(request),
     }
     context.update(extra)
     if context["release_result"] is not None:
@@ -440,6 +451,7 @@ def _releases_context(request, **extra):
         "role_note": _role_note(request, "roll back"),
         "refusal": None,
         "release_result": None,
+        **lock_context(request),
     }
     context.update(extra)
     result = context["release_result"]
@@ -538,6 +550,7 @@ def _site_context(request, *, mode=None, bindings=None, **extra):
         "links_errors": {},
         "links_saved": False,
         "links_note": "",
+        **lock_context(request),
     }
     context.update(mode or _mode_context(request))
     context.update(bindings or _bindings_context(request))

@@ -186,3 +186,57 @@ class FormSubmission(models.Model):
 
     def __str__(self):
         return self.id
+
+
+class ScheduledRelease(models.Model):
+    """A promote planned for ``at``: a Celery job runs ``deployment_promote`` then.
+
+    Claimed under the handle's row lock by the database's clock, so it runs once however
+    many workers, sweeps and redelivered jobs look at it, and releases of one handle that
+    fall due together run in (at, created_at) order.
+    """
+
+    id = models.CharField(primary_key=True, max_length=40, default=ids.new_sched_id, editable=False)
+    handle = models.ForeignKey("gharart.Handle", on_delete=models.CASCADE, related_name="scheduled_releases")
+    # The deployment may go away before ``at``: the schedule then fails with deployment_not_found.
+    deployment = models.ForeignKey(Deployment, null=True, blank=True, on_delete=models.SET_NULL, related_name="scheduled_releases")
+    deployment_ref = models.CharField(max_length=40)
+    target = models.CharField(max_length=10, choices=dc.TARGET_CHOICES, default=dc.TARGET_SITE)
+    at = models.DateTimeField()
+    state = models.CharField(max_length=12, choices=dc.SCHEDULE_STATE_CHOICES, default=dc.SCHEDULE_SCHEDULED)
+    reason = models.CharField(max_length=500, blank=True)
+    force = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    release = models.ForeignKey(Release, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # {"code", "message", "details"} when it was refused at run time.
+    error = models.JSONField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["state", "at"], name="scheduled_release_due")]
+
+    def __str__(self):
+        return f"{self.deployment_ref} at {self.at:%Y-%m-%d %H:%M} ({self.state})"
+
+
+class PublishingLock(models.Model):
+    """A freeze on publishing for one handle: promote, rollback and scheduled releases refuse
+    with 409 ``publishing_locked`` while it holds (until ``until``, or until lifted)."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=ids.new_lock_id, editable=False)
+    handle = models.OneToOneField("gharart.Handle", on_delete=models.CASCADE, related_name="publishing_lock")
+    locked = models.BooleanField(default=False)
+    reason = models.CharField(max_length=500, blank=True)
+    until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    def __str__(self):
+        return f"{self.handle_id} locked={self.locked}"
+
+    def holds(self, now):
+        """Whether the lock holds at ``now`` (the database's clock)."""
+        return self.locked and (self.until is None or self.until > now)

@@ -34,6 +34,7 @@ from deployments.models import (
     FunctionBinding,
     LivePointer,
     Release,
+    ScheduledRelease,
 )
 from deployments.resolver import ManifestEntry
 from gharart import constants as c
@@ -595,3 +596,22 @@ def overview_panel(*, handle, membership):
             "now": timezone.now(),
         },
     }
+
+
+# --- Scheduled releases ------------------------------------------------------------------
+
+def scheduled_release_list(*, handle, state=None, deployment=None):
+    """The handle's scheduled releases, newest first (``?state=``, or one deployment's)."""
+    qs = ScheduledRelease.objects.filter(handle=handle).select_related("deployment", "created_by")
+    if state:
+        qs = qs.filter(state=state)
+    if deployment is not None:
+        qs = qs.filter(deployment_ref=deployment.id)
+    return qs.order_by("-created_at", "-pk")
+
+
+def scheduled_release_get(*, handle, scheduled_id):
+    sched = ScheduledRelease.objects.select_related("deployment", "created_by").filter(handle=handle, pk=scheduled_id).first()
+    if sched is None:
+        raise ApplicationError(dc.SCHEDULED_RELEASE_NOT_FOUND, "No such scheduled release on this handle.", status=404)
+    return sched

@@ -6,7 +6,13 @@ from rest_framework import serializers
 
 from deployments import constants as dc
 from deployments import previews, selectors
-from deployments.models import Deployment, FormSubmission, FunctionBinding, Release
+from deployments.models import (
+    Deployment,
+    FormSubmission,
+    FunctionBinding,
+    Release,
+    ScheduledRelease,
+)
 from gharart import constants as c
 
 WARNING_MESSAGES = {
@@ -53,7 +59,8 @@ class ReleaseFilter(serializers.Serializer):
 
 class PromoteInput(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    force = serializers.BooleanField(required=False, default=False, help_text="Owners/admins: skip the preview gate (reason required).")
+    force = serializers.BooleanField(required=False, default=False, help_text="Owners/admins: skip the preview gate and the publishing lock (reason required).")
+    at = serializers.JSONField(required=False, default=None, help_text="A future ISO 8601 time: schedule the promote (202 scheduled_release) instead of promoting now.")
 
 
 class RollbackInput(serializers.Serializer):
@@ -255,3 +262,51 @@ class SubmissionOutput(serializers.ModelSerializer):
 
 
 BLOB_BODY = OpenApiTypes.BINARY
+
+
+# --- Scheduled releases and the publishing lock ------------------------------------------
+
+class ScheduledReleaseOutput(serializers.ModelSerializer):
+    deployment_id = serializers.CharField(source="deployment_ref")
+    version = serializers.SerializerMethodField()
+    created_by = serializers.SerializerMethodField()
+    release_id = serializers.CharField(allow_null=True)
+    error = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ScheduledRelease
+        fields = ["id", "deployment_id", "version", "target", "at", "state", "reason", "force", "created_by", "created_at", "finished_at", "release_id", "error"]
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_version(self, obj):
+        return obj.deployment.version if obj.deployment_id else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_created_by(self, obj):
+        return obj.created_by.username if obj.created_by_id else None
+
+    @extend_schema_field(DeploymentError(allow_null=True))
+    def get_error(self, obj):
+        return obj.error
+
+
+class ScheduledReleaseCreatedOutput(serializers.Serializer):
+    scheduled_release = ScheduledReleaseOutput()
+
+
+class ScheduledReleaseFilter(serializers.Serializer):
+    state = serializers.ChoiceField(choices=[s for s, _ in dc.SCHEDULE_STATE_CHOICES], required=False)
+
+
+class SiteLockInput(serializers.Serializer):
+    locked = serializers.BooleanField()
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    until = serializers.JSONField(required=False, default=None, help_text="ISO 8601 time the lock lifts itself, or null to hold until lifted.")
+
+
+class SiteLockOutput(serializers.Serializer):
+    locked = serializers.BooleanField()
+    reason = serializers.CharField(allow_blank=True)
+    until = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True)
+    updated_by = serializers.CharField(allow_null=True)

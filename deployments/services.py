@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from deployments import archives, compression, previews, selectors, siterules, storage
+from deployments import archives, compression, previews, schedules, selectors, siterules, storage
 from deployments import constants as dc
 from deployments.models import (
     Blob,
@@ -547,7 +547,8 @@ def deployment_promote(*, deployment, actor=None, role=None, reason="", force=Fa
     409 ``deployment_not_ready``; 409 ``deployment_artifact_missing`` (files found missing by
     the last integrity check, or by a full check on a forced promote); 409
     ``preview_gate_pending`` when the preview report was never opened or the latest replay
-    failed. Owners/admins may ``force`` past the gate with a reason (audited).
+    failed; 409 ``publishing_locked`` while the handle's publishing lock holds. Owners/admins
+    may ``force`` past the gate and the lock with a reason (audited).
     """
     reason = (reason or "").strip()[:500]
     if force:
@@ -582,6 +583,7 @@ def deployment_promote(*, deployment, actor=None, role=None, reason="", force=Fa
                 status=409,
                 details={"preview_opened": opened, "gate_status": dep.gate_status, "replay_run_id": dep.gate_replay_run_id or None},
             )
+        schedules.publishing_lock_check(handle=handle, actor=actor, role=role, force=force, deployment=dep)
         if force:
             return _go_live(handle=handle, pointer=pointer, deployment=dep, kind=dc.RELEASE_FORCED_PROMOTE, action=c.AUDIT_FORCED_PROMOTE, reason=reason, actor=actor)
         return _go_live(handle=handle, pointer=pointer, deployment=dep, kind=dc.RELEASE_PROMOTE, action=c.AUDIT_PROMOTE, reason=reason, actor=actor)
@@ -590,7 +592,8 @@ def deployment_promote(*, deployment, actor=None, role=None, reason="", force=Fa
 def deployment_rollback(*, deployment, actor=None, reason="") -> ReleaseResult:
     """Make a deployment that was live before live again (no preview gate).
 
-    409 ``not_a_previous_release`` when it never was live for its target, or is live now.
+    409 ``not_a_previous_release`` when it never was live for its target, or is live now;
+    409 ``publishing_locked`` while the handle's publishing lock holds.
     """
     reason = (reason or "").strip()[:500]
     handle = deployment.handle
@@ -601,6 +604,7 @@ def deployment_rollback(*, deployment, actor=None, reason="") -> ReleaseResult:
         if not was_live or pointer.deployment_id == dep.id or dep.state != dc.READY:
             message = "This deployment is live now." if pointer.deployment_id == dep.id else "This deployment was never live, so there is nothing to roll back to."
             raise ApplicationError(dc.NOT_A_PREVIOUS_RELEASE, message, status=409, details={"live_deployment_id": pointer.deployment_id})
+        schedules.publishing_lock_check(handle=handle, actor=actor)
         return _go_live(handle=handle, pointer=pointer, deployment=dep, kind=dc.RELEASE_ROLLBACK, action=c.AUDIT_ROLLBACK, reason=reason, actor=actor)
 
 

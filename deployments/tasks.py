@@ -3,6 +3,7 @@
 import logging
 
 from celery import shared_task
+from celery.signals import worker_ready
 from django.db import DatabaseError
 
 from deployments import constants as dc
@@ -40,3 +41,41 @@ def deployment_process_archive(self, deployment_id):
 def deployment_sweep_stale():
     """Periodic (beat): fail uploads incomplete after 24 h, requeue stuck jobs, drop orphan blobs."""
     return services.deployment_sweep_stale()
+
+
+@shared_task(name="deployments.tasks.scheduled_release_run", bind=True, acks_late=True, max_retries=50)
+def scheduled_release_run(self, scheduled_id):
+    """The eta job of one scheduled release: run what is due on its handle, by the database's clock."""
+    from deployments import schedules
+    from deployments.models import ScheduledRelease
+
+    wait = schedules.scheduled_release_seconds_until_due(scheduled_id=scheduled_id)
+    if wait is None:
+        return {"scheduled_release_id": scheduled_id, "ran": []}  # cancelled, or already run
+    if wait > 0:
+        if self.request.is_eager:
+            return {"scheduled_release_id": scheduled_id, "ran": []}  # inline runs cannot wait; the sweep runs it
+        # This node's clock is ahead of the database's: wait for the database to agree.
+        raise self.retry(countdown=min(max(wait, 0.2), 300))
+    handle_id = ScheduledRelease.objects.filter(pk=scheduled_id).values_list("handle_id", flat=True).first()
+    return {"scheduled_release_id": scheduled_id, "ran": schedules.scheduled_release_run_due(handle_id=handle_id)}
+
+
+@shared_task(name="deployments.tasks.scheduled_release_sweep", acks_late=True)
+def scheduled_release_sweep():
+    """Periodic (beat, every minute) and at worker start: run missed releases, end passed locks."""
+    from deployments import schedules
+
+    ran = schedules.scheduled_release_run_due()
+    schedules.publishing_lock_sweep()
+    return {"ran": ran}
+
+
+@worker_ready.connect
+def _sweep_when_a_worker_starts(sender=None, **kwargs):
+    # A release missed while no worker ran (or whose eta job died with one) runs now, not
+    # at the next beat tick; running it twice is impossible (the claim is idempotent).
+    try:
+        scheduled_release_sweep.apply_async()
+    except Exception:
+        logger.exception("Could not queue the scheduled-release sweep at worker start")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from files.models import DocsAccessLog, DocsAccessPolicy, File, MagicLink
+from files.models import Campaign, DocsAccessLog, DocsAccessPolicy, File, MagicLink
 
 
 class MagicLinkInline(admin.TabularInline):
@@ -62,3 +62,19 @@ class DocsAccessLogAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["id", "handle", "name", "starts_at", "ends_at", "created_at"]
+    search_fields = ["id", "name", "handle__slug"]
+    readonly_fields = ["id", "handle", "created_at", "updated_at", "created_by"]
+
+    def has_add_permission(self, request):
+        return False  # created through the API or the dashboard (validated, audited)
+
+    def has_change_permission(self, request, obj=None):
+        return False  # dates change through the service (validated, audited)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deleting goes through the service (409 campaign_in_use while followed)

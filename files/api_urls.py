@@ -11,6 +11,8 @@ urlpatterns = [
         api_views.MagicLinkDetailView.as_view(),
         name="api-magic-link-detail",
     ),
+    path("handles/<slug:handle>/campaigns", api_views.CampaignListView.as_view(), name="api-campaign-list"),
+    path("handles/<slug:handle>/campaigns/<str:campaign_id>", api_views.CampaignDetailView.as_view(), name="api-campaign-detail"),
     path("handles/<slug:handle>/internal-docs/access", api_views.DocsPolicyView.as_view(), name="api-docs-policy"),
     path("public/files/<str:file_id>", api_views.PublicFileView.as_view(), name="public-file"),
     path("public/files/<str:file_id>/magic-link", api_views.MagicLinkRequestView.as_view(), name="public-file-magic-link"),

@@ -11,6 +11,8 @@ from files import constants as fc
 from files import docs, downloads, links, selectors, services
 from files.serializers import (
     AcceptedOutput,
+    CampaignInput,
+    CampaignOutput,
     DocsPolicyInput,
     DocsPolicyOutput,
     FileOutput,
@@ -33,7 +35,7 @@ from gharart.selectors import membership_get
 # Every member may read (API.md roles: a viewer makes every GET of its handle).
 FILES_READ = Access(c.READ_ROLES, c.SCOPE_FILES_READ)
 FILES_WRITE = Access(c.FILES_ROLES, c.SCOPE_FILES_WRITE)
-UPDATABLE = ("access", "expires_at", "recipients", "title", "max_downloads")
+UPDATABLE = ("access", "expires_at", "recipients", "title", "max_downloads", "campaign_id")
 
 
 def _bool_param(request, name):
@@ -103,6 +105,7 @@ class FileListView(HandleAPIView):
             recipients=_field(data, "recipients"),
             title=data.get("title", ""),
             max_downloads=data.get("max_downloads") or None,
+            campaign_id=data.get("campaign_id") or None,
         )
         file.active_magic_links = 0
         return Response(FileOutput(file).data, status=status.HTTP_201_CREATED)
@@ -228,6 +231,47 @@ class DocsPolicyView(HandleAPIView):
         return self._respond(policy)
 
 
+class CampaignListView(HandleAPIView):
+    """The handle's campaigns (with ``file_count``), and new ones."""
+
+    access = {"GET": FILES_READ, "POST": FILES_WRITE}
+    pagination_class = NewestFirstCursorPagination
+
+    @extend_schema(responses={200: CampaignOutput(many=True)}, tags=["campaigns"])
+    def get(self, request, handle):
+        return self.paginated_response(selectors.campaign_list(handle=self.handle), CampaignOutput)
+
+    @extend_schema(request=CampaignInput, responses={201: CampaignOutput}, tags=["campaigns"])
+    def post(self, request, handle):
+        campaign = services.campaign_create(handle=self.handle, actor=request.user, data=request.data)
+        return Response(CampaignOutput(selectors.campaign_get(handle=self.handle, campaign_id=campaign.id)).data, status=status.HTTP_201_CREATED)
+
+
+class CampaignDetailView(HandleAPIView):
+    access = {"GET": FILES_READ, "PATCH": FILES_WRITE, "DELETE": FILES_WRITE}
+
+    @extend_schema(responses={200: CampaignOutput}, tags=["campaigns"])
+    def get(self, request, handle, campaign_id):
+        return Response(CampaignOutput(selectors.campaign_get(handle=self.handle, campaign_id=campaign_id)).data)
+
+    @extend_schema(
+        request=CampaignInput(partial=True),
+        responses={200: CampaignOutput},
+        description="Extending `ends_at` revives every file following the campaign at once, magic links included.",
+        tags=["campaigns"],
+    )
+    def patch(self, request, handle, campaign_id):
+        campaign = selectors.campaign_get(handle=self.handle, campaign_id=campaign_id)
+        services.campaign_update(campaign=campaign, actor=request.user, data=request.data)
+        return Response(CampaignOutput(selectors.campaign_get(handle=self.handle, campaign_id=campaign_id)).data)
+
+    @extend_schema(responses={204: None, 409: OpenApiResponse(description="campaign_in_use")}, tags=["campaigns"])
+    def delete(self, request, handle, campaign_id):
+        campaign = selectors.campaign_get(handle=self.handle, campaign_id=campaign_id)
+        services.campaign_delete(campaign=campaign, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class PublicFileView(PublicAPIView):
     """``GET/HEAD /v2/public/files/{fileId}``: the file's bytes (rules in ``files.downloads``)."""
 
@@ -247,7 +291,7 @@ class PublicFileView(PublicAPIView):
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
             (206, "application/octet-stream"): OpenApiTypes.BINARY,
             304: None,
-            403: OpenApiResponse(description="magic_link_required, magic_link_invalid, magic_link_revoked, magic_link_expired"),
+            403: OpenApiResponse(description="magic_link_required, magic_link_invalid, magic_link_revoked, magic_link_expired, file_not_yet_available (details.available_at)"),
             404: OpenApiResponse(description="file_not_found"),
             410: OpenApiResponse(description="file_expired (details.expired_at), download_limit_reached"),
             416: OpenApiResponse(description="range_not_satisfiable"),

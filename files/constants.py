@@ -25,6 +25,13 @@ DOCS_NOT_FOUND = "docs_not_found"
 DOCS_ACCESS_WINDOW_CLOSED = "docs_access_window_closed"
 DOCS_ACCESS_DENIED = "docs_access_denied"
 DOCS_MEMBERS_ONLY = "docs_members_only"
+FILE_NOT_YET_AVAILABLE = "file_not_yet_available"
+CAMPAIGN_NOT_FOUND = "campaign_not_found"
+CAMPAIGN_IN_USE = "campaign_in_use"
+
+# Where a file's effective expires_at comes from ("expiry_source").
+EXPIRY_SOURCE_FILE = "file"
+EXPIRY_SOURCE_CAMPAIGN = "campaign"
 
 # Why a magic link stopped working (details.reason of magic_link_revoked).
 REVOKE_FILE_ACCESS_CHANGED = "file_access_changed"

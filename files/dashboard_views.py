@@ -22,7 +22,7 @@ from files import docs, links, selectors, services
 from files.models import MagicLink
 from files.uploads import CappedTemporaryFileUploadHandler, content_length_too_large, too_large
 from gharart import constants as c
-from gharart.dashboard import can, form_errors, handle_page
+from gharart.dashboard import can, form_errors, handle_page, posted_time
 from gharart.errors import ApplicationError
 
 
@@ -30,8 +30,10 @@ def _decorate(file, now=None):
     """Adds what the list shows: days left, badge kind and the shareable URL."""
     now = now or timezone.now()
     file.days_left = None
-    if file.expires_at is not None and file.expires_at > now:
-        file.days_left = math.ceil((file.expires_at - now).total_seconds() / 86400)
+    expires_at = file.effective_expires_at
+    if expires_at is not None and expires_at > now:
+        file.days_left = math.ceil((expires_at - now).total_seconds() / 86400)
+    file.not_yet_available = file.available_at is not None and file.available_at > now
     file.expiring_soon = file.days_left is not None and file.days_left <= fc.EXPIRING_SOON_DAYS
     file.recipients_text = "\n".join(file.recipients)
     file.share_url = None if file.access == fc.ACCESS_PRIVATE else links.public_file_url(file.id)
@@ -54,8 +56,11 @@ def _files_context(request, file_errors=None, **extra):
         f.errors = file_errors.get(f.id, {})
         f.form_values = {}
         files.append(f)
+    campaigns = list(selectors.campaign_list(handle=request.handle).order_by("starts_at", "name"))
     context = {
         "files": files,
+        "file_groups": _grouped(files, campaigns),
+        "campaigns": campaigns,
         "access_choices": fc.ACCESS_CHOICES,
         "filter_access": access,
         "max_upload_bytes": settings.FILES_MAX_UPLOAD_BYTES,
@@ -68,12 +73,25 @@ def _files_context(request, file_errors=None, **extra):
     return context
 
 
+def _grouped(files, campaigns):
+    """Files by the campaign they follow (campaigns by start), then the files in none."""
+    by_campaign = {c.id: [] for c in campaigns}
+    loose = []
+    for f in files:
+        (by_campaign[f.campaign_id] if f.campaign_id in by_campaign else loose).append(f)
+    groups = [{"campaign": c, "files": by_campaign[c.id]} for c in campaigns if by_campaign[c.id]]
+    if loose:
+        groups.append({"campaign": None, "files": loose})
+    return groups
+
+
 def _file_context(request, file_id, errors=None, form=None, **extra):
     file = _decorate(selectors.file_get(handle=request.handle, file_id=file_id))
     file.link_rows = list(selectors.magic_link_list(file=file)[:100])
     file.errors = errors or {}
     file.form_values = form or {}
-    context = {"f": file, "access_choices": fc.ACCESS_CHOICES, "minted": None, "open": True, "can_edit": can(request, c.FILES_ROLES)}
+    campaigns = list(selectors.campaign_list(handle=request.handle).order_by("starts_at", "name"))
+    context = {"f": file, "access_choices": fc.ACCESS_CHOICES, "minted": None, "open": True, "can_edit": can(request, c.FILES_ROLES), "campaigns": campaigns}
     context.update(extra)
     return context
 
@@ -93,7 +111,7 @@ def files_page(request, handle):
 
 def _upload(request, handle):
     data = request.POST
-    form = {k: data.get(k, "") for k in ("access", "expires_at", "recipients", "title", "max_downloads")}
+    form = {k: data.get(k, "") for k in ("access", "expires_at", "recipients", "title", "max_downloads", "campaign_id")}
     try:
         if content_length_too_large(request, settings.FILES_MAX_UPLOAD_BYTES):
             raise too_large(settings.FILES_MAX_UPLOAD_BYTES)
@@ -106,6 +124,7 @@ def _upload(request, handle):
             recipients=form["recipients"],
             title=form["title"],
             max_downloads=form["max_downloads"] or None,
+            campaign_id=form["campaign_id"] or None,
         )
     except ApplicationError as exc:
         errors = form_errors(exc)
@@ -152,9 +171,12 @@ def _file_response(request, handle, file_id, **extra):
 def file_edit(request, handle, file_id):
     file = _file_or_404(request, file_id)
     data = request.POST
-    changes = {k: data.get(k) for k in ("access", "expires_at", "title", "max_downloads") if k in data}
+    changes = {k: data.get(k) for k in ("access", "expires_at", "title", "max_downloads", "campaign_id") if k in data}
     if "recipients" in data:
         changes["recipients"] = data.get("recipients", "")
+    if changes.get("campaign_id"):
+        # The form's expiry field does not apply to a file that follows a campaign.
+        changes.pop("expires_at", None)
     try:
         before = file.access
         services.file_update(file=file, actor=request.user, **changes)
@@ -214,6 +236,7 @@ def _policy_form(policy):
         "starts_at": dt(policy.starts_at),
         "ends_at": dt(policy.ends_at),
         "confidential_paths": "\n".join(policy.confidential_paths),
+        "campaign_id": policy.campaign_id or "",
     }
 
 
@@ -232,6 +255,7 @@ def _docs_context(request, policy, **extra):
         "visibility_choices": fc.VISIBILITY_CHOICES,
         "can_edit": can(request, c.FILES_ROLES),
         "edge_url": docs.cookie_path(request.handle.slug),
+        "campaigns": list(selectors.campaign_list(handle=request.handle).order_by("starts_at", "name")) if can(request, c.FILES_ROLES) else [],
     }
     context.update(extra)
     return context
@@ -253,6 +277,7 @@ def docs_access_page(request, handle):
         "starts_at": request.POST.get("starts_at", ""),
         "ends_at": request.POST.get("ends_at", ""),
         "confidential_paths": request.POST.get("confidential_paths", ""),
+        "campaign_id": request.POST.get("campaign_id", "") or None,
     }
     try:
         policy = services.docs_policy_update(handle=request.handle, actor=request.user, data=data)
@@ -264,3 +289,101 @@ def docs_access_page(request, handle):
         messages.success(request, f"Saved. Policy version {policy.version}; partners signed in before must sign in again.")
         return redirect("docs-access-page", handle=handle)
     return render(request, template, _docs_context(request, policy, saved=True))
+
+
+# --- Campaigns ------------------------------------------------------------------------------
+
+
+def _campaign_form(campaign=None, data=None):
+    if data is not None:
+        return {k: data.get(k, "") for k in ("name", "starts_at_local", "ends_at_local")}
+    if campaign is None:
+        return {"name": "", "starts_at_local": "", "ends_at_local": ""}
+    return {
+        "name": campaign.name,
+        "starts_at_local": timezone.localtime(campaign.starts_at).strftime("%Y-%m-%dT%H:%M"),
+        "ends_at_local": timezone.localtime(campaign.ends_at).strftime("%Y-%m-%dT%H:%M"),
+        "starts_at_utc": campaign.starts_at.isoformat(),
+        "ends_at_utc": campaign.ends_at.isoformat(),
+    }
+
+
+def _campaign_data(post):
+    return {"name": post.get("name", ""), "starts_at": posted_time(post, "starts_at"), "ends_at": posted_time(post, "ends_at")}
+
+
+def _campaigns_context(request, **extra):
+    now = timezone.now()
+    campaigns = list(selectors.campaign_list(handle=request.handle).order_by("-ends_at", "name"))
+    for cmp in campaigns:
+        cmp.status = "upcoming" if cmp.starts_at > now else ("ended" if cmp.ends_at <= now else "running")
+    context = {
+        "campaigns": campaigns,
+        "form": _campaign_form(),
+        "errors": {},
+        "can_act": can(request, c.FILES_ROLES),
+    }
+    context.update(extra)
+    return context
+
+
+@require_http_methods(["GET", "POST"])
+@handle_page(c.READ_ROLES)
+def campaigns_page(request, handle):
+    """The handle's campaigns and a form to create one (every member reads; partnerships+ act)."""
+    if request.method == "POST":
+        if not can(request, c.FILES_ROLES):
+            raise PermissionDenied("Your role cannot change campaigns.")
+        try:
+            campaign = services.campaign_create(handle=request.handle, actor=request.user, data=_campaign_data(request.POST))
+        except ApplicationError as exc:
+            context = _campaigns_context(request, errors=form_errors(exc), form=_campaign_form(data=request.POST))
+            return render(request, "files/campaigns_page.html", context, status=400)
+        messages.success(request, f"Campaign “{campaign.name}” created. Files you upload or edit can now follow it.")
+        return redirect("campaigns-page", handle=handle)
+    return render(request, "files/campaigns_page.html", _campaigns_context(request))
+
+
+def _campaign_or_404(request, campaign_id):
+    try:
+        return selectors.campaign_get(handle=request.handle, campaign_id=campaign_id)
+    except ApplicationError:
+        raise Http404("No such campaign.")
+
+
+def _campaign_context(request, campaign, **extra):
+    files = [_decorate(f) for f in selectors.file_list(handle=request.handle, campaign=campaign)[:200]]
+    context = {"campaign": campaign, "files": files, "form": _campaign_form(campaign), "errors": {}, "delete_errors": {}, "can_act": can(request, c.FILES_ROLES)}
+    context.update(extra)
+    return context
+
+
+@require_http_methods(["GET", "POST"])
+@handle_page(c.READ_ROLES)
+def campaign_page(request, handle, campaign_id):
+    """One campaign: edit its name and window (its files follow at once), and its files."""
+    campaign = _campaign_or_404(request, campaign_id)
+    if request.method == "POST":
+        if not can(request, c.FILES_ROLES):
+            raise PermissionDenied("Your role cannot change campaigns.")
+        try:
+            services.campaign_update(campaign=campaign, actor=request.user, data=_campaign_data(request.POST))
+        except ApplicationError as exc:
+            context = _campaign_context(request, campaign, errors=form_errors(exc), form=_campaign_form(data=request.POST))
+            return render(request, "files/campaign_page.html", context, status=400)
+        campaign = _campaign_or_404(request, campaign_id)
+        messages.success(request, f"Saved. The {campaign.file_count} file{'s' if campaign.file_count != 1 else ''} of “{campaign.name}” follow the new dates at once, magic links included.")
+        return redirect("campaign-page", handle=handle, campaign_id=campaign.id)
+    return render(request, "files/campaign_page.html", _campaign_context(request, campaign))
+
+
+@require_POST
+@handle_page(c.FILES_ROLES)
+def campaign_delete(request, handle, campaign_id):
+    campaign = _campaign_or_404(request, campaign_id)
+    try:
+        services.campaign_delete(campaign=campaign, actor=request.user)
+    except ApplicationError as exc:
+        return render(request, "files/campaign_page.html", _campaign_context(request, campaign, delete_errors={"form": [exc.message]}), status=exc.status)
+    messages.success(request, f"Campaign “{campaign.name}” deleted.")
+    return redirect("campaigns-page", handle=handle)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from files import constants as fc
 from files import services
-from files.models import DocsAccessPolicy, File
+from files.models import Campaign, DocsAccessPolicy, File
 from gharart import constants as c
 
 
@@ -116,6 +116,21 @@ def seed(*, handle, users, stdout):
             continue
         services.file_upload(handle=handle, actor=actor, upload=_Upload(data, name), **fields)
         created.append(name)
+    campaign = Campaign.objects.filter(handle=handle, name="Festive sale").first()
+    if campaign is None:
+        # A campaign that ends within the week, so the overview shows its warning.
+        campaign = services.campaign_create(
+            handle=handle,
+            actor=actor,
+            data={"name": "Festive sale", "starts_at": timezone.now() - timedelta(days=2), "ends_at": timezone.now() + timedelta(days=5)},
+        )
+        created.append("campaign")
+    if not File.objects.filter(handle=handle, name="festive-lookbook.pdf").exists():
+        lookbook = _pdf("Festive lookbook", ["Gift edit for the festive sale.", "Prices valid while the sale runs."])
+        services.file_upload(
+            handle=handle, actor=actor, upload=_Upload(lookbook, "festive-lookbook.pdf"), access=fc.ACCESS_LINK, recipients=["@agency.example"], title="Festive lookbook", campaign_id=campaign.id
+        )
+        created.append("festive-lookbook.pdf")
     if _seed_docs(handle=handle, owner=users.get(c.OWNER)):
         created.append("internal docs")
     if not DocsAccessPolicy.objects.filter(handle=handle).exists():

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from files import constants as fc
 from files import links
+from gharart.clock import db_now
 
 logger = logging.getLogger("gharart.files.docs")
 
@@ -99,10 +100,15 @@ def policy_warnings(*, handle, policy, pages=None):
 
 
 def window_open(policy, now=None) -> bool:
-    now = now or timezone.now()
-    if policy.starts_at and now < policy.starts_at:
+    """Inside ``starts_at``/``ends_at`` (or the campaign's window when the policy follows one),
+    by the database's clock."""
+    starts_at, ends_at = policy.window_starts_at, policy.window_ends_at
+    if starts_at is None and ends_at is None:
+        return True
+    now = now or db_now()
+    if starts_at and now < starts_at:
         return False
-    if policy.ends_at and now >= policy.ends_at:
+    if ends_at and now >= ends_at:
         return False
     return True
 

@@ -40,6 +40,7 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 NEXT_STEPS = {
     fc.FILE_NOT_FOUND: "The address may be mistyped, or the file was deleted or made private. Ask the person who shared it for a new link.",
     fc.FILE_EXPIRED: "Sharing of this file has ended. Ask the person who shared it to extend it; your link works again as soon as they do.",
+    fc.FILE_NOT_YET_AVAILABLE: "It is shared for a campaign that has not started. Come back when it starts; your link will work then.",
     fc.DOWNLOAD_LIMIT_REACHED: "This file was downloaded as many times as the owner allowed. Ask them to raise the limit.",
     fc.MAGIC_LINK_REQUIRED: "This file is shared with named recipients. Enter your email address and, if it is on the list, we will send you a personal link.",
     fc.MAGIC_LINK_INVALID: "The link is incomplete or was changed. Copy the whole link from your email, or ask for a new one below.",
@@ -49,6 +50,7 @@ NEXT_STEPS = {
 TITLES = {
     fc.FILE_NOT_FOUND: "File not found",
     fc.FILE_EXPIRED: "This file has expired",
+    fc.FILE_NOT_YET_AVAILABLE: "This file is not available yet",
     fc.DOWNLOAD_LIMIT_REACHED: "Download limit reached",
     fc.MAGIC_LINK_REQUIRED: "A personal link is needed",
     fc.MAGIC_LINK_INVALID: "This link is not valid",
@@ -74,7 +76,7 @@ def _revoked(reason):
 
 def authorize(*, file_id, token):
     """``(file, link)`` when the download may go ahead, else the contract's ApplicationError."""
-    file = File.objects.select_related("handle").filter(pk=file_id).first()
+    file = File.objects.select_related("handle", "campaign").filter(pk=file_id).first()
     if file is None:
         raise _not_found()
     link = None
@@ -101,8 +103,8 @@ def authorize(*, file_id, token):
             )
     else:
         link = None  # public: a token changes nothing
-    if file.is_expired:
-        raise ApplicationError(fc.FILE_EXPIRED, "This file has expired.", status=410, details={"expired_at": _iso(file.expires_at)})
+    # Before its campaign starts 403 file_not_yet_available; past its (campaign's) end 410 file_expired.
+    services.file_window_check(file=file)
     # The download limit is checked per client when bytes are asked for (a download
     # already counted may resume after the limit is reached).
     return file, link

@@ -190,7 +190,7 @@ def _serve_docs(request, handle_obj, deployment, path, *, prefix="", log_prefix=
                 403,
                 fc.DOCS_ACCESS_WINDOW_CLOSED,
                 "The internal docs are not open to partners at this time.",
-                details={"starts_at": _iso(policy.starts_at), "ends_at": _iso(policy.ends_at)},
+                details={"starts_at": _iso(policy.window_starts_at), "ends_at": _iso(policy.window_ends_at)},
             )
         # The same decision as serving. The rule applies to whatever body would be served:
         # the page asked for, a _redirects rewrite's target, or the docs' own 404.html. A

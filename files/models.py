@@ -6,6 +6,29 @@ from files import constants as fc
 from gharart import ids
 
 
+class Campaign(models.Model):
+    """A named window (``starts_at`` to ``ends_at``) that files and the docs policy follow.
+
+    Files that follow a campaign take its window as theirs, so extending the campaign
+    extends every link shared for it at once.
+    """
+
+    id = models.CharField(primary_key=True, max_length=40, default=ids.new_cmp_id, editable=False)
+    handle = models.ForeignKey("gharart.Handle", on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(max_length=200)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.name} ({self.id})"
+
+
 class File(models.Model):
     """A file a handle shares: bytes stored once under their sha256 (``deployments.storage``).
 
@@ -31,6 +54,8 @@ class File(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # A file that follows a campaign takes its window: available from starts_at, expired at ends_at.
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="files")
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -40,8 +65,25 @@ class File(models.Model):
         return f"{self.name} ({self.id})"
 
     @property
+    def effective_expires_at(self):
+        """The campaign's ``ends_at`` for a file that follows one, else its own ``expires_at``."""
+        return self.campaign.ends_at if self.campaign_id else self.expires_at
+
+    @property
+    def available_at(self):
+        """When a campaign file starts working (None: it already may)."""
+        return self.campaign.starts_at if self.campaign_id else None
+
+    @property
+    def expiry_source(self):
+        if self.campaign_id:
+            return fc.EXPIRY_SOURCE_CAMPAIGN
+        return fc.EXPIRY_SOURCE_FILE if self.expires_at is not None else None
+
+    @property
     def is_expired(self):
-        return self.expires_at is not None and self.expires_at <= timezone.now()
+        expires_at = self.effective_expires_at
+        return expires_at is not None and expires_at <= timezone.now()
 
     @property
     def limit_reached(self):
@@ -127,6 +169,8 @@ class DocsAccessPolicy(models.Model):
     starts_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
     confidential_paths = models.JSONField(default=list, blank=True)
+    # Instead of starts_at/ends_at, the window of a campaign.
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="docs_policies")
     # Bumped on every change; partner cookies carry it, so a change signs partners out.
     version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(null=True, blank=True)
@@ -137,6 +181,14 @@ class DocsAccessPolicy(models.Model):
 
     def __str__(self):
         return f"{self.handle} docs: {self.visibility} v{self.version}"
+
+    @property
+    def window_starts_at(self):
+        return self.campaign.starts_at if self.campaign_id else self.starts_at
+
+    @property
+    def window_ends_at(self):
+        return self.campaign.ends_at if self.campaign_id else self.ends_at
 
 
 class DocsAccessLog(models.Model):

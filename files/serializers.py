@@ -4,11 +4,15 @@ from rest_framework import serializers
 
 from files import constants as fc
 from files import links
-from files.models import DocsAccessPolicy, File, MagicLink
+from files.models import Campaign, DocsAccessPolicy, File, MagicLink
 
 
 class FileOutput(serializers.ModelSerializer):
     is_expired = serializers.BooleanField(read_only=True)
+    expires_at = serializers.DateTimeField(source="effective_expires_at", read_only=True, allow_null=True, help_text="The campaign's ends_at for a file that follows one.")
+    expiry_source = serializers.ChoiceField(choices=[fc.EXPIRY_SOURCE_FILE, fc.EXPIRY_SOURCE_CAMPAIGN], read_only=True, allow_null=True)
+    campaign_id = serializers.CharField(read_only=True, allow_null=True)
+    available_at = serializers.DateTimeField(read_only=True, allow_null=True, help_text="Its campaign's starts_at: before it, downloads answer 403 file_not_yet_available.")
     public_url = serializers.SerializerMethodField()
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     active_magic_links = serializers.SerializerMethodField()
@@ -18,7 +22,7 @@ class FileOutput(serializers.ModelSerializer):
         fields = [
             "id", "name", "title", "size", "content_type", "sha256", "access", "expires_at", "is_expired",
             "recipients", "max_downloads", "download_count", "public_url", "created_at", "created_by",
-            "updated_at", "active_magic_links",
+            "updated_at", "active_magic_links", "expiry_source", "campaign_id", "available_at",
         ]
 
     def get_public_url(self, obj) -> str | None:
@@ -39,6 +43,7 @@ class FileUploadInput(serializers.Serializer):
     recipients = serializers.ListField(child=serializers.CharField(), required=False)
     title = serializers.CharField(required=False, allow_blank=True, max_length=200)
     max_downloads = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    campaign_id = serializers.CharField(required=False, allow_null=True, help_text="Follow this campaign's window instead of expires_at.")
 
 
 class FileUpdateInput(serializers.Serializer):
@@ -47,6 +52,7 @@ class FileUpdateInput(serializers.Serializer):
     recipients = serializers.ListField(child=serializers.CharField(), required=False)
     title = serializers.CharField(required=False, allow_blank=True, max_length=200)
     max_downloads = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    campaign_id = serializers.CharField(required=False, allow_null=True, help_text="Follow this campaign (null: stop following it).")
 
 
 class MagicLinkOutput(serializers.ModelSerializer):
@@ -91,18 +97,41 @@ class DocsPolicyInput(serializers.Serializer):
     starts_at = serializers.DateTimeField(required=False, allow_null=True)
     ends_at = serializers.DateTimeField(required=False, allow_null=True)
     confidential_paths = serializers.ListField(child=serializers.CharField(), required=False)
+    campaign_id = serializers.CharField(required=False, allow_null=True, help_text="Follow this campaign's window instead of starts_at/ends_at.")
 
 
 class DocsPolicyOutput(serializers.ModelSerializer):
     updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     warnings = serializers.SerializerMethodField()
+    starts_at = serializers.DateTimeField(source="window_starts_at", read_only=True, allow_null=True)
+    ends_at = serializers.DateTimeField(source="window_ends_at", read_only=True, allow_null=True)
+    campaign_id = serializers.CharField(read_only=True, allow_null=True)
 
     class Meta:
         model = DocsAccessPolicy
         fields = [
             "visibility", "partner_emails", "partner_domains", "starts_at", "ends_at", "confidential_paths",
-            "version", "updated_at", "updated_by", "warnings",
+            "version", "updated_at", "updated_by", "warnings", "campaign_id",
         ]
 
     def get_warnings(self, obj) -> list[dict]:
         return self.context.get("warnings", [])
+
+
+class CampaignInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+
+
+class CampaignOutput(serializers.ModelSerializer):
+    file_count = serializers.SerializerMethodField()
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Campaign
+        fields = ["id", "name", "starts_at", "ends_at", "file_count", "created_at", "updated_at", "created_by"]
+
+    def get_file_count(self, obj) -> int:
+        value = getattr(obj, "file_count", None)
+        return obj.files.count() if value is None else value

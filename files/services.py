@@ -19,9 +19,10 @@ from deployments import storage
 from deployments.models import Blob
 from files import constants as fc
 from files import links, ranges
-from files.models import DocsAccessPolicy, File, FileDownload, MagicLink
+from files.models import Campaign, DocsAccessPolicy, File, FileDownload, MagicLink
 from files.uploads import detect_content_type, sanitize_filename
 from gharart import constants as c
+from gharart.clock import db_now
 from gharart.errors import ApplicationError
 from gharart.jobs import dispatch_on_commit
 from gharart.services import audit_record
@@ -91,9 +92,32 @@ def _clean_max_downloads(value, errors):
     return number
 
 
-def _clean_file_fields(*, access=UNSET, expires_at=UNSET, recipients=UNSET, title=UNSET, max_downloads=UNSET):
-    """Validated values for the fields that were given (UNSET ones are left out)."""
+def _clean_campaign_id(value, *, handle, errors):
+    """The handle's campaign named by ``value`` ('' / None: no campaign)."""
+    if value is None or value == "":
+        return None
+    campaign = Campaign.objects.filter(handle=handle, pk=str(value)[:40]).first() if isinstance(value, str) else None
+    if campaign is None:
+        errors["campaign_id"] = ["No such campaign on this handle."]
+    return campaign
+
+
+def _clean_file_fields(*, handle=None, current=None, access=UNSET, expires_at=UNSET, recipients=UNSET, title=UNSET, max_downloads=UNSET, campaign_id=UNSET):
+    """Validated values for the fields that were given (UNSET ones are left out).
+
+    A file follows a campaign *or* has its own ``expires_at``: attaching a campaign clears
+    the file's own expiry, and giving both is a validation error.
+    """
     errors, out = {}, {}
+    if campaign_id is not UNSET:
+        out["campaign"] = _clean_campaign_id(campaign_id, handle=handle, errors=errors)
+        if out["campaign"] is not None:
+            if expires_at not in (UNSET, None, ""):
+                errors["expires_at"] = ["A file that follows a campaign expires when the campaign ends: leave the expiry empty."]
+            expires_at = UNSET
+            out["expires_at"] = None
+    elif current is not None and current.campaign_id and expires_at not in (UNSET, None, ""):
+        errors["expires_at"] = ["This file follows a campaign and expires when it ends. Set campaign_id to null to give it its own expiry."]
     if access is not UNSET:
         access = (access or "").strip() if isinstance(access, str) else access
         if access not in fc.ACCESS_VALUES:
@@ -122,7 +146,7 @@ def _clean_file_fields(*, access=UNSET, expires_at=UNSET, recipients=UNSET, titl
 # --- Files ------------------------------------------------------------------------------------
 
 
-def file_upload(*, handle, actor, upload, access=None, expires_at=None, recipients=None, title="", max_downloads=None):
+def file_upload(*, handle, actor, upload, access=None, expires_at=None, recipients=None, title="", max_downloads=None, campaign_id=None):
     """Store an uploaded file and create its row.
 
     ``upload`` is a Django ``UploadedFile`` (spooled to disk by the upload handler). The
@@ -131,6 +155,8 @@ def file_upload(*, handle, actor, upload, access=None, expires_at=None, recipien
     the content type detected from the bytes.
     """
     fields, errors = _clean_file_fields(
+        handle=handle,
+        campaign_id=campaign_id,
         access=access or fc.ACCESS_PRIVATE,
         expires_at=expires_at,
         recipients=recipients or [],
@@ -171,19 +197,19 @@ def file_upload(*, handle, actor, upload, access=None, expires_at=None, recipien
 
 @transaction.atomic
 def file_update(*, file, actor, **changes):
-    """Change access, expiry, recipients, title or max_downloads.
+    """Change access, expiry, recipients, title, max_downloads or the campaign it follows.
 
     Changing ``access`` revokes every magic link of the file (reason
     ``file_access_changed``) and is audited; removing an address or ``@domain`` from
     ``recipients`` revokes the links issued to the addresses it covered (reason
-    ``recipient_removed``). A new ``expires_at`` applies at once to links
+    ``recipient_removed``). A new ``expires_at`` (or campaign) applies at once to links
     already sent: links are always checked against the file's current expiry.
     """
-    allowed = {"access", "expires_at", "recipients", "title", "max_downloads"}
+    allowed = {"access", "expires_at", "recipients", "title", "max_downloads", "campaign_id"}
     unknown = set(changes) - allowed
     if unknown:
         raise _invalid("The file could not be updated.", {k: ["This field cannot be changed."] for k in sorted(unknown)})
-    fields, errors = _clean_file_fields(**changes)
+    fields, errors = _clean_file_fields(handle=file.handle, current=file, **changes)
     if errors:
         raise _invalid("The file could not be updated.", errors)
     file = File.objects.select_for_update().get(pk=file.pk)
@@ -512,8 +538,14 @@ def _clean_list(value, field, errors):
     return list(value)
 
 
-def _clean_policy(data):
+def _clean_policy(data, handle):
     errors = {}
+    campaign = _clean_campaign_id(data.get("campaign_id"), handle=handle, errors=errors)
+    if campaign is not None and (data.get("starts_at") or data.get("ends_at")):
+        message = "The policy follows the campaign's window: leave starts_at and ends_at empty."
+        for key in ("starts_at", "ends_at"):
+            if data.get(key):
+                errors[key] = [message]
     visibility = data.get("visibility", fc.VISIBILITY_MEMBERS)
     if visibility not in fc.VISIBILITY_VALUES:
         errors["visibility"] = [f"Choose one of: {', '.join(fc.VISIBILITY_VALUES)}."]
@@ -558,13 +590,14 @@ def _clean_policy(data):
         "visibility": visibility,
         "partner_emails": emails,
         "partner_domains": domains,
-        "starts_at": starts_at,
-        "ends_at": ends_at,
+        "starts_at": None if campaign else starts_at,
+        "ends_at": None if campaign else ends_at,
         "confidential_paths": paths,
+        "campaign": campaign,
     }
 
 
-POLICY_FIELDS = ("visibility", "partner_emails", "partner_domains", "starts_at", "ends_at", "confidential_paths")
+POLICY_FIELDS = ("visibility", "partner_emails", "partner_domains", "starts_at", "ends_at", "confidential_paths", "campaign_id")
 
 
 def _policy_snapshot(policy):
@@ -579,7 +612,7 @@ def _policy_snapshot(policy):
 @transaction.atomic
 def docs_policy_update(*, handle, actor, data):
     """Replace the handle's docs access policy; bumps ``version`` (signing partners out) and audits."""
-    cleaned = _clean_policy(data)
+    cleaned = _clean_policy(data, handle)
     policy, _ = DocsAccessPolicy.objects.select_for_update().get_or_create(handle=handle)
     before = _policy_snapshot(policy)
     for key, value in cleaned.items():
@@ -590,3 +623,134 @@ def docs_policy_update(*, handle, actor, data):
     policy.save()
     audit_record(action=c.AUDIT_DOCS_POLICY, actor=actor, handle=handle, target=policy.id, before=before, after=_policy_snapshot(policy))
     return policy
+
+
+# --- Campaigns --------------------------------------------------------------------------------
+
+
+def _clean_campaign(data, *, current=None):
+    """Validated name/starts_at/ends_at; on create (no ``current``) all three are required."""
+    errors, out = {}, {}
+    if "name" in data or current is None:
+        name = data.get("name")
+        name = name.strip() if isinstance(name, str) else ""
+        if not name:
+            errors["name"] = ["Give the campaign a name."]
+        elif len(name) > 200:
+            errors["name"] = ["At most 200 characters."]
+        out["name"] = name
+    for key in ("starts_at", "ends_at"):
+        if key in data or current is None:
+            value = data.get(key)
+            if value in (None, ""):
+                errors[key] = ["When the campaign starts." if key == "starts_at" else "When the campaign ends."]
+            else:
+                out[key] = parse_time(value, field=key, errors=errors)
+    starts_at = out.get("starts_at", getattr(current, "starts_at", None))
+    ends_at = out.get("ends_at", getattr(current, "ends_at", None))
+    if starts_at and ends_at and ends_at <= starts_at and "ends_at" not in errors and "starts_at" not in errors:
+        errors["ends_at"] = ["The campaign must end after it starts."]
+    return out, errors
+
+
+def _campaign_snapshot(campaign):
+    return {"name": campaign.name, "starts_at": campaign.starts_at.isoformat(), "ends_at": campaign.ends_at.isoformat()}
+
+
+def _name_taken(handle, name, exclude=None):
+    qs = Campaign.objects.filter(handle=handle, name__iexact=name)
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude.pk)
+    return qs.exists()
+
+
+@transaction.atomic
+def campaign_create(*, handle, actor, data):
+    """Create a campaign ``{"name","starts_at","ends_at"}``; 400 ``validation_error`` per field."""
+    if not isinstance(data, dict):
+        raise _invalid("Send a JSON object.", {"non_field_errors": ["Send a JSON object."]})
+    fields, errors = _clean_campaign(data)
+    if "name" not in errors and _name_taken(handle, fields["name"]):
+        errors["name"] = ["Another campaign of this handle has this name."]
+    if errors:
+        raise _invalid("The campaign could not be created.", errors)
+    campaign = Campaign.objects.create(handle=handle, created_by=actor if getattr(actor, "is_authenticated", False) else None, **fields)
+    audit_record(action=c.AUDIT_CAMPAIGN_CREATE, actor=actor, handle=handle, target=campaign.id, after=_campaign_snapshot(campaign))
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(*, campaign, actor, data):
+    """Rename, move or extend a campaign. Every file (and the docs policy) following it takes
+    the new window at once, magic links included."""
+    if not isinstance(data, dict):
+        raise _invalid("Send a JSON object.", {"non_field_errors": ["Send a JSON object."]})
+    unknown = set(data) - {"name", "starts_at", "ends_at"}
+    if unknown:
+        raise _invalid("The campaign could not be updated.", {k: ["This field cannot be changed."] for k in sorted(unknown)})
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    fields, errors = _clean_campaign(data, current=campaign)
+    if "name" in fields and "name" not in errors and _name_taken(campaign.handle, fields["name"], exclude=campaign):
+        errors["name"] = ["Another campaign of this handle has this name."]
+    if errors:
+        raise _invalid("The campaign could not be updated.", errors)
+    before = _campaign_snapshot(campaign)
+    for key, value in fields.items():
+        setattr(campaign, key, value)
+    campaign.updated_at = timezone.now()
+    campaign.save()
+    audit_record(action=c.AUDIT_CAMPAIGN_UPDATE, actor=actor, handle=campaign.handle, target=campaign.id, before=before, after=_campaign_snapshot(campaign))
+    return campaign
+
+
+@transaction.atomic
+def campaign_delete(*, campaign, actor):
+    """Delete a campaign nothing follows; 409 ``campaign_in_use`` while files or the docs policy do."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    file_count = File.objects.filter(campaign=campaign).count()
+    docs_policy = DocsAccessPolicy.objects.filter(campaign=campaign).exists()
+    if file_count or docs_policy:
+        what = []
+        if file_count:
+            what.append(f"{file_count} file{'s' if file_count != 1 else ''}")
+        if docs_policy:
+            what.append("the internal docs policy")
+        raise ApplicationError(
+            fc.CAMPAIGN_IN_USE,
+            f"This campaign is still followed by {' and '.join(what)}. Move them to another campaign or give them their own dates first.",
+            status=409,
+            details={"file_count": file_count, "docs_policy": docs_policy},
+        )
+    audit_record(action=c.AUDIT_CAMPAIGN_DELETE, actor=actor, handle=campaign.handle, target=campaign.id, before=_campaign_snapshot(campaign))
+    campaign.delete()
+
+
+def file_window_check(*, file, now=None):
+    """Refuse a download outside the file's window, by the database's clock.
+
+    403 ``file_not_yet_available`` (``details.available_at``) before its campaign starts;
+    410 ``file_expired`` (``details.expired_at``) from its effective ``expires_at`` on.
+    """
+    available_at, expires_at = file.available_at, file.effective_expires_at
+    if available_at is None and expires_at is None:
+        return
+    now = now or db_now()
+    if available_at is not None and now < available_at:
+        raise ApplicationError(
+            fc.FILE_NOT_YET_AVAILABLE,
+            f"This file is shared for a campaign that starts on {human_time(available_at)}.",
+            status=403,
+            details={"available_at": _iso(available_at)},
+        )
+    if expires_at is not None and expires_at <= now:
+        raise ApplicationError(fc.FILE_EXPIRED, "This file has expired.", status=410, details={"expired_at": _iso(expires_at)})
+
+
+def _iso(value):
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def human_time(value):
+    """``1 December 2026 at 12:00 UTC``: a time in words for messages and emails."""
+    value = value.astimezone(UTC)
+    return f"{value.day} {value:%B %Y} at {value:%H:%M} UTC"

@@ -53,6 +53,13 @@ def form_errors(exc: ApplicationError):
     return errors
 
 
+def posted_time(data, name):
+    """A time field of a dashboard form: the UTC value app.js wrote into ``name`` from the
+    ``datetime-local`` input ``{name}_local`` (the browser's time zone), else that local
+    input read as UTC (no JavaScript), else None."""
+    return (data.get(name) or "").strip() or (data.get(f"{name}_local") or "").strip() or None
+
+
 def overview_panels(handle, membership):
     """Panels each app adds to the handle overview (settings.GHARART_OVERVIEW_PANELS)."""
     panels = []

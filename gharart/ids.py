@@ -84,3 +84,15 @@ def new_pol_id() -> str:
 
 def new_acc_id() -> str:
     return new_id("acc")
+
+
+def new_sched_id() -> str:
+    return new_id("sched")
+
+
+def new_lock_id() -> str:
+    return new_id("lock")
+
+
+def new_cmp_id() -> str:
+    return new_id("cmp")

@@ -33,13 +33,17 @@ def broker_unavailable():
     )
 
 
-def dispatch(task, *args, undo=None, **kwargs):
-    """Send ``task`` now; on a broker failure run ``undo`` and raise 503 ``service_unavailable``."""
+def dispatch(task, *args, undo=None, options=None, **kwargs):
+    """Send ``task`` now; on a broker failure run ``undo`` and raise 503 ``service_unavailable``.
+
+    ``options`` go to ``apply_async`` (e.g. ``{"eta": when}``).
+    """
+    options = options or {}
     if task.app.conf.task_always_eager:
         # Run inline (tests, debugging): no broker, and the task's own errors are its own.
-        return task.apply_async(args=args, kwargs=kwargs)
+        return task.apply_async(args=args, kwargs=kwargs, **options)
     try:
-        return task.apply_async(args=args, kwargs=kwargs)
+        return task.apply_async(args=args, kwargs=kwargs, **options)
     except BROKER_ERRORS as exc:
         logger.warning("broker unavailable, %s not queued: %s: %s", task.name, type(exc).__name__, exc)
         if undo is not None:
@@ -50,6 +54,6 @@ def dispatch(task, *args, undo=None, **kwargs):
         raise broker_unavailable()
 
 
-def dispatch_on_commit(task, *args, undo=None, **kwargs):
+def dispatch_on_commit(task, *args, undo=None, options=None, **kwargs):
     """``dispatch`` once the current transaction commits (at once outside a transaction)."""
-    transaction.on_commit(lambda: dispatch(task, *args, undo=undo, **kwargs))
+    transaction.on_commit(lambda: dispatch(task, *args, undo=undo, options=options, **kwargs))

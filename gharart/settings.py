@@ -161,6 +161,8 @@ CELERY_BEAT_SCHEDULE = {
     # Resume or fail site-intel runs whose worker died (none stays "running" forever).
     "siteintel-reap-stale-runs": {"task": "siteintel.tasks.reap_stale_runs", "schedule": timedelta(minutes=1)},
     "deployments-fail-stale-uploads": {"task": "deployments.tasks.deployment_sweep_stale", "schedule": timedelta(minutes=15)},
+    # Scheduled releases whose eta job was lost (worker down at the time) run within a minute.
+    "deployments-scheduled-release-sweep": {"task": "deployments.tasks.scheduled_release_sweep", "schedule": timedelta(minutes=1)},
 }
 
 # --- Auth -----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -200,8 +200,21 @@ def cmd_deploy(args, api: Api, out: Output) -> int:
     return EXIT_OK
 
 
-def promote(api, out, *, handle, deployment_id, reason, force=False, context=None):
-    """Open the preview report (which the preview gate counts), then promote.
+def parse_at(text):
+    """``--at``: an ISO 8601 time; without an offset it is this machine's local time. Returns UTC ``...Z``."""
+    raw = (text or "").strip()
+    try:
+        when = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw)
+    except ValueError:
+        raise local_error("validation_error", f"--at: '{text}' is not a time such as 2026-11-25T18:00 or 2026-11-25T12:30:00Z.", at=["An ISO 8601 time."])
+    if when.tzinfo is None:
+        when = when.astimezone()  # the local time zone of this machine
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def promote(api, out, *, handle, deployment_id, reason, force=False, context=None, at=None):
+    """Open the preview report (which the preview gate counts), then promote (or, with
+    ``at``, schedule the promote for that time: every check runs then).
 
     Returns (preview report, promote response); a refusal raises ``CommandError``.
     """
@@ -215,6 +228,8 @@ def promote(api, out, *, handle, deployment_id, reason, force=False, context=Non
         payload = {"reason": reason}
         if force:
             payload["force"] = True
+        if at is not None:
+            payload["at"] = at
         response = api.post(deployment_path(handle, deployment_id, "promote"), payload)
     except ApiError as exc:
         raise CommandError(exc, hint=f"Deployment {deployment_id} was NOT promoted; the live site is unchanged.", extra={**context, "promoted": False})
@@ -256,8 +271,14 @@ def cmd_deployments_show(args, api, out):
 def cmd_deployments_promote(args, api, out):
     if args.force and not args.reason:
         raise local_error("validation_error", "--force needs --reason (forced promotes are audited).", reason=["Required with --force."])
+    at = parse_at(args.at) if args.at else None
     reason = args.reason or f"Promoted {args.deployment_id} with the gharart CLI"
-    report, response = promote(api, out, handle=args.handle, deployment_id=args.deployment_id, reason=reason, force=args.force)
+    report, response = promote(api, out, handle=args.handle, deployment_id=args.deployment_id, reason=reason, force=args.force, at=at)
+    if at is not None:
+        sched = response.get("scheduled_release") or {}
+        lines = [f"Scheduled: {sched.get('id')} at {sched.get('at')} (state {sched.get('state')}); every check runs then."]
+        out.result({**response, "promoted": False, "scheduled": True, "preview_url": report.get("preview_url")}, lines)
+        return EXIT_OK
     live = response.get("live_deployment_id")
     out.result({**response, "promoted": True, "preview_url": report.get("preview_url")}, [f"Live: {live}"])
     return EXIT_OK
@@ -549,6 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--reason", default=None)
         if name == "promote":
             p.add_argument("--force", action="store_true", help="owners/admins: promote past the preview gate (needs --reason)")
+            p.add_argument("--at", metavar="TIME", default=None, help="schedule the promote at TIME (ISO 8601; without an offset, local time) instead of now")
 
     site_mode = commands.add_parser("site-mode", help="Show or set what the profile site serves.", parents=[sub_common])
     ssub = site_mode.add_subparsers(dest="action", metavar="ACTION", required=True)

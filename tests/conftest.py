@@ -111,12 +111,9 @@ def assert_error(response, status, code):
     return body["error"]
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db, settings):
-    """A real Celery worker in a subprocess, sharing this test's database and broker."""
+def start_celery_worker():
+    """Start a real Celery worker subprocess on this test's database and broker; returns it once ready."""
     from django.db import connection
-
-    from gharart.celery import app
 
     env = dict(os.environ)
     env["CELERY_TASK_ALWAYS_EAGER"] = "0"
@@ -129,8 +126,6 @@ def celery_worker_process(transactional_db, settings):
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    app.conf.task_always_eager = False
-    settings.CELERY_TASK_ALWAYS_EAGER = False
     deadline = time.time() + 30
     lines = []
     while time.time() < deadline:
@@ -141,19 +136,49 @@ def celery_worker_process(transactional_db, settings):
         if proc.poll() is not None:
             raise RuntimeError("Celery worker failed to start:\n" + "".join(lines))
     else:
-        proc.kill()
+        stop_celery_worker(proc, kill=True)
         raise RuntimeError("Celery worker did not become ready:\n" + "".join(lines))
     # Keep draining output so the worker never blocks on a full pipe.
     import threading
 
     threading.Thread(target=lambda: [None for _ in iter(proc.stdout.readline, b"")], daemon=True).start()
+    return proc
+
+
+def stop_celery_worker(proc, *, kill=False):
+    """Stop a worker started by ``start_celery_worker`` (``kill``: SIGKILL at once, as a crash)."""
+    if proc.poll() is not None:
+        return
+    if kill:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
+@pytest.fixture
+def celery_worker_mode(transactional_db, settings):
+    """Jobs go to the broker (not inline) for the test, so a real worker runs them."""
+    from gharart.celery import app
+
+    app.conf.task_always_eager = False
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def celery_worker_process(celery_worker_mode):
+    """A real Celery worker in a subprocess, sharing this test's database and broker."""
+    proc = start_celery_worker()
     try:
         yield proc
     finally:
-        app.conf.task_always_eager = True
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop_celery_worker(proc)

@@ -13,6 +13,51 @@
     }
   }, true);
 
+  // Local time inputs: <input type="datetime-local" data-utc="#hidden"> sends its UTC value
+  // in the hidden field (the server stores UTC; without JavaScript it reads the local field as UTC).
+  document.addEventListener("submit", function (event) {
+    var inputs = event.target.querySelectorAll ? event.target.querySelectorAll("input[type=datetime-local][data-utc]") : [];
+    Array.prototype.forEach.call(inputs, function (input) {
+      var hidden = document.querySelector(input.getAttribute("data-utc"));
+      if (!hidden) return;
+      var when = input.value ? new Date(input.value) : null;
+      hidden.value = when && !isNaN(when.getTime()) ? when.toISOString() : "";
+    });
+  }, true);
+
+  // Times are rendered in UTC; show them in the reader's time zone, and keep countdowns current.
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function localize(root) {
+    // A local time input rendered with its UTC value shows it in the reader's zone.
+    Array.prototype.forEach.call(root.querySelectorAll("input[type=datetime-local][data-utc-value]"), function (input) {
+      var when = new Date(input.getAttribute("data-utc-value"));
+      if (isNaN(when.getTime())) return;
+      input.value = when.getFullYear() + "-" + pad(when.getMonth() + 1) + "-" + pad(when.getDate()) + "T" + pad(when.getHours()) + ":" + pad(when.getMinutes());
+      input.removeAttribute("data-utc-value");
+    });
+    Array.prototype.forEach.call(root.querySelectorAll("time[data-local]"), function (el) {
+      var when = new Date(el.getAttribute("datetime"));
+      if (isNaN(when.getTime())) return;
+      el.title = el.textContent;
+      el.textContent = when.toLocaleString(undefined, { weekday: "long", day: "numeric", month: "long", year: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
+    });
+  }
+  function countdownText(ms) {
+    if (ms <= 0) return "a moment (due now)";
+    var s = Math.floor(ms / 1000), d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+    if (d > 0) return d + " day" + (d === 1 ? "" : "s") + " " + h + " h";
+    if (h > 0) return h + " h " + m + " min";
+    return m + " min " + (s % 60) + " s";
+  }
+  function tick() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-countdown]"), function (el) {
+      var when = new Date(el.getAttribute("data-countdown"));
+      if (!isNaN(when.getTime())) el.textContent = countdownText(when.getTime() - Date.now());
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { localize(document); tick(); setInterval(tick, 1000); });
+  document.addEventListener("htmx:afterSwap", function (event) { localize(event.target.isConnected ? event.target : document); tick(); });
+
   document.addEventListener("change", function (event) {
     var el = event.target;
     if (el.matches && el.matches("select[data-navigate]") && el.value) {

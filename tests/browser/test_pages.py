@@ -54,6 +54,7 @@ def main_pages(pending):
         ("site-intel", f"{h}/site-intel/", "Site intel", None),
         ("files", f"{h}/files/", "Files", "Your files"),
         ("docs-access", f"{h}/docs-access/", "Internal docs access", None),
+        ("campaigns", f"{h}/campaigns/", "Campaigns", None),
         ("audit", f"{h}/audit/", "Audit", None),
         ("support", "/support/", "Support", None),
         ("tokens", "/settings/tokens/", "tokens", None),

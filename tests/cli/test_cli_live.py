@@ -413,3 +413,29 @@ def test_docs_target_has_its_own_versions(gharart, tmp_path):
     assert (docs.json["target"], docs.json["version"], docs.json["uploaded"], docs.json["promoted"]) == ("docs", 1, 0, True)
     listing = gharart("deployments", "list", "--handle", "acme", "--target", "docs", "--json").json["results"]
     assert [(d["id"], d["is_live"]) for d in listing] == [(docs.json["deployment_id"], True)]
+
+
+def test_promote_at_a_time_schedules_the_release(gharart, server, tmp_path):
+    from datetime import UTC, datetime
+
+    from deployments.models import Release, ScheduledRelease
+
+    site = make_site(tmp_path / "public", SITE)
+    dep_id = gharart("deploy", site, "--handle", "acme", "--json").json["deployment_id"]
+    when = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+    run = gharart("deployments", "promote", dep_id, "--handle", "acme", "--at", when.strftime("%Y-%m-%dT%H:%M:%SZ"), "--json")
+    assert run.code == 0, run.err
+    sched = run.json["scheduled_release"]
+    assert run.json["scheduled"] is True and run.json["promoted"] is False
+    assert sched["id"].startswith("sched_") and sched["state"] == "scheduled" and sched["deployment_id"] == dep_id
+    assert ScheduledRelease.objects.get(pk=sched["id"]).at == when
+    assert not Release.objects.exists()
+    # Without an offset the time is this machine's local time, sent as UTC.
+    local = when.astimezone().replace(tzinfo=None) + timedelta(minutes=5)
+    naive = gharart("deployments", "promote", dep_id, "--handle", "acme", "--at", local.isoformat(timespec="seconds"), "--json")
+    assert naive.code == 0, naive.err
+    assert ScheduledRelease.objects.get(pk=naive.json["scheduled_release"]["id"]).at == when + timedelta(minutes=5)
+    bad = gharart("deployments", "promote", dep_id, "--handle", "acme", "--at", "next tuesday")
+    assert bad.code != 0 and "validation_error" in bad.err
+    past = gharart("deployments", "promote", dep_id, "--handle", "acme", "--at", "2020-01-01T00:00:00Z", "--json")
+    assert past.code == 1 and past.json["error"]["code"] == "validation_error" and "at" in past.json["error"]["details"]

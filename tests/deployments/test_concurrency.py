@@ -101,3 +101,25 @@ def test_concurrent_uploads_get_distinct_versions(handle):
     assert run_threads(create, [(i,) for i in range(10)]) == []
     versions = sorted(Deployment.objects.filter(handle=handle, target="site").values_list("version", flat=True))
     assert versions == list(range(1, 11))
+
+
+def test_concurrent_sweeps_run_each_due_release_once_and_in_order(handle, users):
+    from datetime import timedelta
+
+    from deployments import schedules
+    from deployments.models import ScheduledRelease
+    from gharart.clock import db_now
+
+    deps = ready_deployments(handle, 4)
+    scheds = [
+        schedules.scheduled_release_create(deployment=d, at=db_now() + timedelta(hours=1), actor=users["web_manager"], role="web_manager")
+        for d in deps
+    ]
+    ScheduledRelease.objects.filter(pk__in=[s.id for s in scheds]).update(at=db_now() - timedelta(seconds=1))
+    ran = []
+    errors = run_threads(lambda: ran.extend(schedules.scheduled_release_run_due()), [() for _ in range(4)])
+    assert errors == []
+    assert sorted(ran) == sorted(s.id for s in scheds)  # each ran exactly once, across all sweepers
+    releases = list(Release.objects.filter(handle=handle, target="site").order_by("created_at"))
+    assert [r.deployment_id for r in releases] == [d.id for d in deps]  # in (at, created_at) order
+    assert_release_chain(handle)

@@ -12,7 +12,8 @@ def test_seed_is_idempotent(handle, users, api):
     seed(handle=handle, users=users, stdout=out)
     seed(handle=handle, users=users, stdout=out)
     files = {f.name: f for f in File.objects.filter(handle=handle)}
-    assert len(files) == 3
+    assert len(files) == 4
+    assert files["festive-lookbook.pdf"].campaign.name == "Festive sale"  # a campaign ending within the week
     kit = files["gharart-media-kit-2026.pdf"]
     assert kit.access == fc.ACCESS_LINK and kit.recipients == ["@agency.example"] and kit.expires_at
     assert kit.content_type == "application/pdf"

@@ -13,7 +13,7 @@ def test_the_default_policy_is_members_only_version_0(api, users):
     body = api(users["viewer"]).get(URL).json()
     assert body == {
         "visibility": "members", "partner_emails": [], "partner_domains": [], "starts_at": None, "ends_at": None,
-        "confidential_paths": [], "version": 0, "updated_at": None, "updated_by": None, "warnings": [],
+        "confidential_paths": [], "version": 0, "updated_at": None, "updated_by": None, "warnings": [], "campaign_id": None,
     }
 
 
