@@ -294,6 +294,9 @@ GHARART_ACCEL_REDIRECT_PREFIX = os.environ.get("GHARART_ACCEL_REDIRECT_PREFIX", 
 # With S3 blobs: public file downloads answer 302 to a short-lived presigned URL (after
 # every access check and the download count) instead of streaming through Django.
 GHARART_S3_REDIRECT = _env_bool("GHARART_S3_REDIRECT")
+# With S3 blobs and GHARART_ACCEL_REDIRECT: the internal nginx location that proxies to the
+# S3 endpoint (README, "Production": the nginx hand-off on S3).
+GHARART_ACCEL_S3_PREFIX = os.environ.get("GHARART_ACCEL_S3_PREFIX", "/_s3/")
 # The unreferenced-blob sweep leaves blobs stored (or stored again) within this window.
 GHARART_BLOB_SWEEP_GRACE_SECONDS = _env_int("GHARART_BLOB_SWEEP_GRACE_SECONDS", 86400)
 GHARART_DEMO_PASSWORD = os.environ.get("GHARART_DEMO_PASSWORD", "")

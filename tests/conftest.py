@@ -5,13 +5,32 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC
 
+import botocore.auth
+import botocore.signers
 import pytest
 from django.core.cache import cache
+from freezegun.api import real_datetime
 from rest_framework.test import APIClient
 
 from gharart import constants as c
 from gharart import services
+
+
+# Held in a dict: freezegun swaps module attributes that are the real datetime class.
+_REAL = {"datetime": real_datetime}
+
+
+def _real_now(remove_tzinfo=True):
+    now = _REAL["datetime"].now(UTC)
+    return now.replace(tzinfo=None) if remove_tzinfo else now
+
+
+# Frozen clocks (freezegun) are for our code: S3 request signatures must carry the real
+# time, or the server refuses them as skewed.
+botocore.auth.get_current_datetime = _real_now
+botocore.signers.get_current_datetime = _real_now
 
 ROLES = [c.OWNER, c.ADMIN, c.WEB_MANAGER, c.PARTNERSHIPS, c.VIEWER]
 
