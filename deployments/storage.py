@@ -293,7 +293,7 @@ class S3BlobReader(io.RawIOBase):
             except Exception as exc:
                 if _not_found(exc):
                     raise FileNotFoundError(self.key) from exc
-                code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+                code = (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
                 if code != "InvalidRange":
                     raise
                 # An empty object has no byte 0: read it whole (it is empty).
