@@ -17,7 +17,6 @@ from rest_framework.test import APIClient
 from gharart import constants as c
 from gharart import services
 
-
 # Held in a dict: freezegun swaps module attributes that are the real datetime class.
 _REAL = {"datetime": real_datetime}
 

@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from files.models import File
 from gharart import constants as c
 from tests.conftest import assert_error
-from tests.deployments.conftest import SITE, publish, site_mode_deployment  # noqa: F401 - a fixture
+from tests.deployments.conftest import SITE, publish
 from tests.files.conftest import PDF
 from tests.reliability.servers import free_port
 
@@ -59,8 +59,10 @@ def _assert_unavailable(response, *, api):
         assert_error(response, 503, c.SERVICE_UNAVAILABLE)
 
 
-def test_storage_down_is_503_everywhere_and_recovers_without_a_restart(on_private_weed, api, users, handle, site_mode_deployment, client):
+def test_storage_down_is_503_everywhere_and_recovers_without_a_restart(on_private_weed, api, users, handle, client):
     server = on_private_weed
+    handle.site_mode = c.SITE_MODE_DEPLOYMENT
+    handle.save(update_fields=["site_mode"])
     owner = api(users["owner"])
     publish(handle, SITE, actor=users["owner"])
     kept = _upload(owner, PDF)
