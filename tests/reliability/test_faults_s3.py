@@ -7,6 +7,7 @@ recovers without a restart. Timeouts are short here (1 s, one attempt) so a froz
 server costs the test seconds, not the production defaults.
 """
 
+import io
 import os
 import uuid
 
@@ -120,3 +121,25 @@ def test_verify_blobs_says_storage_is_unreachable_instead_of_calling_everything_
     on_private_weed.stop()
     with pytest.raises(CommandError, match="could not be reached"):
         call_command("verify_blobs", "--json")
+
+
+def test_an_archive_job_meeting_an_outage_keeps_the_upload_and_finishes_after_it(on_private_weed, api, users, settings):
+    from deployments import constants as dc
+    from deployments import tasks
+    from deployments.models import Deployment
+    from deployments.storage import StorageUnavailable
+    from tests.deployments.conftest import make_zip
+
+    settings.DEPLOY_INLINE_MAX_BYTES = 1024  # the archive goes to the job
+    response = api(users["web_manager"]).post("/v2/handles/acme/site-deployments", {"artifact": io.BytesIO(make_zip(SITE))}, format="multipart")
+    assert response.status_code == 201 and response.json()["state"] == dc.PROCESSING  # acknowledged
+    dep_id = response.json()["id"]
+    on_private_weed.stop()
+    with pytest.raises(StorageUnavailable):
+        tasks.deployment_process_archive(dep_id)  # called directly: the retry re-raises
+    dep = Deployment.objects.get(pk=dep_id)
+    assert dep.state == dc.PROCESSING and dep.pending_archive_sha256  # not failed, nothing lost
+    on_private_weed.start()
+    tasks.deployment_process_archive(dep_id)
+    dep.refresh_from_db()
+    assert dep.state == dc.READY and dep.file_count == len(SITE)
