@@ -71,7 +71,7 @@ class SeaweedFS:
             f"-filer.port={p['filer']}", f"-filer.port.grpc={p['filer_grpc']}",
             f"-filer.localSocket={os.path.join(self.dir, 'filer.sock')}",
             "-s3", f"-s3.port={p['s3']}", f"-s3.port.grpc={p['s3_grpc']}", f"-s3.config={config}",
-            "-s3.port.iceberg=0", f"-s3.localSocket={os.path.join(self.dir, 's3.sock')}",
+            "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.localSocket={os.path.join(self.dir, 's3.sock')}",
             f"-metricsPort={p['metrics']}", f"-debug.port={p['debug']}", f"-iam.port={p['iam']}",
         ]
         self.log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()

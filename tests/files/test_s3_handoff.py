@@ -87,6 +87,8 @@ http {{
             proxy_hide_header x-amz-request-id;
             proxy_hide_header x-amz-id-2;
             proxy_buffering off;
+            add_header Content-Security-Policy "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox" always;
+            add_header X-Content-Type-Options nosniff always;
         }}
     }}
 }}
@@ -125,6 +127,7 @@ def test_nginx_sends_the_object_through_its_internal_s3_location(nginx_in_front,
     assert got.headers["content-type"] == file.content_type
     assert got.headers["content-disposition"].startswith("attachment")
     assert "x-accel-redirect" not in got.headers and "x-amz-request-id" not in got.headers
+    assert "sandbox" in got.headers["content-security-policy"] and got.headers["x-content-type-options"] == "nosniff"
     part = httpx.get(nginx_in_front + url(file), headers={"Range": "bytes=1000-1999"}, timeout=30)
     assert part.status_code == 206 and part.content == data[1000:2000]
     assert File.objects.get(pk=file.pk).download_count == 1  # the resumed range is free
