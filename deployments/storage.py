@@ -512,14 +512,33 @@ def _s3_put_stream(stream, *, expected_sha256, max_bytes):
                 logger.warning("could not abort multipart upload %s: %s", upload_key, exc)
 
 
+S3_COPY_PART = 32 * 1024 * 1024
+
+
 def _s3_copy(client, bucket, source, target, size):
-    """Server-side copy (multipart copy above 5 GB: one CopyObject cannot do more)."""
-    if size <= 5 * 1024**3:
+    """Server-side copy in parts of ``S3_COPY_PART``: each call stays within the read timeout
+    (one CopyObject of a large object can take longer than any sane timeout)."""
+    if size <= S3_COPY_PART:
         client.copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": source})
         return
-    from boto3.s3.transfer import TransferConfig
-
-    client.copy({"Bucket": bucket, "Key": source}, bucket, target, Config=TransferConfig(multipart_chunksize=256 * 1024 * 1024))
+    upload_id = client.create_multipart_upload(Bucket=bucket, Key=target)["UploadId"]
+    try:
+        parts = []
+        for number, start in enumerate(range(0, size, S3_COPY_PART), start=1):
+            end = min(start + S3_COPY_PART, size) - 1
+            result = client.upload_part_copy(
+                Bucket=bucket, Key=target, UploadId=upload_id, PartNumber=number,
+                CopySource={"Bucket": bucket, "Key": source}, CopySourceRange=f"bytes={start}-{end}",
+            )
+            parts.append({"PartNumber": number, "ETag": result["CopyPartResult"]["ETag"]})
+        client.complete_multipart_upload(Bucket=bucket, Key=target, UploadId=upload_id, MultipartUpload={"Parts": parts})
+        upload_id = None
+    finally:
+        if upload_id is not None:
+            try:
+                client.abort_multipart_upload(Bucket=bucket, Key=target, UploadId=upload_id)
+            except Exception as exc:
+                logger.warning("could not abort multipart copy to %s: %s", target, exc)
 
 
 def blob_put_bytes(data: bytes, **kwargs) -> BlobInfo:

@@ -148,3 +148,13 @@ def test_the_sweep_rechecks_the_store_time_under_the_lock():
     assert storage.blob_delete_if_unreferenced(sha, stored_before=timezone.now() - timedelta(hours=1)) is False
     assert storage.blob_exists(sha)
     assert storage.blob_delete_if_unreferenced(sha, stored_before=timezone.now() + timedelta(seconds=1)) is True
+
+
+def test_a_large_upload_copied_into_place_in_parts_keeps_every_byte(monkeypatch):
+    """Without an announced hash a large upload lands under tmp/ and is copied part by part."""
+    monkeypatch.setattr(storage, "S3_COPY_PART", 5 * 1024 * 1024)  # S3's smallest part
+    data = random.Random(3).randbytes(storage.S3_PART_SIZE * 2 + 999)
+    info = storage.blob_put_stream(io.BytesIO(data))
+    with storage.blob_open(info.sha256) as fh:
+        assert hashlib.sha256(fh.read()).hexdigest() == info.sha256
+    assert stored_names() == [storage.blob_name(info.sha256)]
