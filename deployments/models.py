@@ -12,6 +12,9 @@ class Blob(models.Model):
     sha256 = models.CharField(primary_key=True, max_length=64)
     size = models.BigIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
+    # Set on every store of these bytes (first or again): the orphan sweep's grace period
+    # runs from here, so bytes being uploaded again on another node are never swept.
+    last_put_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     def __str__(self):
         return self.sha256

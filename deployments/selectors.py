@@ -424,14 +424,13 @@ def deployment_required_blobs(*, deployment) -> list:
 
 
 def deployment_missing_files(*, deployment) -> list:
-    """Paths whose bytes are not in storage (checks storage itself, one check per blob)."""
+    """Paths whose bytes are not in storage (checks storage itself; parallel on object storage)."""
     by_sha = {}
     for path, sha in DeploymentFile.objects.filter(deployment=deployment).values_list("path", "sha256"):
         by_sha.setdefault(sha, []).append(path)
     missing = []
-    for sha, paths in by_sha.items():
-        if not storage.blob_exists(sha):
-            missing.extend(paths)
+    for sha in storage.blobs_missing(by_sha):
+        missing.extend(by_sha[sha])
     return sorted(missing)
 
 

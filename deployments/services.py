@@ -393,23 +393,29 @@ def deployment_sweep_stale(*, now=None) -> dict:
     for dep_id in Deployment.objects.filter(state=dc.PROCESSING, created_at__lt=now - PROCESSING_REQUEUE_AFTER).exclude(pending_archive_sha256="").values_list("id", flat=True):
         tasks.deployment_process_archive.delay(dep_id)
         requeued += 1
-    return {"failed": failed, "requeued": requeued, "orphan_blobs_removed": blob_orphans_remove(older_than=now - timedelta(days=1))}
+    grace = timedelta(seconds=settings.GHARART_BLOB_SWEEP_GRACE_SECONDS)
+    return {"failed": failed, "requeued": requeued, "orphan_blobs_removed": blob_orphans_remove(older_than=now - grace)}
 
 
 def blob_orphans_remove(*, older_than, limit=1000) -> int:
-    """Remove blobs no deployment or file refers to (left by a crash mid-ingest)."""
+    """Remove blobs no deployment or file refers to (left by a crash mid-ingest).
+
+    Only blobs last stored before ``older_than``: bytes uploaded (or uploaded again) since
+    then may be about to get their referring row on another node. The time is checked
+    again under the row lock (``blob_delete_if_unreferenced``).
+    """
     pending = Deployment.objects.exclude(pending_archive_sha256="").values("pending_archive_sha256")
     # Compressed forms go with their original (compression.orphans_remove), not before.
     removed = compression.orphans_remove()
     candidates = (
-        Blob.objects.filter(created_at__lt=older_than)
+        Blob.objects.filter(last_put_at__lt=older_than)
         .exclude(sha256__in=DeploymentFile.objects.values("sha256"))
         .exclude(sha256__in=pending)
         .exclude(sha256__in=CompressedBlob.objects.values("sha256"))
         .values_list("sha256", flat=True)[:limit]
     )
     for sha in list(candidates):
-        if storage.blob_delete_if_unreferenced(sha):
+        if storage.blob_delete_if_unreferenced(sha, stored_before=older_than):
             removed += 1
     return removed
 

@@ -2,27 +2,49 @@
 
 A blob is stored once, under its sha256, through Django's storage API (the ``blobs``
 storage: local files by default, S3-compatible with django-storages). Writes are atomic:
-bytes are streamed to a temporary file while being hashed, then moved into place
-(``os.replace`` on a filesystem, one PUT on object storage). A ``Blob`` row is written
-only after the bytes are in place, so a crash never leaves a half blob that counts as
-present.
+on a filesystem bytes are streamed to a temporary file while being hashed, then moved
+into place (``os.replace``). On object storage they go to S3 as they are hashed, with at
+most one part (``S3_PART_SIZE``) in memory and nothing on local disk: a small blob is one
+PUT under its final name once its hash is known, a large one a multipart upload (under
+its final name when the hash is announced, verified before the upload is completed;
+under ``tmp/`` and copied server-side otherwise). A ``Blob`` row is written only after
+the bytes are in place, so a crash never leaves a half blob that counts as present.
+
+Reads from object storage stream with constant memory (``S3BlobReader``: ranged GETs,
+never django-storages' ``S3File``, which downloads the whole object first). Object
+storage that is down, refuses or times out raises ``StorageUnavailable`` (503
+``service_unavailable`` with ``Retry-After``).
 """
 
 import errno
 import hashlib
+import io
+import logging
 import os
+import re
 import tempfile
+import threading
+import uuid
 from dataclasses import dataclass
 
 from django.apps import apps
 from django.conf import settings
-from django.core.files import File
 from django.core.files.storage import FileSystemStorage, storages
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from gharart.errors import ApplicationError
 
+logger = logging.getLogger(__name__)
+
 CHUNK = 1024 * 1024
+# Object storage: one multipart part (the only bytes of an upload held in memory).
+S3_PART_SIZE = 8 * 1024 * 1024
+# A ranged read asks for this much first and doubles per request up to the maximum, so a
+# small file or a short Range costs one small GET and a long stream a handful.
+S3_FIRST_WINDOW = 256 * 1024
+S3_MAX_WINDOW = 64 * 1024 * 1024
+STORAGE_RETRY_AFTER = "5"
 # Models whose rows keep a blob alive: (app_label.Model, field holding the sha256).
 BLOB_REFERENCES = [
     ("deployments.DeploymentFile", "sha256"),
@@ -51,6 +73,52 @@ def insufficient_storage():
     )
 
 
+class StorageUnavailable(ApplicationError):
+    """Object storage is down, refuses or timed out: retry later, nothing was kept."""
+
+    status = 503
+    code = "service_unavailable"
+
+    def __init__(self, message="File storage is unavailable for a moment. Try again in a few seconds.", **kwargs):
+        kwargs.setdefault("headers", {"Retry-After": STORAGE_RETRY_AFTER})
+        super().__init__(message=message, **kwargs)
+
+
+def _is_unavailable(exc) -> bool:
+    """True for what botocore raises when object storage cannot be reached or is failing."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return status >= 500 or exc.response.get("Error", {}).get("Code") in ("SlowDown", "ServiceUnavailable", "RequestTimeout")
+    return isinstance(exc, BotoCoreError)
+
+
+def _not_found(exc) -> bool:
+    from botocore.exceptions import ClientError
+
+    if not isinstance(exc, ClientError):
+        return False
+    error = exc.response.get("Error", {})
+    return error.get("Code") in ("NoSuchKey", "404", "NotFound") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404
+
+
+class _guard:
+    """``with _guard(what):`` turns object-storage outages into ``StorageUnavailable``."""
+
+    def __init__(self, what):
+        self.what = what
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc is not None and not isinstance(exc, StorageUnavailable) and _is_unavailable(exc):
+            logger.warning("object storage unavailable, %s: %s: %s", self.what, type(exc).__name__, exc)
+            raise StorageUnavailable() from exc
+        return False
+
+
 @dataclass(frozen=True)
 class BlobInfo:
     sha256: str
@@ -69,9 +137,62 @@ def is_sha256(value: str) -> bool:
     return isinstance(value, str) and len(value) == 64 and all(ch in "0123456789abcdef" for ch in value)
 
 
+def is_object_storage(storage=None) -> bool:
+    return not isinstance(storage or blob_storage(), FileSystemStorage)
+
+
+_CLIENTS = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def _s3(storage=None):
+    """``(client, bucket, key_of(name))`` of the S3 blob storage (django-storages' own client)."""
+    from storages.utils import clean_name
+
+    storage = storage or blob_storage()
+    # One client per endpoint and key, shared by all threads (boto3 clients are
+    # thread-safe); django-storages' own connection is per thread, and building one
+    # costs ~0.5 s of CPU.
+    ident = (storage.endpoint_url, storage.access_key, storage.region_name, storage.bucket_name)
+    client = _CLIENTS.get(ident)
+    if client is None:
+        with _CLIENTS_LOCK:
+            client = _CLIENTS.get(ident)
+            if client is None:
+                client = _CLIENTS[ident] = storage.connection.meta.client
+    return client, storage.bucket_name, lambda name: storage._normalize_name(clean_name(name))
+
+
+def _s3_exists(client, bucket, key) -> bool:
+    try:
+        client.head_object(Bucket=bucket, Key=key)
+        return True
+    except Exception as exc:
+        if _not_found(exc):
+            return False
+        raise
+
+
 def blob_exists(sha256: str) -> bool:
     """True when the bytes are in storage (not just recorded)."""
-    return blob_storage().exists(blob_name(sha256))
+    storage = blob_storage()
+    if not is_object_storage(storage):
+        return storage.exists(blob_name(sha256))
+    client, bucket, key = _s3(storage)
+    with _guard("exists"):
+        return _s3_exists(client, bucket, key(blob_name(sha256)))
+
+
+def blobs_missing(shas, *, workers: int = 16) -> set:
+    """The sha256s of ``shas`` whose bytes are not in storage (object storage: parallel HEADs)."""
+    shas = list(dict.fromkeys(shas))
+    if not is_object_storage() or len(shas) < 2:
+        return {sha for sha in shas if not blob_exists(sha)}
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(workers, len(shas))) as pool:
+        present = list(pool.map(blob_exists, shas))
+    return {sha for sha, ok in zip(shas, present, strict=True) if not ok}
 
 
 def blob_path(sha256: str) -> str | None:
@@ -83,11 +204,168 @@ def blob_path(sha256: str) -> str | None:
 
 
 def blob_open(sha256: str):
-    return blob_storage().open(blob_name(sha256), "rb")
+    """A binary, seekable file of the blob's bytes (FileNotFoundError when they are missing)."""
+    storage = blob_storage()
+    if not is_object_storage(storage):
+        return storage.open(blob_name(sha256), "rb")
+    client, bucket, key = _s3(storage)
+    return S3BlobReader(client, bucket, key(blob_name(sha256)))
 
 
 def blob_size(sha256: str) -> int:
-    return blob_storage().size(blob_name(sha256))
+    storage = blob_storage()
+    if not is_object_storage(storage):
+        return storage.size(blob_name(sha256))
+    client, bucket, key = _s3(storage)
+    with _guard("size"):
+        try:
+            return client.head_object(Bucket=bucket, Key=key(blob_name(sha256)))["ContentLength"]
+        except Exception as exc:
+            if _not_found(exc):
+                raise FileNotFoundError(sha256) from exc
+            raise
+
+
+def blob_presigned_url(sha256: str, *, filename: str, content_type: str, disposition: str, expires: int | None = None) -> str | None:
+    """A short-lived GET URL of the blob that answers with these headers (None on local files)."""
+    storage = blob_storage()
+    if not is_object_storage(storage):
+        return None
+    client, bucket, key = _s3(storage)
+    params = {"Bucket": bucket, "Key": key(blob_name(sha256)), "ResponseContentType": content_type, "ResponseContentDisposition": disposition}
+    return client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires or storage.querystring_expire)
+
+
+def blob_accel_redirect(sha256: str, *, content_type: str, disposition: str | None = None) -> str:
+    """The ``X-Accel-Redirect`` target that makes nginx send the blob (it handles Range).
+
+    Local files: ``GHARART_ACCEL_REDIRECT_PREFIX`` + the blob's name, an internal
+    location aliased to the blob directory. Object storage: ``GHARART_ACCEL_S3_PREFIX``
+    + the path and query of a short-lived presigned URL, an internal location that
+    proxies to the S3 endpoint (docs/deploy: the nginx hand-off on S3). Never a local path
+    that does not exist.
+    """
+    from urllib.parse import quote, urlsplit
+
+    storage = blob_storage()
+    if not is_object_storage(storage):
+        return quote(settings.GHARART_ACCEL_REDIRECT_PREFIX + blob_name(sha256))
+    client, bucket, key = _s3(storage)
+    params = {"Bucket": bucket, "Key": key(blob_name(sha256)), "ResponseContentType": content_type}
+    if disposition:
+        params["ResponseContentDisposition"] = disposition
+    url = urlsplit(client.generate_presigned_url("get_object", Params=params, ExpiresIn=storage.querystring_expire))
+    return settings.GHARART_ACCEL_S3_PREFIX.rstrip("/") + url.path + "?" + url.query
+
+
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+
+
+class S3BlobReader(io.RawIOBase):
+    """An object read with ranged GETs: constant memory, ``seek`` costs nothing until read.
+
+    Opening fetches the first window (one request for a small file, and the object's
+    size and existence: FileNotFoundError when it is missing). A read after a seek
+    elsewhere starts a new ranged GET there; windows double up to ``S3_MAX_WINDOW``.
+    """
+
+    def __init__(self, client, bucket, key):
+        super().__init__()
+        self.client, self.bucket, self.key = client, bucket, key
+        self.name = key
+        self.size = None
+        self._pos = 0
+        self._body = None
+        self._body_pos = 0
+        self._body_end = 0
+        self._window = S3_FIRST_WINDOW
+        self._fetch(0)
+
+    def _close_body(self):
+        if self._body is not None:
+            try:
+                self._body.close()
+            except Exception:
+                pass
+            self._body = None
+
+    def _fetch(self, start):
+        self._close_body()
+        end = start + self._window - 1
+        with _guard("read"):
+            try:
+                resp = self.client.get_object(Bucket=self.bucket, Key=self.key, Range=f"bytes={start}-{end}")
+            except Exception as exc:
+                if _not_found(exc):
+                    raise FileNotFoundError(self.key) from exc
+                code = (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
+                if code != "InvalidRange":
+                    raise
+                # An empty object has no byte 0: read it whole (it is empty).
+                resp = self.client.get_object(Bucket=self.bucket, Key=self.key)
+        match = _CONTENT_RANGE.match(resp.get("ContentRange") or "")
+        length = resp["ContentLength"]
+        self.size = int(match.group(3)) if match else length
+        self._body = resp["Body"]
+        self._body_pos = int(match.group(1)) if match else 0
+        self._body_end = self._body_pos + length
+        self._window = min(self._window * 2, S3_MAX_WINDOW)
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def tell(self):
+        return self._pos
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        if whence == io.SEEK_SET:
+            pos = offset
+        elif whence == io.SEEK_CUR:
+            pos = self._pos + offset
+        elif whence == io.SEEK_END:
+            pos = self.size + offset
+        else:
+            raise ValueError(f"invalid whence {whence}")
+        if pos < 0:
+            raise ValueError("negative seek position")
+        if pos != self._pos:
+            self._window = S3_FIRST_WINDOW  # a jump: start small again
+        self._pos = pos
+        return pos
+
+    def read(self, size=-1):
+        if self.closed:
+            raise ValueError("read of closed file")
+        if size is None or size < 0:
+            out = bytearray()
+            while chunk := self.read(CHUNK):
+                out += chunk
+            return bytes(out)
+        out = bytearray()
+        while len(out) < size and self._pos < self.size:
+            # Like a buffered file: ``size`` bytes unless the end comes first.
+            if self._body is None or self._body_pos != self._pos or self._body_pos >= self._body_end:
+                self._fetch(self._pos)
+            with _guard("read"):
+                data = self._body.read(min(size - len(out), self._body_end - self._body_pos))
+            if not data:
+                raise OSError(f"object storage ended {self.key} early at byte {self._pos} of {self.size}")
+            self._pos += len(data)
+            self._body_pos += len(data)
+            out += data
+        return bytes(out)
+
+    def readinto(self, buffer):
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self):
+        self._close_body()
+        super().close()
 
 
 def _file_mode():
@@ -112,7 +390,10 @@ def blob_put_stream(stream, *, expected_sha256: str | None = None, max_bytes: in
     Raises ``BlobHashMismatch`` (nothing kept) when ``expected_sha256`` differs, and
     ``BlobTooLarge`` past ``max_bytes``; a full disk is 507 ``insufficient_storage``.
     """
-    Blob = apps.get_model("deployments", "Blob")
+    if is_object_storage():
+        sha256, size = _s3_put_stream(stream, expected_sha256=expected_sha256, max_bytes=max_bytes)
+        _blob_row_stored(sha256, size)
+        return BlobInfo(sha256=sha256, size=size)
     digest = hashlib.sha256()
     size = 0
     fd, tmp_path = tempfile.mkstemp(dir=_tmp_dir(), prefix="upload-")
@@ -141,17 +422,128 @@ def blob_put_stream(stream, *, expected_sha256: str | None = None, max_bytes: in
                 message="The uploaded bytes do not match the sha256 in the URL.",
                 details={"expected": expected_sha256, "actual": sha256},
             )
+        _blob_touch([sha256])
         _move_into_place(tmp_path, sha256)
         tmp_path = None
     finally:
         if tmp_path is not None and os.path.exists(tmp_path):
             os.unlink(tmp_path)
+    _blob_row_stored(sha256, size)
+    return BlobInfo(sha256=sha256, size=size)
+
+
+def _blob_touch(shas):
+    """Mark existing rows as just stored again, BEFORE their bytes are checked or written.
+
+    The sweep (``blob_orphans_remove``) leaves blobs stored within its grace period, and
+    re-checks this under the row lock: an upload of bytes that are about to be swept
+    either waits for the sweep (and then writes the bytes again) or wins (and is kept).
+    """
+    Blob = apps.get_model("deployments", "Blob")
+    Blob.objects.filter(sha256__in=list(shas)).update(last_put_at=timezone.now())
+
+
+def _blob_row_stored(sha256, size):
+    Blob = apps.get_model("deployments", "Blob")
     try:
         with transaction.atomic():
-            Blob.objects.get_or_create(sha256=sha256, defaults={"size": size})
+            _, created = Blob.objects.get_or_create(sha256=sha256, defaults={"size": size})
+        if not created:
+            _blob_touch([sha256])
     except IntegrityError:
         pass  # stored concurrently by another request: same bytes
-    return BlobInfo(sha256=sha256, size=size)
+
+
+def _s3_put_stream(stream, *, expected_sha256, max_bytes):
+    """Hash and send ``stream`` to object storage as it is read; return ``(sha256, size)``."""
+    client, bucket, key_of = _s3()
+    digest = hashlib.sha256()
+    size = 0
+    part = bytearray()
+    parts = []
+    upload_key = upload_id = None
+    try:
+        with _guard("upload"):
+            while True:
+                chunk = stream.read(CHUNK)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if max_bytes is not None and size > max_bytes:
+                    raise BlobTooLarge(message=f"The file is larger than the limit of {max_bytes} bytes.", details={"max_bytes": max_bytes})
+                digest.update(chunk)
+                part += chunk
+                if len(part) >= S3_PART_SIZE:
+                    if upload_id is None:
+                        # An announced hash is the final name (completed only once verified).
+                        upload_key = key_of(blob_name(expected_sha256) if expected_sha256 else f"tmp/{uuid.uuid4().hex}")
+                        upload_id = client.create_multipart_upload(Bucket=bucket, Key=upload_key)["UploadId"]
+                    number = len(parts) + 1
+                    etag = client.upload_part(Bucket=bucket, Key=upload_key, UploadId=upload_id, PartNumber=number, Body=bytes(part))["ETag"]
+                    parts.append({"PartNumber": number, "ETag": etag})
+                    part = bytearray()
+            sha256 = digest.hexdigest()
+            if expected_sha256 is not None and sha256 != expected_sha256:
+                raise BlobHashMismatch(
+                    message="The uploaded bytes do not match the sha256 in the URL.",
+                    details={"expected": expected_sha256, "actual": sha256},
+                )
+            _blob_touch([sha256])
+            final_key = key_of(blob_name(sha256))
+            if upload_id is None:
+                if not _s3_exists(client, bucket, final_key):
+                    client.put_object(Bucket=bucket, Key=final_key, Body=bytes(part))
+                return sha256, size
+            if part:
+                number = len(parts) + 1
+                etag = client.upload_part(Bucket=bucket, Key=upload_key, UploadId=upload_id, PartNumber=number, Body=bytes(part))["ETag"]
+                parts.append({"PartNumber": number, "ETag": etag})
+                part = bytearray()
+            if upload_key != final_key and _s3_exists(client, bucket, final_key):
+                return sha256, size  # the same bytes are already stored (finally aborts ours)
+            client.complete_multipart_upload(Bucket=bucket, Key=upload_key, UploadId=upload_id, MultipartUpload={"Parts": parts})
+            upload_id = None
+            if upload_key != final_key:
+                try:
+                    _s3_copy(client, bucket, upload_key, final_key, size)
+                finally:
+                    client.delete_object(Bucket=bucket, Key=upload_key)
+            return sha256, size
+    finally:
+        if upload_id is not None:
+            try:
+                client.abort_multipart_upload(Bucket=bucket, Key=upload_key, UploadId=upload_id)
+            except Exception as exc:  # the bucket's lifecycle rule removes it later
+                logger.warning("could not abort multipart upload %s: %s", upload_key, exc)
+
+
+S3_COPY_PART = 32 * 1024 * 1024
+
+
+def _s3_copy(client, bucket, source, target, size):
+    """Server-side copy in parts of ``S3_COPY_PART``: each call stays within the read timeout
+    (one CopyObject of a large object can take longer than any sane timeout)."""
+    if size <= S3_COPY_PART:
+        client.copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": source})
+        return
+    upload_id = client.create_multipart_upload(Bucket=bucket, Key=target)["UploadId"]
+    try:
+        parts = []
+        for number, start in enumerate(range(0, size, S3_COPY_PART), start=1):
+            end = min(start + S3_COPY_PART, size) - 1
+            result = client.upload_part_copy(
+                Bucket=bucket, Key=target, UploadId=upload_id, PartNumber=number,
+                CopySource={"Bucket": bucket, "Key": source}, CopySourceRange=f"bytes={start}-{end}",
+            )
+            parts.append({"PartNumber": number, "ETag": result["CopyPartResult"]["ETag"]})
+        client.complete_multipart_upload(Bucket=bucket, Key=target, UploadId=upload_id, MultipartUpload={"Parts": parts})
+        upload_id = None
+    finally:
+        if upload_id is not None:
+            try:
+                client.abort_multipart_upload(Bucket=bucket, Key=target, UploadId=upload_id)
+            except Exception as exc:
+                logger.warning("could not abort multipart copy to %s: %s", target, exc)
 
 
 def blob_put_bytes(data: bytes, **kwargs) -> BlobInfo:
@@ -176,9 +568,11 @@ def _move_into_place(tmp_path, sha256):
                 raise insufficient_storage()
             raise
         return
-    if not storage.exists(name):
-        with open(tmp_path, "rb") as fh:
-            storage.save(name, File(fh, name=name))
+    client, bucket, key_of = _s3(storage)
+    with _guard("upload"):
+        if not _s3_exists(client, bucket, key_of(name)):
+            with open(tmp_path, "rb") as fh:
+                client.put_object(Bucket=bucket, Key=key_of(name), Body=fh)
     os.unlink(tmp_path)
 
 
@@ -194,18 +588,29 @@ def blob_is_referenced(sha256: str) -> bool:
     return False
 
 
-def blob_delete_if_unreferenced(sha256: str) -> bool:
-    """Remove a blob's bytes and row when nothing refers to it any more."""
+def blob_delete_if_unreferenced(sha256: str, *, stored_before=None) -> bool:
+    """Remove a blob's bytes and row when nothing refers to it any more.
+
+    ``stored_before`` (the sweep): keep a blob stored or stored again since then, checked
+    under the row lock, so an upload of the same bytes on another node is never undone.
+    """
     Blob = apps.get_model("deployments", "Blob")
     with transaction.atomic():
         row = Blob.objects.select_for_update().filter(sha256=sha256).first()
+        if stored_before is not None and (row is None or row.last_put_at >= stored_before):
+            return False
         if blob_is_referenced(sha256):
             return False
         if row is not None:
             row.delete()
         storage = blob_storage()
-        if storage.exists(blob_name(sha256)):
-            storage.delete(blob_name(sha256))
+        if not is_object_storage(storage):
+            if storage.exists(blob_name(sha256)):
+                storage.delete(blob_name(sha256))
+        else:
+            client, bucket, key_of = _s3(storage)
+            with _guard("delete"):
+                client.delete_object(Bucket=bucket, Key=key_of(blob_name(sha256)))
     return True
 
 
@@ -227,11 +632,18 @@ def blob_put_many(items, *, workers: int = 16) -> list[BlobInfo]:
             raise BlobHashMismatch(message="The bytes do not match their sha256.", details={"expected": sha256, "actual": actual})
         wanted[sha256] = data
     present = set(Blob.objects.filter(sha256__in=list(wanted)).values_list("sha256", flat=True))
+    _blob_touch(present)
     # A row whose bytes went missing is healed by writing the bytes again.
-    todo = [(sha, data) for sha, data in wanted.items() if sha not in present or not blob_exists(sha)]
+    missing = blobs_missing(present, workers=workers) if present else set()
+    todo = [(sha, data) for sha, data in wanted.items() if sha not in present or sha in missing]
 
     def write(item):
         sha, data = item
+        if is_object_storage():
+            client, bucket, key_of = _s3()
+            with _guard("upload"):
+                client.put_object(Bucket=bucket, Key=key_of(blob_name(sha)), Body=data)
+            return
         fd, tmp_path = tempfile.mkstemp(dir=_tmp_dir(), prefix="upload-")
         try:
             try:

@@ -8,6 +8,10 @@ from django.db import DatabaseError
 
 from deployments import constants as dc
 from deployments import services
+from deployments.storage import StorageUnavailable
+
+# Worth another try: the database or object storage was unreachable for a moment.
+TRANSIENT = (DatabaseError, OSError, StorageUnavailable)
 
 logger = logging.getLogger(__name__)
 
@@ -16,7 +20,7 @@ logger = logging.getLogger(__name__)
     name="deployments.tasks.deployment_process_archive",
     bind=True,
     acks_late=True,
-    autoretry_for=(DatabaseError, OSError),
+    autoretry_for=TRANSIENT,
     retry_backoff=5,
     max_retries=3,
 )
@@ -24,7 +28,7 @@ def deployment_process_archive(self, deployment_id):
     """Unpack a large uploaded archive. A run that keeps failing ends the deployment ``failed``."""
     try:
         dep = services.deployment_process_archive(deployment_id=deployment_id)
-    except (DatabaseError, OSError):
+    except TRANSIENT:
         if self.request.retries >= self.max_retries:
             logger.exception("Giving up on archive of %s", deployment_id)
             services.deployment_fail(deployment_id=deployment_id, code=dc.PROCESSING_FAILED, message="The archive could not be unpacked; upload it again.")

@@ -5,16 +5,19 @@ carries a link of this file revoked by an access change (403 ``magic_link_revoke
 holder already knew the file); link mode needs a valid token (required / invalid /
 revoked / expired); then the file's own expiry (410) and download limit (410).
 
-Bytes are streamed from the blob store in fixed chunks (constant memory) or handed to
-nginx with ``X-Accel-Redirect``. A file with ``max_downloads`` is metered in bytes per
-download (``files.services``, "Download accounting"): a split or resumed download costs
-one, a new download is counted with one conditional UPDATE, so ``max_downloads`` is never
-exceeded however many requests race, and a counted download may finish after the limit.
+Bytes are streamed from the blob store in fixed chunks (constant memory; on S3 ranged
+GETs), handed to nginx with ``X-Accel-Redirect`` (the blob directory, or on S3 an internal
+location proxying to the object), or, with S3 and ``GHARART_S3_REDIRECT``, answered with
+302 to a short-lived presigned URL that carries the file's Content-Type and
+Content-Disposition: always after every access check and the download count. A file with
+``max_downloads`` is metered in bytes per download (``files.services``, "Download
+accounting"): a split or resumed download costs one, a new download is counted with one
+conditional UPDATE, so ``max_downloads`` is never exceeded however many requests race, and
+a counted download may finish after the limit.
 """
 
 import re
 from datetime import UTC
-from urllib.parse import quote
 
 from django.conf import settings
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
@@ -173,9 +176,9 @@ def _parse_range(header, size):
     return start, end
 
 
-def _range_stream(sha256, start, end):
+def _range_stream(sha256, start, end, fh=None):
     remaining = end - start + 1
-    with storage.blob_open(sha256) as fh:
+    with fh if fh is not None else storage.blob_open(sha256) as fh:
         fh.seek(start)
         while remaining > 0:
             chunk = fh.read(min(CHUNK, remaining))
@@ -281,15 +284,24 @@ def public_file(request, file_id):
         response["Content-Length"] = str(file.size)
         return _common_headers(response, file)
     start, end = (0, file.size - 1) if byte_range is None else byte_range
-    # nginx serves the bytes itself (X-Accel-Redirect), unseen here: charge all it will send.
-    first_window = end + 1 if settings.GHARART_ACCEL_REDIRECT else min(end + 1, start + METER_WINDOW)
+    # nginx or object storage sends the bytes itself, unseen here: charge all it will send.
+    handed_off = settings.GHARART_ACCEL_REDIRECT or (settings.GHARART_S3_REDIRECT and storage.is_object_storage())
+    first_window = end + 1 if handed_off else min(end + 1, start + METER_WINDOW)
     started = services.file_download_start(file=file, client_key=client_key, link=link, start=start, end=end + 1, first_window=first_window)
     if started is None or (started[0] and started[1] is None):
         return error_page(request, _limit_reached(file), file_id=file.id)
     download_id, charge = started
+    if settings.GHARART_S3_REDIRECT and storage.is_object_storage():
+        # The client fetches the bytes (and any Range) from object storage directly.
+        url = storage.blob_presigned_url(file.sha256, filename=file.name, content_type=file.content_type, disposition=_disposition(file))
+        response = HttpResponse(status=302)
+        response["Location"] = url
+        response["Cache-Control"] = "no-store"
+        response["Referrer-Policy"] = "no-referrer"
+        return response
     if settings.GHARART_ACCEL_REDIRECT:
         response = HttpResponse(content_type=file.content_type)
-        response["X-Accel-Redirect"] = quote(settings.GHARART_ACCEL_REDIRECT_PREFIX + storage.blob_name(file.sha256))
+        response["X-Accel-Redirect"] = storage.blob_accel_redirect(file.sha256, content_type=file.content_type, disposition=_disposition(file))
         return _common_headers(response, file)
     if download_id:
         stream = _metered_stream(file, charge, start, end)
@@ -301,7 +313,8 @@ def public_file(request, file_id):
         response["Content-Length"] = str(file.size)
         return _common_headers(response, file)
     else:
-        stream = _range_stream(file.sha256, start, end)
+        # Opened before the response starts: storage that is down is a clean 503, not a cut body.
+        stream = _range_stream(file.sha256, start, end, fh=storage.blob_open(file.sha256))
     if byte_range is None:
         response = StreamingHttpResponse(stream, content_type=file.content_type)
     else:

@@ -8,6 +8,11 @@ elsewhere), never a stack trace, and the next request reconnects
 Disk full while a request writes (an upload spooled or stored): 507
 ``insufficient_storage`` with ``Retry-After``; the writers remove their partial files.
 
+Object storage (S3) down, refusing or frozen: 503 ``service_unavailable`` with
+``Retry-After`` as for the database. Every call to it is bounded (connect and read
+timeouts, two attempts: ``gharart/object_storage.py``), nothing is acknowledged before
+its bytes are stored, and the next request simply tries again.
+
 Cache (Redis) unreachable: degrade, never fail the request.
 
 The cache holds counters (throttles, quotas) and copies of database facts (the live state
@@ -76,6 +81,17 @@ _PAGE = (
 )
 
 
+STORAGE_MESSAGE = "File storage is unavailable for a moment. Try again in a few seconds."
+STORAGE_RETRY_AFTER = "5"
+
+
+def is_object_storage_down(exc) -> bool:
+    """``StorageUnavailable``, or a botocore error of storage that cannot be reached."""
+    from deployments.storage import StorageUnavailable, _is_unavailable
+
+    return isinstance(exc, StorageUnavailable) or _is_unavailable(exc)
+
+
 DISK_FULL_MESSAGE = "The server is out of storage space; nothing was kept. Try again later."
 DISK_FULL_RETRY_AFTER = "60"
 
@@ -98,7 +114,7 @@ def _unavailable_response(request, status, code, message, retry_after):
 
 
 class DependencyErrorMiddleware:
-    """A view's database connection error is 503, a full disk 507 (the API handler does the same)."""
+    """A view's database or object-storage outage is 503, a full disk 507 (the API handler does the same)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -112,6 +128,9 @@ class DependencyErrorMiddleware:
         if isinstance(exception, DATABASE_ERRORS):
             logger.warning("database unavailable: %s: %s", type(exception).__name__, exception)
             return _unavailable_response(request, 503, c.SERVICE_UNAVAILABLE, DATABASE_MESSAGE, DATABASE_RETRY_AFTER)
+        if is_object_storage_down(exception):
+            logger.warning("object storage unavailable: %s: %s", type(exception).__name__, exception)
+            return _unavailable_response(request, 503, c.SERVICE_UNAVAILABLE, STORAGE_MESSAGE, STORAGE_RETRY_AFTER)
         if is_disk_full(exception):
             logger.error("disk full while serving %s: %s", request.path, exception)
             return _unavailable_response(request, 507, "insufficient_storage", DISK_FULL_MESSAGE, DISK_FULL_RETRY_AFTER)

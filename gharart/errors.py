@@ -77,6 +77,12 @@ def _flatten(value):
     return [str(value)]
 
 
+def _object_storage_down(exc) -> bool:
+    from gharart.degraded import is_object_storage_down
+
+    return is_object_storage_down(exc)
+
+
 def api_exception_handler(exc, context):
     request = context.get("request")
     rid = request_id_for(request) if request is not None else current_request_id()
@@ -122,6 +128,10 @@ def api_exception_handler(exc, context):
         # The database is unreachable (restarting, failing over): retry, not a bug.
         logger.warning("database unavailable: %s: %s", type(exc).__name__, exc)
         code, message, status, details = c.SERVICE_UNAVAILABLE, "The database is unavailable for a moment. Try again in a few seconds.", 503, {}
+        headers["Retry-After"] = "5"
+    elif _object_storage_down(exc):
+        logger.warning("object storage unavailable: %s: %s", type(exc).__name__, exc)
+        code, message, status, details = c.SERVICE_UNAVAILABLE, "File storage is unavailable for a moment. Try again in a few seconds.", 503, {}
         headers["Retry-After"] = "5"
     elif isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         logger.error("disk full while serving the API: %s", exc)

@@ -201,18 +201,20 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 S3_BUCKET = os.environ.get("GHARART_S3_BUCKET", "")
 if S3_BUCKET:
-    _blob_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": S3_BUCKET,
-            "endpoint_url": os.environ.get("GHARART_S3_ENDPOINT_URL") or None,
-            "region_name": os.environ.get("GHARART_S3_REGION") or None,
-            "location": "blobs",
-            "file_overwrite": True,
-            "default_acl": None,
-            "querystring_auth": True,
-        },
-    }
+    from gharart.object_storage import blob_storage_config
+
+    _blob_storage = blob_storage_config(
+        bucket=S3_BUCKET,
+        endpoint_url=os.environ.get("GHARART_S3_ENDPOINT_URL"),
+        region=os.environ.get("GHARART_S3_REGION"),
+        access_key=os.environ.get("GHARART_S3_ACCESS_KEY_ID"),
+        secret_key=os.environ.get("GHARART_S3_SECRET_ACCESS_KEY"),
+        location=os.environ.get("GHARART_S3_LOCATION", "blobs"),
+        presign_seconds=_env_int("GHARART_S3_PRESIGN_SECONDS", 60),
+        connect_timeout=float(os.environ.get("GHARART_S3_CONNECT_TIMEOUT", "2")),
+        read_timeout=float(os.environ.get("GHARART_S3_READ_TIMEOUT", "5")),
+        max_attempts=_env_int("GHARART_S3_MAX_ATTEMPTS", 2),
+    )
 else:
     _blob_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT / "blobs"}}
 STORAGES = {
@@ -291,6 +293,14 @@ GHARART_CONTENT_ORIGIN = os.environ.get("GHARART_CONTENT_ORIGIN", "")
 GHARART_PUBLIC_URL = os.environ.get("GHARART_PUBLIC_URL", "http://localhost:8000").rstrip("/")
 GHARART_ACCEL_REDIRECT = _env_bool("GHARART_ACCEL_REDIRECT")
 GHARART_ACCEL_REDIRECT_PREFIX = os.environ.get("GHARART_ACCEL_REDIRECT_PREFIX", "/_blobs/")
+# With S3 blobs: public file downloads answer 302 to a short-lived presigned URL (after
+# every access check and the download count) instead of streaming through Django.
+GHARART_S3_REDIRECT = _env_bool("GHARART_S3_REDIRECT")
+# With S3 blobs and GHARART_ACCEL_REDIRECT: the internal nginx location that proxies to the
+# S3 endpoint (README, "Production": the nginx hand-off on S3).
+GHARART_ACCEL_S3_PREFIX = os.environ.get("GHARART_ACCEL_S3_PREFIX", "/_s3/")
+# The unreferenced-blob sweep leaves blobs stored (or stored again) within this window.
+GHARART_BLOB_SWEEP_GRACE_SECONDS = _env_int("GHARART_BLOB_SWEEP_GRACE_SECONDS", 86400)
 GHARART_DEMO_PASSWORD = os.environ.get("GHARART_DEMO_PASSWORD", "")
 
 # Rows the request log writes per minute and address for anonymous /v2 calls (the rest is counted).

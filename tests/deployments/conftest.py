@@ -8,7 +8,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from deployments import services
-from deployments import storage as blob_storage
 
 SITE = {
     "index.html": b"<!doctype html><title>Acme home</title><h1>Acme</h1><a href='about.html'>About</a>",
@@ -71,10 +70,9 @@ def publish(handle, files=None, *, actor=None, target="site", message="", open_p
 
 def remove_blob_bytes(sha):
     """Delete a blob's bytes behind the database's back (the 'missing artifact' breakage)."""
-    path = blob_storage.blob_path(sha)
-    import os
+    from tests.blobs import remove_blob_bytes as remove
 
-    os.unlink(path)
+    remove(sha)
 
 
 @pytest.fixture

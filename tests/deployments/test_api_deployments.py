@@ -16,7 +16,8 @@ from gharart.models import AuditEvent
 from tests.conftest import assert_error
 from tests.deployments.conftest import SITE, make_zip, publish, remove_blob_bytes
 
-pytestmark = pytest.mark.django_db
+# Each test runs on both blob backends: local files and S3 (SeaweedFS).
+pytestmark = [pytest.mark.django_db, pytest.mark.blobs]
 BASE = "/v2/handles/acme/site-deployments"
 
 

@@ -18,7 +18,8 @@ from deployments.archives import InvalidArtifact, content_type_for, safe_path
 from deployments.models import Blob, Deployment, DeploymentFile
 from tests.deployments.conftest import SITE, make_targz, make_zip, upload
 
-pytestmark = pytest.mark.django_db
+# Each test runs on both blob backends: local files and S3 (SeaweedFS).
+pytestmark = [pytest.mark.django_db, pytest.mark.blobs]
 
 
 def unique(text="page"):

@@ -10,7 +10,8 @@ from deployments import constants as dc
 from deployments import previews, services
 from tests.deployments.conftest import SITE, publish
 
-pytestmark = pytest.mark.django_db
+# Each test runs on both blob backends: local files and S3 (SeaweedFS).
+pytestmark = [pytest.mark.django_db, pytest.mark.blobs]
 
 
 def body(r):

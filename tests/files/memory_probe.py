@@ -16,7 +16,8 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
 os.environ["GHARART_VAR_DIR"] = tempfile.mkdtemp(prefix="gharart-memprobe-")
-# Its own throwaway SQLite database: memory use does not depend on the backend.
+# Its own throwaway SQLite database: memory use does not depend on the backend. Blobs go
+# to S3 when the GHARART_S3_* variables are set (test_memory.py points them at SeaweedFS).
 os.environ.pop("DATABASE_URL", None)
 os.environ.pop("REDIS_URL", None)
 
@@ -78,6 +79,17 @@ class GeneratedBody(io.RawIOBase):
         return self.read(limit if limit and limit > 0 else 65536)
 
 
+def current_rss_kb():
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+SAMPLES = []
+
+
 def call(app, method, path, *, body=None, headers=None):
     status = {}
 
@@ -107,6 +119,7 @@ def call(app, method, path, *, body=None, headers=None):
             if not first:
                 first = chunk[:4096]
             total += len(chunk)
+            SAMPLES.append(current_rss_kb())
     finally:
         if hasattr(result, "close"):
             result.close()
@@ -141,8 +154,15 @@ def main():
     assert status == 201, (status, first)
     big = json.loads(first)
     after_upload = maxrss_kb()
+    import gc
+
+    gc.collect()
+    before_download = current_rss_kb()
+    SAMPLES.clear()
     dl_status, dl_bytes, _ = call(app, "GET", f"/v2/public/files/{big['id']}")
     range_status, range_bytes, _ = call(app, "GET", f"/v2/public/files/{big['id']}", headers={"HTTP_RANGE": f"bytes={size // 2}-"})
+    small_status, small_bytes, _ = call(app, "GET", f"/v2/public/files/{big['id']}", headers={"HTTP_RANGE": f"bytes={size // 3}-{size // 3 + 99}"})
+    SAMPLES.append(current_rss_kb())
     peak = maxrss_kb()
     print(
         json.dumps(
@@ -154,6 +174,11 @@ def main():
                 "downloaded_bytes": dl_bytes,
                 "range_status": range_status,
                 "range_bytes": range_bytes,
+                "small_range_status": small_status,
+                "small_range_bytes": small_bytes,
+                "backend": "s3" if os.environ.get("GHARART_S3_BUCKET") else "local",
+                "before_download_kb": before_download,
+                "download_growth_kb": max(SAMPLES) - before_download,
                 "baseline_kb": baseline,
                 "after_upload_kb": after_upload,
                 "peak_kb": peak,

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.utils import timezone
@@ -13,6 +14,9 @@ from gharart import constants as c
 from gharart.models import AuditEvent
 from tests.conftest import assert_error
 from tests.files.conftest import PDF, PNG, make_file, mint
+
+# Each test runs on both blob backends: local files and S3 (SeaweedFS).
+pytestmark = pytest.mark.blobs
 
 
 def upload(client, data=PDF, name="media-kit.pdf", **fields):

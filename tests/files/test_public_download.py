@@ -13,6 +13,9 @@ from files.models import File
 from tests.conftest import assert_error
 from tests.files.conftest import PDF, PNG, make_file, mint, url
 
+# Each test runs on both blob backends: local files and S3 (SeaweedFS).
+pytestmark = pytest.mark.blobs
+
 
 def body_of(response):
     return b"".join(response.streaming_content) if response.streaming else response.content

@@ -1,16 +1,19 @@
-"""``manage.py verify_blobs`` finds missing and damaged blobs and names who uses them."""
+"""``manage.py verify_blobs`` finds missing and damaged blobs and names who uses them.
+
+Runs on both blob backends (local files and S3 on SeaweedFS).
+"""
 
 import io
 import json
-import os
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from deployments import storage
 from deployments.models import Blob
+from tests.blobs import damage_blob, remove_blob_bytes
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.blobs]
 
 
 def run():
@@ -32,16 +35,14 @@ def test_a_healthy_store_verifies(world):
 def test_missing_and_damaged_blobs_are_reported_with_their_users(world):
     index = world["live"].files.get(path="/index.html")
     logo = world["public_file"]
-    os.unlink(storage.blob_path(index.sha256))
-    with open(storage.blob_path(logo.sha256), "r+b") as fh:
+    remove_blob_bytes(index.sha256)
+    with storage.blob_open(logo.sha256) as fh:
         first = fh.read(1)
-        fh.seek(0)
-        fh.write(b"X")  # one changed byte
+    damage_blob(logo.sha256, b"X")  # one changed byte
     try:
         code, report = run()
     finally:  # blob files outlive the test's database: put the byte back
-        with open(storage.blob_path(logo.sha256), "r+b") as fh:
-            fh.write(first)
+        damage_blob(logo.sha256, first)
     assert code == 1 and not report["ok"]
     assert [m["sha256"] for m in report["missing"]] == [index.sha256]
     assert f"{world['live'].id}:/index.html" in report["missing"][0]["used_by"]

@@ -2,7 +2,9 @@
 
 For operators after a restore, a disk incident or a storage migration. Every ``Blob`` row
 is read back from storage (streamed) and hashed; every file of a ready deployment, every shared file and every stored
-compressed (br/gzip) form of a deployed text file must have its blob. Exit status 1 when anything is missing or damaged.
+compressed (br/gzip) form of a deployed text file must have its blob. Exit status 1 when anything is missing or damaged,
+or when object storage cannot be reached (then nothing is reported as missing). On S3 the
+objects are streamed with ranged GETs, so memory stays constant whatever their size.
 
     python manage.py verify_blobs            # a summary and one line per problem
     python manage.py verify_blobs --json     # one JSON object (for scripts)
@@ -68,7 +70,11 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args, **options):
-        report = verify()
+        try:
+            report = verify()
+        except storage.StorageUnavailable as exc:
+            # Not "everything is missing": nothing could be checked. Run it again later.
+            raise CommandError(f"Object storage could not be reached, nothing was verified: {exc.__cause__ or exc}")
         if options["json"]:
             self.stdout.write(json.dumps(report))
         else:
