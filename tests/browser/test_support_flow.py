@@ -52,26 +52,28 @@ def test_from_an_error_page_to_a_filed_report_with_htmx(browser_session, users):
     browser_session.assert_clean()
 
 
-def test_a_viewer_refused_a_page_reports_it_without_javascript(browser_session, users):
+def test_a_viewer_reports_an_error_page_without_javascript(browser_session, users):
+    # A viewer may open every page of the handle; what they can still meet is an error page.
     page = browser_session.page(java_script_enabled=False)
     log_in(page, "acme-viewer", "pw-viewer")
-    browser_session.watch.expect_status("/h/acme/files/", 403)
+    browser_session.watch.expect_status("/h/acme/deployments/dep_gone/", 404)
     browser_session.watch.expect_status("/support/", 400)  # the empty form, re-rendered with its errors
-    page.goto("/h/acme/files/")
-    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+    page.goto("/h/acme/deployments/dep_gone/")
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
     refused_id = page.locator("code.request-id").inner_text()
     page.get_by_role("link", name="Report this").click()
     expect(page.locator("#report-requestId")).to_have_value(refused_id)
+    expect(page.get_by_label("Handle (optional)")).to_have_value("acme")  # carried by the link
 
     page.get_by_role("button", name="Send report").click()
     expect(page.locator("#report-summary-error")).to_be_visible()
-    page.fill("#report-summary", "Cannot see files")
-    page.fill("#report-details", "The partnerships team shared a kit with me.")
+    page.fill("#report-summary", "A deployment link is broken")
+    page.fill("#report-details", "The link in the release email opens nothing.")
     page.get_by_label("Handle (optional)").select_option("acme")
     page.get_by_role("button", name="Send report").click()
     page.wait_for_url("**/support/")
     expect(page.locator(".messages")).to_contain_text("sent")
     report = SupportReport.objects.get()
     assert report.handle.slug == "acme"
-    assert report.linked_request["status"] == 403
+    assert report.linked_request["status"] == 404
     browser_session.assert_clean()

@@ -168,6 +168,11 @@ def test_archives_are_accepted_only_when_safe_and_refusals_keep_nothing(handle, 
     for name, body, kind in members:
         if kind == "file" and not (fmt == "zip" and name.endswith("/")):  # zip: a trailing / is a folder
             last[normalized(name)] = body
+    # Files that all sit in one top folder are served from it (it becomes the root).
+    tops = {path.split("/")[1] for path in last}
+    if len(tops) == 1 and all(path.count("/") >= 2 for path in last):
+        cut = len(tops.pop()) + 1
+        last = {path[cut:]: body for path, body in last.items()}
     rows = {f.path: f for f in DeploymentFile.objects.filter(deployment=dep)}
     assert set(rows) == set(last)
     for path, row in rows.items():
