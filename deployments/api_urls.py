@@ -9,6 +9,7 @@ urlpatterns = [
     path(f"{H}/site-deployments/<str:deployment_id>/preview", v.DeploymentPreviewView.as_view(), name="api-deployment-preview"),
     path(f"{H}/site-deployments/<str:deployment_id>/promote", v.DeploymentPromoteView.as_view(), name="api-deployment-promote"),
     path(f"{H}/site-deployments/<str:deployment_id>/rollback", v.DeploymentRollbackView.as_view(), name="api-deployment-rollback"),
+    path(f"{H}/site-deployments/<str:deployment_id>/blobs", v.DeploymentBlobBatchView.as_view(), name="api-deployment-blob-batch"),
     path(f"{H}/site-deployments/<str:deployment_id>/blobs/<str:sha256>", v.DeploymentBlobView.as_view(), name="api-deployment-blob"),
     path(f"{H}/site-releases", v.ReleaseListView.as_view(), name="api-release-list"),
     path(f"{H}/site-mode", v.SiteModeView.as_view(), name="api-site-mode"),

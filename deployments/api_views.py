@@ -1,16 +1,19 @@
 """The /v2 deployments API: thin views over ``services`` and ``selectors``."""
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
 from deployments import constants as dc
-from deployments import schedules, selectors, services
+from deployments import schedules, selectors, services, storage
 from deployments.serializers import (
     ArchiveDeployInput,
     BindingInput,
     BindingOutput,
+    BlobBatchOutput,
+    DeploymentBlobOutput,
     DeploymentCreatedOutput,
     DeploymentDetailOutput,
     DeploymentFilter,
@@ -34,6 +37,7 @@ from deployments.serializers import (
 from gharart import constants as c
 from gharart.access import Access, access_allows
 from gharart.api import HandleAPIView
+from gharart.errors import ApplicationError
 from gharart.pagination import NewestFirstCursorPagination
 from gharart.serializers import ErrorEnvelope
 
@@ -95,6 +99,7 @@ class DeploymentListView(HandleAPIView):
             )
             required = []
         else:
+            # The whole list (at most the file limit): the client needs it to start uploading.
             data = DigestDeployInput(data=request.data)
             data.is_valid(raise_exception=True)
             dep, required = services.deployment_create_from_digest(
@@ -108,15 +113,38 @@ class DeploymentListView(HandleAPIView):
         return Response(DeploymentCreatedOutput(dep, context=context).data, status=status.HTTP_201_CREATED)
 
 
+def _required_page(request, dep):
+    """One page of the hashes ``dep`` still waits for (sorted) and the next page's URL."""
+    if dep.state != dc.UPLOADING:
+        return [], None
+    after = request.query_params.get("required_after", "")
+    if after and not storage.is_sha256(after):
+        raise ApplicationError(c.VALIDATION_ERROR, "The page of required blobs is not valid.", details={"required_after": ["A lowercase hex sha256: the last hash of the previous page."]})
+    page = settings.DEPLOY_REQUIRED_PAGE
+    hashes = selectors.deployment_required_blobs(deployment=dep, after=after, limit=page + 1)
+    if len(hashes) <= page:
+        return hashes, None
+    hashes = hashes[:page]
+    query = request.query_params.copy()
+    query["required_after"] = hashes[-1]
+    return hashes, request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+
+
 class DeploymentDetailView(HandleAPIView):
     access = {"GET": READ}
 
-    @extend_schema(responses={200: DeploymentDetailOutput, 404: ERR}, tags=["deployments"])
+    @extend_schema(
+        parameters=[OpenApiParameter("required_after", str, description="Next page of `required`: the last sha256 of the previous page (see `required_next`).")],
+        responses={200: DeploymentDetailOutput, 400: ERR, 404: ERR},
+        tags=["deployments"],
+    )
     def get(self, request, handle, deployment_id):
         dep = selectors.deployment_get(handle=self.handle, deployment_id=deployment_id)
+        required, required_next = _required_page(request, dep)
         context = {
             "live_ids": selectors.live_deployment_ids(handle=self.handle),
-            "required": selectors.deployment_required_blobs(deployment=dep) if dep.state == dc.UPLOADING else [],
+            "required": required,
+            "required_next": required_next,
             "files_by_type": selectors.deployment_files_by_type(deployment=dep),
             "releases": selectors.deployment_releases(deployment=dep),
         }
@@ -132,15 +160,46 @@ class DeploymentBlobView(HandleAPIView):
 
     @extend_schema(
         request={"application/octet-stream": OpenApiTypes.BINARY},
-        responses={200: DeploymentCreatedOutput, 404: ERR, 409: ERR, 413: ERR, 422: ERR},
+        responses={200: DeploymentBlobOutput, 404: ERR, 409: ERR, 413: ERR, 422: ERR},
+        description="Answers the deployment's state and `required_count` (not the list: see the deployment's GET).",
         tags=["deployments"],
     )
     def put(self, request, handle, deployment_id, sha256):
         dep = selectors.deployment_get(handle=self.handle, deployment_id=deployment_id)
         # The raw body is streamed to storage; DRF's parsers never see it.
-        dep, required = services.deployment_blob_put(deployment=dep, sha256=sha256, stream=request._request)
-        context = {"live_ids": selectors.live_deployment_ids(handle=self.handle), "required": required}
-        return Response(DeploymentCreatedOutput(dep, context=context).data)
+        dep, _ = services.deployment_blob_put(deployment=dep, sha256=sha256, stream=request._request)
+        context = {"live_ids": selectors.live_deployment_ids(handle=self.handle)}
+        return Response(DeploymentBlobOutput(dep, context=context).data)
+
+
+TAR_TYPES = ("application/x-tar", "application/tar")
+
+
+class DeploymentBlobBatchView(HandleAPIView):
+    """Upload many blobs of a digest deployment in one tar stream (members named by sha256)."""
+
+    access = {"POST": WRITE}
+    write_throttle_scope = "blob_upload"
+    idempotency_keys = False  # content-addressed: a repeat stores nothing twice
+
+    @extend_schema(
+        request={"application/x-tar": OpenApiTypes.BINARY},
+        responses={200: BlobBatchOutput, 400: ERR, 404: ERR, 409: ERR, 413: ERR, 415: ERR, 422: ERR},
+        description=(
+            "A tar stream whose members are regular files named by the sha256 of their bytes. Every "
+            "member is verified; the first bad one stops the batch (`details.stored`: blobs kept)."
+        ),
+        tags=["deployments"],
+    )
+    def post(self, request, handle, deployment_id):
+        dep = selectors.deployment_get(handle=self.handle, deployment_id=deployment_id)
+        content_type = (request.content_type or "").split(";")[0].strip().lower()
+        if content_type not in TAR_TYPES:
+            raise ApplicationError(c.UNSUPPORTED_MEDIA_TYPE, "Send the blobs as a tar stream (Content-Type: application/x-tar).", status=415, details={"content_type": content_type})
+        # Streamed member by member; DRF's parsers never see the body.
+        result = services.deployment_blobs_put_batch(deployment=dep, stream=request._request)
+        context = {"live_ids": selectors.live_deployment_ids(handle=self.handle), "stored": result.stored, "skipped": result.skipped}
+        return Response(BlobBatchOutput(result.deployment, context=context).data)
 
 
 class DeploymentPreviewView(HandleAPIView):

@@ -77,11 +77,18 @@ class Deployment(models.Model):
     missing_files = models.JSONField(default=list, blank=True)
     # Its /_redirects and /_headers, parsed once when it turned ready (deployments.siterules).
     site_rules = models.JSONField(default=dict, blank=True)
+    # Digest deploys: distinct sha256s this handle has not sent yet (counted down as blobs
+    # arrive, under this row's lock), so no upload has to ask which ones are still missing.
+    blobs_missing = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["handle", "target", "version"], name="unique_deployment_version")]
-        indexes = [models.Index(fields=["handle", "target", "-created_at"], name="deployment_history")]
+        indexes = [
+            models.Index(fields=["handle", "target", "-created_at"], name="deployment_history"),
+            # The blob sweep asks whether a blob is an archive still waiting to be unpacked.
+            models.Index(fields=["pending_archive_sha256"], name="deployment_pending_archive", condition=~models.Q(pending_archive_sha256="")),
+        ]
 
     def __str__(self):
         return f"{self.handle_id} {self.target} v{self.version} ({self.state})"
@@ -97,9 +104,17 @@ class DeploymentFile(models.Model):
     content_type = models.CharField(max_length=200)
     # docs target: the page declares <meta name="gharart:classification" content="confidential">.
     confidential = models.BooleanField(default=False)
+    # The deployment's handle holds these bytes: it sent them (verified) or already held
+    # them in another of its deployments or files. A digest entry starts False when the
+    # handle does not, whoever else may hold the same bytes (per-handle ownership).
+    held = models.BooleanField(default=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["deployment", "path"], name="unique_deployment_path")]
+        indexes = [
+            # The blobs a deployment still waits for: small, and empty once it is ready.
+            models.Index(fields=["deployment", "sha256"], name="deployment_file_waiting", condition=models.Q(held=False)),
+        ]
 
     def __str__(self):
         return self.path

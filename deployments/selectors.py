@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from deployments import constants as dc
@@ -380,7 +380,8 @@ def deployment_path_explain(*, deployment, path) -> dict:
 # --- Deployments -------------------------------------------------------------------------
 
 def deployment_list(*, handle, target=None, state=None):
-    qs = Deployment.objects.filter(handle=handle).select_related("created_by")
+    # The handle is joined, not fetched once per row (the serializer shows its slug).
+    qs = Deployment.objects.filter(handle=handle).select_related("created_by", "handle")
     if target:
         qs = qs.filter(target=target)
     if state:
@@ -416,11 +417,44 @@ def deployment_releases(*, deployment):
     return Release.objects.filter(Q(deployment=deployment) | Q(previous_deployment=deployment)).select_related("actor", "deployment").order_by("-created_at")
 
 
-def deployment_required_blobs(*, deployment) -> list:
-    """The sha256s of the deployment that the server does not hold yet."""
-    return sorted(
-        set(DeploymentFile.objects.filter(deployment=deployment).exclude(sha256__in=Blob.objects.values("sha256")).values_list("sha256", flat=True))
-    )
+def blobs_held(*, handle_id, shas, lock=False) -> dict:
+    """{sha256: size} of those of ``shas`` whose bytes the handle already holds.
+
+    A handle holds a blob when one of its deployments lists it as held (sent and verified,
+    or held before) or one of its files is those bytes, and the blob is stored. Whether
+    another handle holds the same bytes never matters. Two semi-joins driven by the
+    indexes on ``sha256`` (one probe per hash, whatever the size of the store);
+    ``lock`` takes the blob rows ``FOR UPDATE`` so a cleanup cannot remove them before
+    the caller's rows commit.
+    """
+    from files.models import File
+
+    shas = list(shas)
+    if not shas:
+        return {}
+    blobs = Blob.objects.select_for_update() if lock else Blob.objects.all()
+    in_deployments = DeploymentFile.objects.filter(sha256=OuterRef("sha256"), held=True, deployment__handle_id=handle_id)
+    held = dict(blobs.filter(sha256__in=shas).filter(Exists(in_deployments)).values_list("sha256", "size"))
+    rest = [s for s in shas if s not in held]
+    if rest:
+        in_files = File.objects.filter(sha256=OuterRef("sha256"), handle_id=handle_id)
+        held.update(blobs.filter(sha256__in=rest).filter(Exists(in_files)).values_list("sha256", "size"))
+    return held
+
+
+def deployment_required_blobs(*, deployment, after="", limit=None) -> list:
+    """The sha256s the deployment still waits for (sorted; ``after``/``limit`` page them).
+
+    Read from the deployment's own entries through the partial index of waiting entries:
+    the blob table is not consulted, so the cost follows the deployment, not the store.
+    """
+    qs = DeploymentFile.objects.filter(deployment=deployment, held=False)
+    if after:
+        qs = qs.filter(sha256__gt=after)
+    qs = qs.order_by("sha256").values_list("sha256", flat=True).distinct()
+    if limit is not None:
+        qs = qs[:limit]
+    return list(qs)
 
 
 def deployment_missing_files(*, deployment) -> list:

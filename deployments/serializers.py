@@ -136,15 +136,49 @@ class DeploymentOutput(serializers.ModelSerializer):
         return obj.error
 
 
-class DeploymentCreatedOutput(DeploymentOutput):
-    required = serializers.SerializerMethodField(help_text="sha256s the server does not hold yet (digest deploys)")
+class DeploymentBlobOutput(DeploymentOutput):
+    """The answer to a blob upload: the deployment and how many blobs it still waits for."""
+
+    required_count = serializers.SerializerMethodField(help_text="distinct blobs this handle still has to send (digest deploys)")
 
     class Meta(DeploymentOutput.Meta):
-        fields = [*DeploymentOutput.Meta.fields, "required"]
+        fields = [*DeploymentOutput.Meta.fields, "required_count"]
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_required_count(self, obj):
+        return obj.blobs_missing if obj.state == dc.UPLOADING else 0
+
+
+class BlobBatchOutput(DeploymentBlobOutput):
+    stored = serializers.SerializerMethodField(help_text="blobs of this request now held")
+    skipped = serializers.SerializerMethodField(help_text="members this deployment already held (a retried batch)")
+
+    class Meta(DeploymentBlobOutput.Meta):
+        fields = [*DeploymentBlobOutput.Meta.fields, "stored", "skipped"]
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_stored(self, obj):
+        return self.context.get("stored", 0)
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_skipped(self, obj):
+        return self.context.get("skipped", 0)
+
+
+class DeploymentCreatedOutput(DeploymentBlobOutput):
+    required = serializers.SerializerMethodField(help_text="sha256s this handle has not sent yet (digest deploys); a deployment's GET pages them")
+    required_next = serializers.SerializerMethodField(help_text="URL of the next page of `required`, or null")
+
+    class Meta(DeploymentBlobOutput.Meta):
+        fields = [*DeploymentBlobOutput.Meta.fields, "required", "required_next"]
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_required(self, obj):
         return self.context.get("required", [])
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_required_next(self, obj):
+        return self.context.get("required_next")
 
 
 class ReleaseOutput(serializers.ModelSerializer):

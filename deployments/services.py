@@ -12,6 +12,7 @@ Guarantees:
 - Every change to what a profile route serves bumps the cached live state after commit.
 """
 
+import hashlib
 import ipaddress
 import logging
 import os
@@ -22,6 +23,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import BigIntegerField, Case, Exists, OuterRef, Value, When
 from django.utils import timezone
 
 from deployments import archives, compression, previews, schedules, selectors, siterules, storage
@@ -44,6 +46,9 @@ from gharart.services import audit_record
 
 logger = logging.getLogger(__name__)
 BULK_BATCH = 2000
+# Batch uploads: members up to this size are buffered and written in parallel; larger ones stream.
+BATCH_INLINE_BYTES = 1024 * 1024
+BATCH_FLUSH_BYTES = 16 * 1024 * 1024
 # A deployment still processing after this long gets its job queued again (the job is idempotent).
 PROCESSING_REQUEUE_AFTER = timedelta(minutes=15)
 
@@ -93,17 +98,18 @@ def _deployment_start(*, handle, target, message, actor, state, artifact_sha256=
         )
 
 
-def _files_create(deployment, files):
+def _files_create(deployment, files, *, waiting=frozenset()):
     """Insert the manifest rows. A plain ``executemany``: for 10,000-20,000 rows the ORM's
-    per-object work would cost more than the database does."""
+    per-object work would cost more than the database does. Entries whose sha256 is in
+    ``waiting`` (digest blobs the handle has not sent) start not ``held``."""
     meta = DeploymentFile._meta
     qn = connection.ops.quote_name
-    columns = ["deployment_id", "path", "sha256", "size", "content_type", "confidential"]
+    columns = ["deployment_id", "path", "sha256", "size", "content_type", "confidential", "held"]
     sql = f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(meta.get_field(name.removesuffix('_id')).column) for name in columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
     batch = []
     with connection.cursor() as cursor:
         for f in files:
-            batch.append((deployment.pk, f.path, f.sha256, f.size, f.content_type, bool(f.confidential)))
+            batch.append((deployment.pk, f.path, f.sha256, f.size, f.content_type, bool(f.confidential), f.sha256 not in waiting))
             if len(batch) >= BULK_BATCH:
                 cursor.executemany(sql, batch)
                 batch = []
@@ -301,8 +307,10 @@ def deployment_process_archive(*, deployment_id) -> Deployment | None:
 def deployment_create_from_digest(*, handle, files, target=dc.TARGET_SITE, message="", actor=None):
     """Create a deployment from a map path -> sha256. Returns ``(deployment, required)``.
 
-    ``required`` lists the blobs the server does not hold; the deployment stays
-    ``uploading`` until they arrive (``deployment_blob_put``), or is ``ready`` at once.
+    ``required`` lists the blobs this handle does not hold yet (``selectors.blobs_held``):
+    bytes held only by another handle are required too, so the answer never tells whether
+    anyone else holds a hash. The deployment stays ``uploading`` until they arrive
+    (``deployment_blob_put`` / ``deployment_blobs_put_batch``), or is ``ready`` at once.
     """
     target = _clean_target(target)
     message = _clean_message(message)
@@ -324,51 +332,194 @@ def deployment_create_from_digest(*, handle, files, target=dc.TARGET_SITE, messa
     if bad:
         raise _validation("The deployment could not be created.", files=bad[:20])
     shas = set(manifest.values())
-    known = dict(Blob.objects.filter(sha256__in=shas).values_list("sha256", "size"))
-    too_big = sorted(p for p, s in manifest.items() if known.get(s, 0) > limits.max_file_bytes)
+    # Sizes are known only of blobs this handle holds; the others are checked as they arrive.
+    held = selectors.blobs_held(handle_id=handle.pk, shas=shas)
+    too_big = sorted(p for p, s in manifest.items() if held.get(s, 0) > limits.max_file_bytes)
     if too_big:
         raise archives.InvalidArtifact(dc.REASON_FILE_TOO_LARGE, f"{too_big[0]} is larger than the limit of {limits.max_file_bytes} bytes.", path=too_big[0], max_bytes=limits.max_file_bytes)
     dep = _deployment_start(handle=handle, target=target, message=message, actor=actor, state=dc.UPLOADING)
     with transaction.atomic():
         dep = Deployment.objects.select_for_update().get(pk=dep.pk)
-        # Lock the blobs we rely on, so a concurrent cleanup cannot remove them before our rows commit.
-        known = dict(Blob.objects.select_for_update().filter(sha256__in=shas).values_list("sha256", "size"))
+        # Again, locking the blobs we rely on, so a concurrent cleanup cannot remove them before our rows commit.
+        held = selectors.blobs_held(handle_id=handle.pk, shas=shas, lock=True)
+        waiting = shas - set(held)
         _files_create(
             dep,
             (
-                archives.IngestedFile(path=p, sha256=s, size=known.get(s, 0), content_type=archives.content_type_for(p))
+                archives.IngestedFile(path=p, sha256=s, size=held.get(s, 0), content_type=archives.content_type_for(p))
                 for p, s in sorted(manifest.items())
             ),
+            waiting=waiting,
         )
-        required = sorted(shas - set(known))
-        if not required:
+        required = sorted(waiting)
+        if required:
+            dep.blobs_missing = len(required)
+            dep.save(update_fields=["blobs_missing"])
+        else:
             dep = _finalize_ready(dep)
     return dep, required
+
+
+def _blob_entry_state(deployment, sha256):
+    """(listed, held) of ``sha256`` in the deployment (one indexed lookup)."""
+    rows = set(DeploymentFile.objects.filter(deployment=deployment, sha256=sha256).values_list("held", flat=True)[:2])
+    return bool(rows), bool(rows) and all(rows)
+
+
+def _refuse_unless_uploading(deployment):
+    if deployment.state != dc.UPLOADING:
+        raise ApplicationError(dc.DEPLOYMENT_NOT_UPLOADING, f"The deployment is {deployment.state}; it takes no more blobs.", status=409, details={"state": deployment.state})
+
+
+def _blobs_arrived(deployment_id, sizes) -> Deployment:
+    """Count stored blobs ``{sha256: size}`` as held by the deployment; finalize after the last.
+
+    The only step under the deployment's row lock: flip the waiting entries (partial
+    index, at most one batch of rows), count them down, and finalize when none is left.
+    """
+    with transaction.atomic():
+        dep = Deployment.objects.select_for_update().get(pk=deployment_id)
+        if dep.state != dc.UPLOADING or not sizes:
+            return dep
+        waiting = DeploymentFile.objects.filter(deployment=dep, held=False, sha256__in=list(sizes))
+        arrived = sorted(set(waiting.values_list("sha256", flat=True)))
+        if arrived:
+            DeploymentFile.objects.filter(deployment=dep, held=False, sha256__in=arrived).update(
+                held=True,
+                size=Case(*[When(sha256=sha, then=Value(sizes[sha])) for sha in arrived], output_field=BigIntegerField()),
+            )
+            dep.blobs_missing = max(0, dep.blobs_missing - len(arrived))
+            if dep.blobs_missing == 0 and DeploymentFile.objects.filter(deployment=dep, held=False).exists():
+                # The count drifted (rows written before it was kept): count once, from the index.
+                dep.blobs_missing = DeploymentFile.objects.filter(deployment=dep, held=False).values("sha256").distinct().count()
+            dep.save(update_fields=["blobs_missing"])
+        if dep.blobs_missing == 0 and not DeploymentFile.objects.filter(deployment=dep, held=False).exists():
+            dep = _finalize_ready(dep)
+    return dep
 
 
 def deployment_blob_put(*, deployment, sha256, stream):
-    """Store one blob of a digest deployment. Returns ``(deployment, required)``.
+    """Store one blob of a digest deployment. Returns ``(deployment, required_count)``.
 
     422 ``blob_hash_mismatch`` when the bytes do not hash to ``sha256`` (nothing kept);
-    the deployment turns ``ready`` when its last blob arrives.
+    the deployment turns ``ready`` when its last blob arrives. The bytes are always read
+    and verified, even when the store holds them for another handle (stored once).
     """
     if not storage.is_sha256(sha256):
         raise _validation("The blob could not be stored.", sha256="A lowercase hex sha256.")
-    listed = DeploymentFile.objects.filter(deployment=deployment, sha256=sha256).exists()
-    if deployment.state != dc.UPLOADING:
-        if deployment.state == dc.READY and listed:
-            return deployment, []  # a retried upload of a deployment that is complete
-        raise ApplicationError(dc.DEPLOYMENT_NOT_UPLOADING, f"The deployment is {deployment.state}; it takes no more blobs.", status=409, details={"state": deployment.state})
+    listed, held = _blob_entry_state(deployment, sha256)
+    if deployment.state == dc.READY and listed:
+        return deployment, 0  # a retried upload of a deployment that is complete
+    _refuse_unless_uploading(deployment)
     if not listed:
         raise ApplicationError(dc.BLOB_NOT_REQUIRED, "This deployment lists no file with that sha256.", status=422, details={"sha256": sha256})
+    if held:
+        return deployment, deployment.blobs_missing  # sent before (a retry): nothing to store
     info = storage.blob_put_stream(stream, expected_sha256=sha256, max_bytes=settings.DEPLOY_MAX_FILE_BYTES)
-    with transaction.atomic():
-        dep = Deployment.objects.select_for_update().get(pk=deployment.pk)
-        DeploymentFile.objects.filter(deployment=dep, sha256=sha256).update(size=info.size)
-        required = selectors.deployment_required_blobs(deployment=dep)
-        if dep.state == dc.UPLOADING and not required:
-            dep = _finalize_ready(dep)
-    return dep, required
+    dep = _blobs_arrived(deployment.pk, {sha256: info.size})
+    return dep, dep.blobs_missing
+
+
+@dataclass
+class BatchResult:
+    deployment: Deployment
+    stored: int = 0  # blobs of this request now held
+    skipped: int = 0  # members already held (a retried batch)
+
+
+def _batch_error(exc, stored):
+    """The error of a batch that stopped, telling how many of its blobs were kept."""
+    details = dict(exc.details or {})
+    details["stored"] = stored
+    return ApplicationError(exc.code, exc.message, status=exc.status, details=details, headers=getattr(exc, "headers", None))
+
+
+def deployment_blobs_put_batch(*, deployment, stream) -> BatchResult:
+    """Store many blobs of a digest deployment sent as one tar stream.
+
+    Each member is a regular file named by the sha256 of its bytes; every member is
+    hashed and checked. Members are stored one blob at a time (small ones written in
+    parallel): a blob is held once its bytes are in place, never half. The first bad
+    member stops the batch with its error (``details.stored``: blobs of the request that
+    were kept; they count, so a retry sends the rest). A blob the deployment does not
+    list is 422 ``blob_not_required`` and is not stored, so nothing is left unreferenced.
+    """
+    import tarfile
+
+    if deployment.state == dc.READY:
+        return BatchResult(deployment=deployment)  # a retried batch of a complete deployment
+    _refuse_unless_uploading(deployment)
+    limits = archives.Limits.from_settings()
+    waiting = set(selectors.deployment_required_blobs(deployment=deployment))
+    pending, pending_bytes = [], 0
+    stored, skipped, members, total = {}, 0, 0, 0
+
+    def flush():
+        nonlocal pending, pending_bytes
+        if pending:
+            for info in storage.blob_put_many(pending):
+                stored[info.sha256] = info.size
+        pending, pending_bytes = [], 0
+
+    try:
+        try:
+            with tarfile.open(fileobj=stream, mode="r|") as tar:
+                for member in tar:
+                    members += 1
+                    if members > settings.DEPLOY_BLOB_BATCH_MAX_BLOBS:
+                        raise ApplicationError(
+                            dc.PAYLOAD_TOO_LARGE,
+                            f"A batch holds at most {settings.DEPLOY_BLOB_BATCH_MAX_BLOBS} blobs.",
+                            status=413,
+                            details={"max_blobs": settings.DEPLOY_BLOB_BATCH_MAX_BLOBS},
+                        )
+                    name = member.name.removeprefix("./")
+                    if not member.isreg() or not storage.is_sha256(name):
+                        raise _validation("The batch could not be stored.", blobs=f"{member.name[:100]}: every member is a regular file named by the lowercase hex sha256 of its bytes.")
+                    if member.size > limits.max_file_bytes:
+                        raise storage.BlobTooLarge(message=f"{name} is larger than the limit of {limits.max_file_bytes} bytes.", details={"max_bytes": limits.max_file_bytes, "sha256": name})
+                    total += member.size
+                    if total > settings.DEPLOY_BLOB_BATCH_MAX_BYTES:
+                        raise ApplicationError(
+                            dc.PAYLOAD_TOO_LARGE,
+                            f"A batch holds at most {settings.DEPLOY_BLOB_BATCH_MAX_BYTES} bytes; send the rest in another.",
+                            status=413,
+                            details={"max_bytes": settings.DEPLOY_BLOB_BATCH_MAX_BYTES},
+                        )
+                    if name not in waiting:
+                        if name in stored or any(e for e in _blob_entry_state(deployment, name)):
+                            skipped += 1  # held already, or twice in this batch
+                            continue
+                        raise ApplicationError(dc.BLOB_NOT_REQUIRED, "This deployment lists no file with that sha256.", status=422, details={"sha256": name})
+                    source = tar.extractfile(member)
+                    if member.size > BATCH_INLINE_BYTES:
+                        info = storage.blob_put_stream(source, expected_sha256=name, max_bytes=limits.max_file_bytes)
+                        stored[info.sha256] = info.size
+                    else:
+                        data = source.read()
+                        actual = hashlib.sha256(data).hexdigest()
+                        if actual != name:
+                            raise storage.BlobHashMismatch(message=f"The bytes of member {name} do not match its name.", details={"expected": name, "actual": actual})
+                        pending.append((name, data))
+                        pending_bytes += len(data)
+                        if pending_bytes >= BATCH_FLUSH_BYTES:
+                            flush()
+                    waiting.discard(name)
+            flush()
+        except tarfile.TarError as exc:
+            raise _validation("The batch could not be stored.", blobs=f"The body is not a tar stream ({exc}).")
+    except ApplicationError as exc:
+        # Keep what is complete (each blob verified): a retry sends only the rest.
+        flush_error = None
+        try:
+            flush()
+        except ApplicationError as inner:
+            flush_error = inner
+        if stored:
+            _blobs_arrived(deployment.pk, stored)
+        raise _batch_error(flush_error or exc, len(stored))
+    dep = _blobs_arrived(deployment.pk, stored)
+    return BatchResult(deployment=dep, stored=len(stored), skipped=skipped)
 
 
 def deployment_sweep_stale(*, now=None) -> dict:
@@ -397,6 +548,25 @@ def deployment_sweep_stale(*, now=None) -> dict:
     return {"failed": failed, "requeued": requeued, "orphan_blobs_removed": blob_orphans_remove(older_than=now - grace)}
 
 
+def blob_orphans_query(*, older_than, limit=1000):
+    """The blobs last stored before ``older_than`` that nothing refers to: anti-joins (``NOT
+    EXISTS``) on the indexed sha256 of deployment files, shared files, pending archives
+    and compressed forms, walking blobs by the indexed ``last_put_at``."""
+    from files.models import File
+
+    return (
+        Blob.objects.filter(last_put_at__lt=older_than)
+        .filter(
+            ~Exists(DeploymentFile.objects.filter(sha256=OuterRef("sha256"))),
+            ~Exists(File.objects.filter(sha256=OuterRef("sha256"))),
+            ~Exists(Deployment.objects.filter(pending_archive_sha256=OuterRef("sha256")).exclude(pending_archive_sha256="")),
+            ~Exists(CompressedBlob.objects.filter(sha256=OuterRef("sha256"))),
+        )
+        .order_by("last_put_at")
+        .values_list("sha256", flat=True)[:limit]
+    )
+
+
 def blob_orphans_remove(*, older_than, limit=1000) -> int:
     """Remove blobs no deployment or file refers to (left by a crash mid-ingest).
 
@@ -404,17 +574,9 @@ def blob_orphans_remove(*, older_than, limit=1000) -> int:
     then may be about to get their referring row on another node. The time is checked
     again under the row lock (``blob_delete_if_unreferenced``).
     """
-    pending = Deployment.objects.exclude(pending_archive_sha256="").values("pending_archive_sha256")
     # Compressed forms go with their original (compression.orphans_remove), not before.
     removed = compression.orphans_remove()
-    candidates = (
-        Blob.objects.filter(last_put_at__lt=older_than)
-        .exclude(sha256__in=DeploymentFile.objects.values("sha256"))
-        .exclude(sha256__in=pending)
-        .exclude(sha256__in=CompressedBlob.objects.values("sha256"))
-        .values_list("sha256", flat=True)[:limit]
-    )
-    for sha in list(candidates):
+    for sha in list(blob_orphans_query(older_than=older_than, limit=limit)):
         if storage.blob_delete_if_unreferenced(sha, stored_before=older_than):
             removed += 1
     return removed

@@ -34,6 +34,10 @@ class GharartAPIView(APIView):
     personal_access_tokens_allowed = True
     # True on routes whose body is raw bytes streamed by the view (blob uploads), never parsed.
     raw_body = False
+    # False for content-addressed uploads (a batch of blobs named by their sha256): repeating
+    # one stores nothing twice by nature, and its body is a stream that is never buffered
+    # to be fingerprinted, so an Idempotency-Key is accepted and not recorded.
+    idempotency_keys = True
 
     def paginated_response(self, queryset, serializer_class, context=None):
         """One page of ``queryset`` with the view's ``pagination_class`` (``{"results", "next"}``)."""
@@ -75,7 +79,7 @@ class GharartAPIView(APIView):
             request_guard.check_json_length(request)
             request.data  # noqa: B018
         key = request.headers.get(idempotency.HEADER)
-        if request.method == "POST" and key is not None:
+        if request.method == "POST" and key is not None and self.idempotency_keys:
             # Before the quota: a replay performs nothing, so it costs nothing.
             request._idempotency_record = idempotency.claim(request, key)
         quota = self.daily_quota.get(request.method)

@@ -346,6 +346,11 @@ DEPLOY_INLINE_MAX_BYTES = _env_int("GHARART_DEPLOY_INLINE_MAX_BYTES", 5 * 1024 *
 COMPRESS_MAX_BYTES = _env_int("GHARART_COMPRESS_MAX_BYTES", 10 * 1024 * 1024)
 COMPRESS_BROTLI_QUALITY = _env_int("GHARART_COMPRESS_BROTLI_QUALITY", 9)
 DEPLOY_UPLOAD_TIMEOUT = timedelta(hours=24)
+# Batch blob uploads (POST .../blobs, a tar stream): members and bytes per request.
+DEPLOY_BLOB_BATCH_MAX_BLOBS = _env_int("GHARART_DEPLOY_BLOB_BATCH_MAX_BLOBS", 2000)
+DEPLOY_BLOB_BATCH_MAX_BYTES = _env_int("GHARART_DEPLOY_BLOB_BATCH_MAX_BYTES", 100 * 1024 * 1024)
+# GET of a deployment lists at most this many `required` hashes per page.
+DEPLOY_REQUIRED_PAGE = _env_int("GHARART_DEPLOY_REQUIRED_PAGE", 1000)
 PREVIEW_URL_TTL = timedelta(hours=_env_int("GHARART_PREVIEW_TTL_HOURS", 24))
 
 # Site intel

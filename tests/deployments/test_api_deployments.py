@@ -142,8 +142,10 @@ def test_digest_deploy_lists_required_blobs_and_turns_ready_when_the_last_arrive
         r = put_blob(client, body["id"], data)
         assert r.status_code == 200, r.content
         assert r.json()["state"] == "uploading"
+        assert "required" not in r.json()  # the count, never the list, on every PUT
+    assert r.json()["required_count"] == 1
     r = put_blob(client, body["id"], items[-1])
-    assert r.json()["state"] == "ready" and r.json()["required"] == []
+    assert r.json()["state"] == "ready" and r.json()["required_count"] == 0
     # A retried PUT of a complete deployment is a no-op.
     assert put_blob(client, body["id"], items[-1]).status_code == 200
     dep = Deployment.objects.get(pk=body["id"])
