@@ -390,7 +390,7 @@ def deployment_list(*, handle, target=None, state=None):
 
 
 def deployment_get(*, handle, deployment_id) -> Deployment:
-    dep = Deployment.objects.select_related("created_by", "handle").filter(handle=handle, pk=deployment_id).first()
+    dep = Deployment.objects.select_related("created_by").filter(handle=handle, pk=deployment_id).first()
     if dep is None:
         raise ApplicationError(dc.DEPLOYMENT_NOT_FOUND, "No such deployment on this handle.", status=404)
     return dep
