@@ -417,6 +417,19 @@ def deployment_releases(*, deployment):
     return Release.objects.filter(Q(deployment=deployment) | Q(previous_deployment=deployment)).select_related("actor", "deployment").order_by("-created_at")
 
 
+def blobs_held_queries(*, handle_id, lock=False):
+    """The two semi-joins behind ``blobs_held`` (in the handle's deployments, in its files), each a function of the wanted hashes."""
+    from files.models import File
+
+    blobs = Blob.objects.select_for_update() if lock else Blob.objects.all()
+    in_deployments = DeploymentFile.objects.filter(sha256=OuterRef("sha256"), held=True, deployment__handle_id=handle_id)
+    in_files = File.objects.filter(sha256=OuterRef("sha256"), handle_id=handle_id)
+    return (
+        lambda wanted: blobs.filter(sha256__in=wanted).filter(Exists(in_deployments)).values_list("sha256", "size"),
+        lambda wanted: blobs.filter(sha256__in=wanted).filter(Exists(in_files)).values_list("sha256", "size"),
+    )
+
+
 def blobs_held(*, handle_id, shas, lock=False) -> dict:
     """{sha256: size} of those of ``shas`` whose bytes the handle already holds.
 
@@ -427,19 +440,22 @@ def blobs_held(*, handle_id, shas, lock=False) -> dict:
     ``lock`` takes the blob rows ``FOR UPDATE`` so a cleanup cannot remove them before
     the caller's rows commit.
     """
-    from files.models import File
-
-    shas = list(shas)
-    if not shas:
-        return {}
-    blobs = Blob.objects.select_for_update() if lock else Blob.objects.all()
-    in_deployments = DeploymentFile.objects.filter(sha256=OuterRef("sha256"), held=True, deployment__handle_id=handle_id)
-    held = dict(blobs.filter(sha256__in=shas).filter(Exists(in_deployments)).values_list("sha256", "size"))
-    rest = [s for s in shas if s not in held]
-    if rest:
-        in_files = File.objects.filter(sha256=OuterRef("sha256"), handle_id=handle_id)
-        held.update(blobs.filter(sha256__in=rest).filter(Exists(in_files)).values_list("sha256", "size"))
+    rest = list(shas)
+    held = {}
+    for query in blobs_held_queries(handle_id=handle_id, lock=lock):
+        if not rest:
+            break
+        held.update(query(rest))
+        rest = [s for s in rest if s not in held]
     return held
+
+
+def deployment_required_query(*, deployment, after=""):
+    """The distinct sha256s the deployment still waits for, sorted (a queryset)."""
+    qs = DeploymentFile.objects.filter(deployment=deployment, held=False)
+    if after:
+        qs = qs.filter(sha256__gt=after)
+    return qs.order_by("sha256").values_list("sha256", flat=True).distinct()
 
 
 def deployment_required_blobs(*, deployment, after="", limit=None) -> list:
@@ -448,13 +464,15 @@ def deployment_required_blobs(*, deployment, after="", limit=None) -> list:
     Read from the deployment's own entries through the partial index of waiting entries:
     the blob table is not consulted, so the cost follows the deployment, not the store.
     """
-    qs = DeploymentFile.objects.filter(deployment=deployment, held=False)
-    if after:
-        qs = qs.filter(sha256__gt=after)
-    qs = qs.order_by("sha256").values_list("sha256", flat=True).distinct()
+    qs = deployment_required_query(deployment=deployment, after=after)
     if limit is not None:
         qs = qs[:limit]
     return list(qs)
+
+
+def deployment_waiting_entries(*, deployment, shas):
+    """The deployment's entries of ``shas`` still waiting for their bytes (partial index)."""
+    return DeploymentFile.objects.filter(deployment=deployment, held=False, sha256__in=list(shas))
 
 
 def deployment_missing_files(*, deployment) -> list:

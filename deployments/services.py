@@ -381,10 +381,9 @@ def _blobs_arrived(deployment_id, sizes) -> Deployment:
         dep = Deployment.objects.select_for_update().get(pk=deployment_id)
         if dep.state != dc.UPLOADING or not sizes:
             return dep
-        waiting = DeploymentFile.objects.filter(deployment=dep, held=False, sha256__in=list(sizes))
-        arrived = sorted(set(waiting.values_list("sha256", flat=True)))
+        arrived = sorted(set(selectors.deployment_waiting_entries(deployment=dep, shas=sizes).values_list("sha256", flat=True)))
         if arrived:
-            DeploymentFile.objects.filter(deployment=dep, held=False, sha256__in=arrived).update(
+            selectors.deployment_waiting_entries(deployment=dep, shas=arrived).update(
                 held=True,
                 size=Case(*[When(sha256=sha, then=Value(sizes[sha])) for sha in arrived], output_field=BigIntegerField()),
             )

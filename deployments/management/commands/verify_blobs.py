@@ -14,6 +14,7 @@ import hashlib
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Exists, OuterRef
 
 from deployments import constants as dc
 from deployments import storage
@@ -31,34 +32,68 @@ def _rehash(sha256):
     return digest.hexdigest(), size
 
 
+PAGE = 1000
+
+
+def _users_of(sha256):
+    """Who uses a blob: ``dep_id:path`` of ready deployments and file IDs (indexed on sha256)."""
+    users = [
+        f"{dep_id}:{path}"
+        for dep_id, path in DeploymentFile.objects.filter(sha256=sha256, deployment__state=dc.READY).order_by("deployment_id", "path").values_list("deployment_id", "path")
+    ]
+    users += list(File.objects.filter(sha256=sha256).order_by("id").values_list("id", flat=True))
+    users += [f"{encoding}:{source}" for source, encoding in CompressedBlob.objects.filter(sha256=sha256).order_by("source_sha256", "encoding").values_list("source_sha256", "encoding")]
+    return users
+
+
+def blob_pages(page=PAGE):
+    """Every blob row, ``page`` at a time, in sha256 order (keyset pages over the primary key)."""
+    last = ""
+    while True:
+        rows = list(Blob.objects.filter(sha256__gt=last).order_by("sha256").values_list("sha256", "size")[:page])
+        if not rows:
+            return
+        yield rows
+        last = rows[-1][0]
+
+
+def unrecorded_queries():
+    """References with no blob row: anti-joins (``NOT EXISTS``) against the blob primary key."""
+    no_row = ~Exists(Blob.objects.filter(sha256=OuterRef("sha256")))
+    return (
+        DeploymentFile.objects.filter(deployment__state=dc.READY).filter(no_row).values_list("sha256", flat=True).distinct(),
+        File.objects.filter(no_row).values_list("sha256", flat=True).distinct(),
+        CompressedBlob.objects.exclude(sha256="").filter(no_row).values_list("sha256", flat=True).distinct(),
+    )
+
+
 def verify(*, stdout=None):
-    """A report dict: counts, and the sha256s (with their users) that are missing or damaged."""
-    users = {}
-    for dep_id, path, sha in DeploymentFile.objects.filter(deployment__state=dc.READY).values_list("deployment_id", "path", "sha256").iterator():
-        users.setdefault(sha, []).append(f"{dep_id}:{path}")
-    for file_id, sha in File.objects.values_list("id", "sha256").iterator():
-        users.setdefault(sha, []).append(file_id)
-    compressed = 0
-    for source, encoding, sha in CompressedBlob.objects.exclude(sha256="").values_list("source_sha256", "encoding", "sha256").iterator():
-        users.setdefault(sha, []).append(f"{encoding}:{source}")
-        compressed += 1
-    rows = dict(Blob.objects.values_list("sha256", "size"))
-    report = {"blobs": len(rows), "compressed": compressed, "verified": 0, "bytes": 0, "missing": [], "damaged": [], "unrecorded": []}
-    for sha, size in rows.items():
-        try:
-            actual, actual_size = _rehash(sha)
-        except (FileNotFoundError, OSError):
-            report["missing"].append({"sha256": sha, "used_by": users.get(sha, [])})
-            continue
-        if actual != sha or actual_size != size:
-            report["damaged"].append({"sha256": sha, "actual_sha256": actual, "size": size, "actual_size": actual_size, "used_by": users.get(sha, [])})
-            continue
-        report["verified"] += 1
-        report["bytes"] += actual_size
-    # Referenced by a ready deployment or a file, but with no Blob row at all.
-    for sha in sorted(set(users) - set(rows)):
-        entry = {"sha256": sha, "used_by": users[sha], "bytes_present": storage.blob_exists(sha)}
-        report["unrecorded"].append(entry)
+    """A report dict: counts, and the sha256s (with their users) that are missing or damaged.
+
+    Memory stays bounded whatever the store's size: blobs are read a page at a time and
+    the users of a blob are looked up only when it has a problem.
+    """
+    compressed = CompressedBlob.objects.exclude(sha256="").count()
+    report = {"blobs": 0, "compressed": compressed, "verified": 0, "bytes": 0, "missing": [], "damaged": [], "unrecorded": []}
+    for rows in blob_pages():
+        for sha, size in rows:
+            report["blobs"] += 1
+            try:
+                actual, actual_size = _rehash(sha)
+            except (FileNotFoundError, OSError):
+                report["missing"].append({"sha256": sha, "used_by": _users_of(sha)})
+                continue
+            if actual != sha or actual_size != size:
+                report["damaged"].append({"sha256": sha, "actual_sha256": actual, "size": size, "actual_size": actual_size, "used_by": _users_of(sha)})
+                continue
+            report["verified"] += 1
+            report["bytes"] += actual_size
+    # Referenced by a ready deployment, a file or a compressed form, but with no Blob row at all.
+    unrecorded = set()
+    for qs in unrecorded_queries():
+        unrecorded.update(qs.iterator())
+    for sha in sorted(unrecorded):
+        report["unrecorded"].append({"sha256": sha, "used_by": _users_of(sha), "bytes_present": storage.blob_exists(sha)})
     report["ok"] = not (report["missing"] or report["damaged"] or report["unrecorded"])
     return report
 
