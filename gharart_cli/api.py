@@ -98,6 +98,8 @@ class Api:
             timeout=httpx.Timeout(timeout, connect=15.0),
             transport=transport,
             follow_redirects=False,
+            # Parallel uploads reuse their connections instead of opening one per request.
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=32, keepalive_expiry=30.0),
         )
 
     def close(self):
@@ -110,14 +112,16 @@ class Api:
         self.close()
 
     # --- the one place that sends ---------------------------------------------------------
-    def request(self, method, path, *, json=None, params=None, body=None, files=None, data=None, idempotency_key=None, expect=(200, 201, 202, 204)):
+    def request(self, method, path, *, json=None, params=None, body=None, content_type="application/octet-stream", files=None, data=None, idempotency_key=None, expect=(200, 201, 202, 204)):
         """Send a request, retrying what is safe to retry, and return the decoded JSON (or None).
 
         ``body`` and ``files`` may be callables returning fresh content, so a retry can
-        resend a file from its start.
+        resend a file from its start. ``idempotency_key=False`` sends no key (a POST that
+        is idempotent by its content, like a batch of blobs named by their sha256).
+        The client is shared by the upload threads: its pool keeps connections alive.
         """
         headers = {}
-        if method == "POST":
+        if method == "POST" and idempotency_key is not False:
             headers["Idempotency-Key"] = idempotency_key or new_idempotency_key()
         attempt = 0  # failed tries: network errors, 5xx
         throttled = 0  # times the server said "not now" (429, in-progress 409)
@@ -132,7 +136,7 @@ class Api:
                 content = body() if callable(body) else body
                 opened.append(content)
                 kwargs["content"] = content
-                kwargs["headers"]["Content-Type"] = "application/octet-stream"
+                kwargs["headers"]["Content-Type"] = content_type
             if files is not None:
                 kwargs["files"] = files() if callable(files) else files
                 opened.extend(v[1] for v in kwargs["files"].values() if isinstance(v, tuple))

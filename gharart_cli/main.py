@@ -21,7 +21,7 @@ from gharart_cli import __version__
 from gharart_cli.api import Api, ApiError, new_idempotency_key
 from gharart_cli.folder import FolderError, hash_folder
 from gharart_cli.progress import Progress, human_bytes
-from gharart_cli.uploads import DEFAULT_JOBS, upload_blobs
+from gharart_cli.uploads import BATCH_FILES, DEFAULT_JOBS, upload_blobs
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -150,7 +150,7 @@ def cmd_deploy(args, api: Api, out: Output) -> int:
     progress = Progress(len(required), sum(by_sha[s].size for s in required if s in by_sha), quiet=False)
     try:
         uploaded = upload_blobs(
-            api, handle=args.handle, deployment_id=dep_id, required=required, manifest=manifest, progress=progress, jobs=args.jobs
+            api, handle=args.handle, deployment_id=dep_id, required=required, manifest=manifest, progress=progress, jobs=args.jobs, batch_files=args.batch_files
         )
     except ApiError as exc:
         raise CommandError(exc, hint=f"Upload of {dep_id} stopped; run the same deploy again to send only what is missing.", extra=context)
@@ -549,6 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--message", "-m", default=None)
     p.add_argument("--promote", action="store_true", help="open the preview report, then make the deployment live")
     p.add_argument("--jobs", type=positive_int, default=DEFAULT_JOBS, help=f"parallel uploads (default {DEFAULT_JOBS})")
+    p.add_argument("--batch-files", type=positive_int, default=BATCH_FILES, help=f"small files sent per batch request (default {BATCH_FILES})")
     p.add_argument("--wait-timeout", type=float, default=600.0, help="seconds to wait for ready (default 600)")
 
     deployments = commands.add_parser("deployments", help="List, show, promote and roll back deployments.", parents=[sub_common])

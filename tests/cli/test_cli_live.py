@@ -188,7 +188,7 @@ def test_refused_promote_exits_nonzero_and_prints_the_code(gharart, server, tmp_
     site = make_site(tmp_path / "public", SITE)
     # A deployment whose upload never finished cannot be promoted.
     interrupt_after(monkeypatch, 1)
-    stopped = gharart("deploy", site, "--handle", "acme", "--jobs", "1", "--json")
+    stopped = gharart("deploy", site, "--handle", "acme", "--jobs", "1", "--batch-files", "1", "--json")
     assert stopped.code == cli.EXIT_INTERRUPTED
     monkeypatch.undo()
     listing = gharart("deployments", "list", "--handle", "acme", "--state", "uploading", "--json").json
@@ -253,25 +253,33 @@ def test_local_errors_are_reported_the_same_way(gharart, tmp_path):
 
 
 def interrupt_after(monkeypatch, n):
-    """Let ``n`` blob uploads through, then interrupt the run as Ctrl-C would."""
-    real = uploads.put_blob
+    """Let ``n`` blob uploads through (single or batched), then interrupt the run as Ctrl-C would."""
+    real_put, real_batch = uploads.put_blob, uploads.put_batch
     sent = []
 
     def put_blob(api, **kwargs):
         if len(sent) >= n:
             raise KeyboardInterrupt
-        result = real(api, **kwargs)
+        result = real_put(api, **kwargs)
         sent.append(kwargs["local"].sha256)
         return result
 
+    def put_batch(api, **kwargs):
+        if len(sent) >= n:
+            raise KeyboardInterrupt
+        result = real_batch(api, **kwargs)
+        sent.extend(local.sha256 for local in kwargs["locals_"])
+        return result
+
     monkeypatch.setattr(uploads, "put_blob", put_blob)
+    monkeypatch.setattr(uploads, "put_batch", put_batch)
     return sent
 
 
 def test_an_interrupted_upload_resumes_with_only_the_missing_blobs(gharart, server, tmp_path, monkeypatch):
     site = make_site(tmp_path / "public", {f"page{i}.html": f"<p>page {i}</p>" for i in range(10)})
     sent = interrupt_after(monkeypatch, 3)
-    first = gharart("deploy", site, "--handle", "acme", "--jobs", "1", "--json")
+    first = gharart("deploy", site, "--handle", "acme", "--jobs", "1", "--batch-files", "1", "--json")
     assert first.code == cli.EXIT_INTERRUPTED
     assert first.json["error"]["code"] == "interrupted"
     assert first.json["deployment_id"].startswith("dep_")

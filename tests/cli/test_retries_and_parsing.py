@@ -103,13 +103,14 @@ def test_network_failure_is_reported_as_network_error():
 
 def test_blob_put_resends_the_file_from_its_start_on_retry(tmp_path):
     from gharart_cli.folder import hash_folder
-    from gharart_cli.uploads import upload_blobs
+    from gharart_cli.uploads import BATCH_MEMBER_MAX, upload_blobs
 
-    (tmp_path / "a.txt").write_bytes(b"hello blob")
+    (tmp_path / "a.bin").write_bytes(b"x" * (BATCH_MEMBER_MAX + 1))  # too big for a batch: a PUT
     manifest = hash_folder(tmp_path)
     bodies = []
 
     def handler(request):
+        assert request.method == "PUT"
         bodies.append(request.read())
         if len(bodies) == 1:
             return envelope("internal_error", 500)
@@ -119,7 +120,63 @@ def test_blob_put_resends_the_file_from_its_start_on_retry(tmp_path):
     sha = manifest.files[0].sha256
     sent = upload_blobs(api, handle="acme", deployment_id="dep_1", required=[sha], manifest=manifest, progress=Progress(1, 10, stream=io.StringIO(), tty=False))
     assert sent == 1
-    assert bodies == [b"hello blob", b"hello blob"]
+    assert bodies == [b"x" * (BATCH_MEMBER_MAX + 1)] * 2
+
+
+def _tar_members(body):
+    import tarfile
+
+    with tarfile.open(fileobj=io.BytesIO(body), mode="r:") as tar:
+        return {m.name: tar.extractfile(m).read() for m in tar}
+
+
+def test_small_files_go_in_tar_batches_named_by_sha256_without_an_idempotency_key(tmp_path):
+    from gharart_cli.folder import hash_folder
+    from gharart_cli.uploads import upload_blobs
+
+    for i in range(5):
+        (tmp_path / f"p{i}.html").write_bytes(f"<p>{i}</p>".encode())
+    manifest = hash_folder(tmp_path)
+    batches = []
+
+    def handler(request):
+        assert request.method == "POST" and request.url.path == "/v2/handles/acme/site-deployments/dep_1/blobs"
+        assert request.headers["Content-Type"] == "application/x-tar" and "Idempotency-Key" not in request.headers
+        batches.append(_tar_members(request.read()))
+        if len(batches) == 1:
+            return envelope("internal_error", 503)  # retried: the batch is rebuilt whole
+        return httpx.Response(200, json={"state": "uploading", "stored": 2})
+
+    api, _ = api_with(handler)
+    required = [f.sha256 for f in manifest.files]
+    sent = upload_blobs(api, handle="acme", deployment_id="dep_1", required=required, manifest=manifest, progress=Progress(5, 50, stream=io.StringIO(), tty=False), jobs=1, batch_files=2)
+    assert sent == 5
+    assert len(batches) == 4 and batches[0] == batches[1]  # 2 + 2 + 1 files, the first sent twice
+    received = {}
+    for members in batches[1:]:
+        received.update(members)
+    assert received == {f.sha256: f.location.read_bytes() for f in manifest.files}
+
+
+def test_a_server_without_batch_uploads_gets_one_put_per_file(tmp_path):
+    from gharart_cli.folder import hash_folder
+    from gharart_cli.uploads import upload_blobs
+
+    for i in range(3):
+        (tmp_path / f"p{i}.html").write_bytes(f"<p>{i}</p>".encode())
+    manifest = hash_folder(tmp_path)
+    puts = []
+
+    def handler(request):
+        if request.method == "POST":
+            return envelope("not_found", 404)
+        puts.append(request.url.path.rsplit("/", 1)[1])
+        return httpx.Response(200, json={})
+
+    api, _ = api_with(handler)
+    required = [f.sha256 for f in manifest.files]
+    assert upload_blobs(api, handle="acme", deployment_id="dep_1", required=required, manifest=manifest, progress=Progress(3, 30, stream=io.StringIO(), tty=False)) == 3
+    assert sorted(puts) == sorted(required)
 
 
 def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise():
