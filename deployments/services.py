@@ -433,15 +433,21 @@ def _batch_error(exc, stored):
     return ApplicationError(exc.code, exc.message, status=exc.status, details=details, headers=getattr(exc, "headers", None))
 
 
+def _not_required(sha256):
+    return ApplicationError(dc.BLOB_NOT_REQUIRED, "This deployment lists no file with that sha256.", status=422, details={"sha256": sha256})
+
+
 def deployment_blobs_put_batch(*, deployment, stream) -> BatchResult:
     """Store many blobs of a digest deployment sent as one tar stream.
 
     Each member is a regular file named by the sha256 of its bytes; every member is
-    hashed and checked. Members are stored one blob at a time (small ones written in
-    parallel): a blob is held once its bytes are in place, never half. The first bad
-    member stops the batch with its error (``details.stored``: blobs of the request that
-    were kept; they count, so a retry sends the rest). A blob the deployment does not
-    list is 422 ``blob_not_required`` and is not stored, so nothing is left unreferenced.
+    hashed and checked. Small members are buffered and written in parallel, a chunk at a
+    time, large ones streamed; a blob is held once its bytes are in place, never half.
+    Which members the deployment still waits for is asked per chunk, of those hashes only
+    (indexed). The first bad member stops the batch with its error; ``details.stored``
+    counts the blobs before it that were kept (they count, so a retry sends the rest). A
+    hash the deployment does not list is 422 ``blob_not_required`` and is never stored,
+    so nothing is left unreferenced.
     """
     import tarfile
 
@@ -449,16 +455,37 @@ def deployment_blobs_put_batch(*, deployment, stream) -> BatchResult:
         return BatchResult(deployment=deployment)  # a retried batch of a complete deployment
     _refuse_unless_uploading(deployment)
     limits = archives.Limits.from_settings()
-    waiting = set(selectors.deployment_required_blobs(deployment=deployment))
     pending, pending_bytes = [], 0
-    stored, skipped, members, total = {}, 0, 0, 0
+    stored, seen = {}, set()
+    skipped, members, total = 0, 0, 0
+
+    def classify(names):
+        """(waiting, held) among ``names``: two lookups of those hashes in this deployment."""
+        waiting = set(selectors.deployment_waiting_entries(deployment=deployment, shas=names).values_list("sha256", flat=True))
+        rest = [n for n in names if n not in waiting]
+        held = set(DeploymentFile.objects.filter(deployment=deployment, sha256__in=rest).values_list("sha256", flat=True)) if rest else set()
+        return waiting, held
 
     def flush():
-        nonlocal pending, pending_bytes
-        if pending:
-            for info in storage.blob_put_many(pending):
+        nonlocal pending, pending_bytes, skipped
+        chunk, pending, pending_bytes = pending, [], 0
+        if not chunk:
+            return
+        waiting, held = classify([name for name, _ in chunk])
+        keep, unlisted = [], None
+        for name, data in chunk:
+            if name in waiting:
+                keep.append((name, data))
+            elif name in held:
+                skipped += 1
+            else:
+                unlisted = name
+                break
+        if keep:
+            for info in storage.blob_put_many(keep):
                 stored[info.sha256] = info.size
-        pending, pending_bytes = [], 0
+        if unlisted:
+            raise _not_required(unlisted)
 
     try:
         try:
@@ -485,38 +512,43 @@ def deployment_blobs_put_batch(*, deployment, stream) -> BatchResult:
                             status=413,
                             details={"max_bytes": settings.DEPLOY_BLOB_BATCH_MAX_BYTES},
                         )
-                    if name not in waiting:
-                        if name in stored or any(e for e in _blob_entry_state(deployment, name)):
-                            skipped += 1  # held already, or twice in this batch
-                            continue
-                        raise ApplicationError(dc.BLOB_NOT_REQUIRED, "This deployment lists no file with that sha256.", status=422, details={"sha256": name})
+                    if name in seen:
+                        skipped += 1  # twice in this batch
+                        continue
+                    seen.add(name)
                     source = tar.extractfile(member)
                     if member.size > BATCH_INLINE_BYTES:
+                        flush()  # keep the members' order
+                        waiting, held = classify([name])
+                        if name in held:
+                            skipped += 1
+                            continue
+                        if name not in waiting:
+                            raise _not_required(name)
                         info = storage.blob_put_stream(source, expected_sha256=name, max_bytes=limits.max_file_bytes)
                         stored[info.sha256] = info.size
-                    else:
-                        data = source.read()
-                        actual = hashlib.sha256(data).hexdigest()
-                        if actual != name:
-                            raise storage.BlobHashMismatch(message=f"The bytes of member {name} do not match its name.", details={"expected": name, "actual": actual})
-                        pending.append((name, data))
-                        pending_bytes += len(data)
-                        if pending_bytes >= BATCH_FLUSH_BYTES:
-                            flush()
-                    waiting.discard(name)
+                        continue
+                    data = source.read()
+                    actual = hashlib.sha256(data).hexdigest()
+                    if actual != name:
+                        raise storage.BlobHashMismatch(message=f"The bytes of member {name} do not match its name.", details={"expected": name, "actual": actual})
+                    pending.append((name, data))
+                    pending_bytes += len(data)
+                    if pending_bytes >= BATCH_FLUSH_BYTES:
+                        flush()
             flush()
         except tarfile.TarError as exc:
             raise _validation("The batch could not be stored.", blobs=f"The body is not a tar stream ({exc}).")
     except ApplicationError as exc:
         # Keep what is complete (each blob verified): a retry sends only the rest.
-        flush_error = None
+        error = exc
         try:
             flush()
         except ApplicationError as inner:
-            flush_error = inner
+            error = inner  # a buffered member came before the one that stopped the batch
         if stored:
             _blobs_arrived(deployment.pk, stored)
-        raise _batch_error(flush_error or exc, len(stored))
+        raise _batch_error(error, len(stored))
     dep = _blobs_arrived(deployment.pk, stored)
     return BatchResult(deployment=dep, stored=len(stored), skipped=skipped)
 

@@ -301,3 +301,27 @@ def test_the_deployments_list_makes_the_same_number_of_queries_for_10_or_60_rows
     with django_assert_num_queries(len(ten.captured_queries)):
         r = a_client.get(f"{A}?limit=200")
     assert len(r.json()["results"]) == 60
+
+
+def test_large_batch_members_are_streamed_and_checked_like_small_ones(a_client, monkeypatch):
+    monkeypatch.setattr(services, "BATCH_INLINE_BYTES", 16)  # every member below is "large"
+    files = unique_files(3)
+    values = list(files.values())
+    dep = digest(a_client, A, files).json()
+    members = [(sha(values[0]), values[0]), (sha(values[0]), values[0]), (sha(values[1]), values[2])]
+    err = assert_error(post_batch(a_client, A, dep["id"], make_tar(members)), 422, dc.BLOB_HASH_MISMATCH)
+    assert err["details"]["stored"] == 1 and not Blob.objects.filter(sha256=sha(values[1])).exists()
+    r = post_batch(a_client, A, dep["id"], make_tar([(sha(v), v) for v in values]))
+    assert (r.json()["state"], r.json()["stored"], r.json()["skipped"]) == ("ready", 2, 1)
+
+
+def test_an_unlisted_member_after_listed_ones_keeps_those_before_it(a_client):
+    files = unique_files(2)
+    values = list(files.values())
+    dep = digest(a_client, A, files).json()
+    stray = b"stray " + uuid.uuid4().bytes
+    members = [(sha(values[0]), values[0]), (sha(stray), stray), (sha(values[1]), values[1])]
+    err = assert_error(post_batch(a_client, A, dep["id"], make_tar(members)), 422, dc.BLOB_NOT_REQUIRED)
+    assert err["details"] == {"sha256": sha(stray), "stored": 1}
+    assert not Blob.objects.filter(sha256__in=[sha(stray), sha(values[1])]).exists()
+    assert a_client.get(f"{A}/{dep['id']}").json()["required"] == [sha(values[1])]
