@@ -133,8 +133,11 @@ def blob_name(sha256: str) -> str:
     return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
 def is_sha256(value: str) -> bool:
-    return isinstance(value, str) and len(value) == 64 and all(ch in "0123456789abcdef" for ch in value)
+    return isinstance(value, str) and _SHA256.fullmatch(value) is not None
 
 
 def is_object_storage(storage=None) -> bool:
