@@ -23,7 +23,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, Case, Exists, OuterRef, Value, When
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from deployments import archives, compression, previews, schedules, selectors, siterules, storage
@@ -347,7 +347,7 @@ def deployment_create_from_digest(*, handle, files, target=dc.TARGET_SITE, messa
         raise archives.InvalidArtifact(dc.REASON_FILE_TOO_LARGE, f"{too_big[0]} is larger than the limit of {limits.max_file_bytes} bytes.", path=too_big[0], max_bytes=limits.max_file_bytes)
     dep = _deployment_start(handle=handle, target=target, message=message, actor=actor, state=dc.UPLOADING)
     with transaction.atomic():
-        dep = Deployment.objects.select_for_update().get(pk=dep.pk)
+        # No one else knows this deployment yet: its row is locked only to finalize it.
         # Lock the blobs we rely on, so a concurrent cleanup cannot remove them before our rows
         # commit; one that went in between is simply required again.
         locked = set(Blob.objects.select_for_update().filter(sha256__in=list(held)).values_list("sha256", flat=True)) if held else set()
@@ -366,7 +366,7 @@ def deployment_create_from_digest(*, handle, files, target=dc.TARGET_SITE, messa
             dep.blobs_missing = len(required)
             dep.save(update_fields=["blobs_missing"])
         else:
-            dep = _finalize_ready(dep)
+            dep = _finalize_ready(Deployment.objects.select_for_update().get(pk=dep.pk))
     return dep, required
 
 
@@ -393,9 +393,11 @@ def _blobs_arrived(deployment_id, sizes) -> Deployment:
             return dep
         arrived = sorted(set(selectors.deployment_waiting_entries(deployment=dep, shas=sizes).values_list("sha256", flat=True)))
         if arrived:
+            # Sizes from the blob rows (one primary-key probe per entry): building a CASE of
+            # hundreds of branches would cost more than the update itself.
             selectors.deployment_waiting_entries(deployment=dep, shas=arrived).update(
                 held=True,
-                size=Case(*[When(sha256=sha, then=Value(sizes[sha])) for sha in arrived], output_field=BigIntegerField()),
+                size=Subquery(Blob.objects.filter(sha256=OuterRef("sha256")).values("size")[:1]),
             )
             dep.blobs_missing = max(0, dep.blobs_missing - len(arrived))
             if dep.blobs_missing == 0 and DeploymentFile.objects.filter(deployment=dep, held=False).exists():

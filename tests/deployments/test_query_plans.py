@@ -51,14 +51,17 @@ def uploading(handle):
 def test_the_missing_blob_question_reads_the_waiting_entries_index_and_never_the_blob_table(uploading):
     dep, shas = uploading
     text = plan(selectors.deployment_required_query(deployment=dep))
-    assert "deployment_file_waiting" in text, text
+    # An index on the deployment's own entries (the partial index of waiting ones, or the
+    # deployment's, as the planner prefers): never the blob table, never a whole table.
+    assert "Index Cond:" in text and "deployment_id" in text.split("Index Cond:", 1)[1], text
+    assert_no_full_scan(text)
     assert "deployments_blob" not in text, text
     assert "SubPlan" not in text, text
     # The selector the API uses asks exactly that question.
     assert selectors.deployment_required_blobs(deployment=dep) == sorted(shas)
     # The step under the row lock (a blob arrives) reads the same index.
     text = plan(selectors.deployment_waiting_entries(deployment=dep, shas=shas[:1]))
-    assert "deployment_file_waiting" in text and "Seq Scan" not in text, text
+    assert "Index" in text and "Seq Scan" not in text and "deployments_blob" not in text, text
 
 
 def test_the_question_which_blobs_a_handle_holds_is_answered_through_indexes(handle):
