@@ -180,6 +180,7 @@ class DeploymentBlobBatchView(HandleAPIView):
 
     access = {"POST": WRITE}
     write_throttle_scope = "blob_upload"
+    raw_body = True
     idempotency_keys = False  # content-addressed: a repeat stores nothing twice
 
     @extend_schema(

@@ -198,12 +198,22 @@ def make_all(sha256: str, size: int) -> list:
     return [v for v in (variant(sha256, size, e) for e in ENCODINGS) if v is not None]
 
 
-def orphans_remove() -> int:
-    """Drop compressed forms whose original no deployment file uses any more."""
+def stale_query():
+    """Compressed forms whose original no deployment file uses: an anti-join (``NOT EXISTS``)
+    on the indexed sha256 of deployment files, never a whole-table ``NOT IN``."""
+    from django.db.models import Exists, OuterRef
+
     from deployments.models import CompressedBlob, DeploymentFile
 
+    return CompressedBlob.objects.filter(~Exists(DeploymentFile.objects.filter(sha256=OuterRef("source_sha256"))))
+
+
+def orphans_remove() -> int:
+    """Drop compressed forms whose original no deployment file uses any more."""
+    from deployments.models import CompressedBlob
+
     removed = 0
-    stale = CompressedBlob.objects.exclude(source_sha256__in=DeploymentFile.objects.values("sha256"))
+    stale = stale_query()
     for pk, source, sha, encoding in list(stale.values_list("pk", "source_sha256", "sha256", "encoding")[:1000]):
         CompressedBlob.objects.filter(pk=pk).delete()
         _local.pop((source, encoding), None)

@@ -73,12 +73,17 @@ def test_the_question_which_blobs_a_handle_holds_is_answered_through_indexes(han
     assert selectors.blobs_held(handle_id=handle.pk, shas=shas) == {}
 
 
-def test_the_unreferenced_blob_sweep_is_three_anti_joins_over_indexes():
+def test_the_unreferenced_blob_sweep_is_anti_joins_over_indexes():
+    from deployments import compression
+
     text = plan(services.blob_orphans_query(older_than=timezone.now() - timedelta(days=1)))
-    assert text.count("Anti Join") == 3, text
+    assert text.count("Anti Join") == 4, text
     assert "SubPlan" not in text, text
     assert_no_full_scan(text)
     assert "Seq Scan on deployments_deployment" not in text, text
+    text = plan(compression.stale_query()[:1000])
+    assert "Anti Join" in text and "SubPlan" not in text, text
+    assert_no_full_scan(text, ("deployments_deploymentfile",))
 
 
 def test_verify_blobs_pages_the_blob_table_and_finds_unrecorded_references_by_anti_join():

@@ -282,9 +282,9 @@ def test_a_digest_deploy_parses_its_rules_when_the_last_blob_arrives(handle, use
     dep, required = services.deployment_create_from_digest(handle=handle, files=files, actor=users["owner"])
     assert dep.state == dc.UPLOADING and len(required) == 2
     services.deployment_blob_put(deployment=dep, sha256=files["/index.html"], stream=io.BytesIO(index))
-    dep, required = services.deployment_blob_put(deployment=dep, sha256=files["/_redirects"], stream=io.BytesIO(rules))
+    dep, required_count = services.deployment_blob_put(deployment=dep, sha256=files["/_redirects"], stream=io.BytesIO(rules))
     dep.refresh_from_db()
-    assert dep.state == dc.READY and required == []
+    assert dep.state == dc.READY and required_count == 0
     assert [r["from"] for r in dep.site_rules["redirects"]] == ["/from"]
     assert dep.warnings == [dc.WARNING_REDIRECTS_INVALID]
     assert serving.deployment_response(dep, "/from")["Location"] == "/to"
