@@ -6,7 +6,7 @@ The token is a ``django.core.signing`` timestamped signature of the deployment I
 it cannot be forged or altered, and it stops working ``PREVIEW_URL_TTL`` after issue.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core import signing
@@ -43,6 +43,23 @@ def preview_url(deployment) -> tuple[str, datetime]:
     if deployment.target == dc.TARGET_DOCS:
         return settings.GHARART_PUBLIC_URL.rstrip("/") + docs_preview_path(deployment.handle.slug, token), expires_at
     return f"{content_base_url()}/previews/{token}/", expires_at
+
+
+def preview_host_url(deployment) -> str | None:
+    """``{scheme}://{id}--{handle}.{sites domain}/?preview_token=...`` for a ready site deployment."""
+    from domains import names
+
+    if deployment.state != dc.READY or deployment.target != dc.TARGET_SITE:
+        return None
+    host = names.preview_host(deployment.id, deployment.handle.slug)
+    return names.site_url(host, f"/?preview_token={preview_token(deployment.id)}")
+
+
+def preview_grant(token: str) -> tuple[str, datetime]:
+    """The deployment ID a valid token grants and when the grant ends (errors as below)."""
+    deployment_id = preview_deployment_id(token)
+    issued = signing.b62_decode(token.rsplit(":", 2)[-2])
+    return deployment_id, datetime.fromtimestamp(issued, tz=UTC) + settings.PREVIEW_URL_TTL
 
 
 def preview_deployment_id(token: str) -> str:

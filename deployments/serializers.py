@@ -86,6 +86,7 @@ class DeploymentOutput(serializers.ModelSerializer):
     created_by = serializers.SerializerMethodField()
     is_live = serializers.SerializerMethodField()
     preview_url = serializers.SerializerMethodField()
+    preview_host_url = serializers.SerializerMethodField()
     warnings = serializers.ListField(child=serializers.CharField(), read_only=True)
     warning_details = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
@@ -107,6 +108,7 @@ class DeploymentOutput(serializers.ModelSerializer):
             "ready_at",
             "is_live",
             "preview_url",
+            "preview_host_url",
             "warnings",
             "warning_details",
             "error",
@@ -126,6 +128,11 @@ class DeploymentOutput(serializers.ModelSerializer):
         if obj.state != dc.READY:
             return None
         return previews.preview_url(obj)[0]
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_preview_host_url(self, obj):
+        """The site deployment on its own preview host, with the grant in the URL."""
+        return previews.preview_host_url(obj)
 
     @extend_schema_field(WarningDetail(many=True))
     def get_warning_details(self, obj):
@@ -249,6 +256,7 @@ class PreviewReportOutput(serializers.Serializer):
     deployment_id = serializers.CharField()
     state = serializers.CharField()
     preview_url = serializers.URLField()
+    preview_host_url = serializers.URLField(allow_null=True)
     expires_at = serializers.DateTimeField()
     integrity = Integrity()
     gate = Gate()

@@ -659,6 +659,7 @@ def deployment_preview_report(*, deployment, actor=None, opens_gate=True) -> dic
         "deployment_id": deployment.id,
         "state": deployment.state,
         "preview_url": url,
+        "preview_host_url": previews.preview_host_url(deployment),
         "expires_at": expires_at,
         "integrity": {"ok": True, "missing_files": []},
         "gate": {"status": deployment.gate_status, "checks": selectors.deployment_gate_checks(deployment=deployment)},

@@ -5,7 +5,8 @@ the static-host rules (``resolver``) and the deployment's own ``_redirects``
 (``siterules.decide``: redirects, rewrites, 404 rules, the trailing-slash redirect), then answers with a strong ``ETag`` (the content's
 sha256), ``If-None-Match`` -> 304, a single ``Range`` -> 206 (416 when unsatisfiable),
 ``HEAD`` without a body, the file's ``Content-Type``, ``Cache-Control``, the sandbox CSP
-(unless a separate ``GHARART_CONTENT_ORIGIN`` serves content) and
+(unless the request came to a site's own host, see ``on_site_origin``, or a separate
+``GHARART_CONTENT_ORIGIN`` serves content) and
 ``X-Gharart-Deployment``, the site's ``_headers`` (never weakening those), and for text
 types a brotli or gzip form as ``Accept-Encoding`` allows (``compression``; ``Vary`` and
 an ETag per encoding; Range is answered from the identity bytes). Unknown paths get the deployment's own ``/404.html`` (status
@@ -146,10 +147,19 @@ def _range_iter(fh, start, length):
         fh.close()
 
 
+def on_site_origin(request) -> bool:
+    """True when the request came to a site's own host (live, preview or custom domain).
+
+    The host router (``domains.routing``) marks such requests before any dashboard
+    middleware runs; the origin is the site's own, so its HTML is served unsandboxed.
+    """
+    return getattr(request, "gharart_site_host", None) is not None
+
+
 def on_content_origin(request) -> bool:
     """True when this request arrived on the separate content host (``GHARART_CONTENT_ORIGIN``)."""
     origin = settings.GHARART_CONTENT_ORIGIN
-    if not origin or getattr(request, "gharart_in_process", False):
+    if not origin or getattr(request, "gharart_in_process", False) or on_site_origin(request):
         return False
     return request.get_host().lower() == urlsplit(origin).netloc.lower()
 
@@ -204,7 +214,9 @@ def _location(site_prefix, location):
 def _serve_deployment_path(request, deployment, path, *, extra_headers=None, site_prefix=None) -> HttpResponse:
     extra = dict(extra_headers or {})
     base = {DEPLOYMENT_HEADER: deployment.id, "Cache-Control": LIVE_CACHE_CONTROL}
-    if on_content_origin(request):
+    if on_site_origin(request):
+        pass  # the site's own origin: no sandbox (dashboard cookies never reach it)
+    elif on_content_origin(request):
         base["Content-Security-Policy"] = f"frame-ancestors 'self' {settings.GHARART_PUBLIC_URL}"
     else:
         # Any other host (the dashboard's own, too) gets customer HTML only sandboxed.
@@ -378,7 +390,7 @@ def profile_serve(request, slug, path, *, site_prefix=None) -> HttpResponse:
     if deployment is None:
         handle = Handle.objects.filter(pk=state.handle_id).first()
         return _own_page(request, "deployments/no_site.html", {"handle": handle}, status=404, headers={**mode_header, "Cache-Control": "no-cache"})
-    return serve_deployment_path(request, deployment, path, extra_headers=mode_header)
+    return serve_deployment_path(request, deployment, path, extra_headers=mode_header, site_prefix=site_prefix)
 
 
 def _materialize(response):

@@ -8,6 +8,7 @@ kombu's filesystem transport (jobs still run asynchronously in a worker process)
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
     "siteintel",
     "files",
     "support",
+    "domains",
 ]
 
 MIDDLEWARE = [
@@ -72,6 +74,9 @@ MIDDLEWARE = [
     "gharart.request_guard.NulCharacterMiddleware",
     # 503 when the database is unreachable mid-request, 507 when the disk is full.
     "gharart.degraded.DependencyErrorMiddleware",
+    # Site hosts ({handle}.{GHARART_SITES_DOMAIN}, previews, custom domains) are answered
+    # here: nothing below (sessions, CSRF, auth, ALLOWED_HOSTS) ever runs for them.
+    "domains.routing.SiteHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -163,6 +168,8 @@ CELERY_BEAT_SCHEDULE = {
     "deployments-fail-stale-uploads": {"task": "deployments.tasks.deployment_sweep_stale", "schedule": timedelta(minutes=15)},
     # Scheduled releases whose eta job was lost (worker down at the time) run within a minute.
     "deployments-scheduled-release-sweep": {"task": "deployments.tasks.scheduled_release_sweep", "schedule": timedelta(minutes=1)},
+    # Custom domains whose TXT record vanished stop serving after GHARART_DOMAIN_GRACE.
+    "domains-recheck": {"task": "domains.tasks.domains_recheck", "schedule": timedelta(hours=1)},
 }
 
 # --- Auth -----------------------------------------------------------------------------
@@ -174,6 +181,10 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 SESSION_COOKIE_HTTPONLY = True
+# Host-only dashboard cookies: never a Domain attribute, so no site host (a subdomain of a
+# shared parent, or *.localhost) ever receives the session or the CSRF token.
+SESSION_COOKIE_DOMAIN = None
+CSRF_COOKIE_DOMAIN = None
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_COOKIES = _env_bool("GHARART_SECURE_COOKIES", not DEBUG and _env_bool("GHARART_HTTPS"))
@@ -288,9 +299,17 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Gharart --------------------------------------------------------------------------
-GHARART_SITES_DOMAIN = os.environ.get("GHARART_SITES_DOMAIN", "sites.gharart.com")
 GHARART_CONTENT_ORIGIN = os.environ.get("GHARART_CONTENT_ORIGIN", "")
 GHARART_PUBLIC_URL = os.environ.get("GHARART_PUBLIC_URL", "http://localhost:8000").rstrip("/")
+# Every handle's site lives at {handle}.{GHARART_SITES_DOMAIN}. Embedded default (dev):
+# localhost:{port of GHARART_PUBLIC_URL}; browsers send every *.localhost to loopback.
+_public_port = urlsplit(GHARART_PUBLIC_URL).port or 8000
+GHARART_SITES_DOMAIN = os.environ.get("GHARART_SITES_DOMAIN") or (f"localhost:{_public_port}" if GHARART_DEV else "sites.gharart.com")
+GHARART_SITES_SCHEME = os.environ.get("GHARART_SITES_SCHEME") or ("https" if _env_bool("GHARART_HTTPS") else "http")
+# Custom domains: where TXT look-ups go ("ip" or "ip:port", comma-separated; empty: the
+# system resolver), and how long a verified domain whose record vanished keeps serving.
+GHARART_DNS_NAMESERVERS = os.environ.get("GHARART_DNS_NAMESERVERS", "")
+GHARART_DOMAIN_GRACE = timedelta(hours=_env_int("GHARART_DOMAIN_GRACE_HOURS", 72))
 GHARART_ACCEL_REDIRECT = _env_bool("GHARART_ACCEL_REDIRECT")
 GHARART_ACCEL_REDIRECT_PREFIX = os.environ.get("GHARART_ACCEL_REDIRECT_PREFIX", "/_blobs/")
 # With S3 blobs: public file downloads answer 302 to a short-lived presigned URL (after

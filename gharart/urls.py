@@ -18,15 +18,18 @@ urlpatterns = [
     path("v2/", include("siteintel.api_urls")),
     path("v2/", include("files.api_urls")),
     path("v2/", include("support.api_urls")),
+    path("v2/", include("domains.api_urls")),
     # The dashboard.
     path("", include("gharart.dashboard_urls")),
     path("", include("deployments.dashboard_urls")),
     path("", include("siteintel.dashboard_urls")),
     path("", include("files.dashboard_urls")),
     path("", include("support.dashboard_urls")),
+    path("", include("domains.dashboard_urls")),
     # Public content: profile sites, previews, edge docs, public files.
     path("", include("deployments.public_urls")),
     path("", include("files.public_urls")),
+    path("", include("domains.public_urls")),
 ]
 
 handler400 = "gharart.views.bad_request"

@@ -1,8 +1,11 @@
 """In-process fetching through the deployments app's serving code (no network).
 
-The handle's own profile site is crawled through ``deployments.serving.profile_response``
-and a replay asks ``deployments.serving.deployment_response`` for each path: both run the
-one serving function of the public routes, so what is recorded is what visitors get.
+The handle's own hostname ``{handle}.{GHARART_SITES_DOMAIN}`` is crawled through
+``domains.routing.site_host_response``: the host router and serving function that answer
+visitors of that live host, so root-relative links resolve at the host's root exactly as
+in a browser. A replay asks ``deployments.serving.deployment_response`` for each path.
+Both run the one serving function of the public routes, so what is recorded is what
+visitors get.
 """
 
 from siteintel import crawler
@@ -14,12 +17,14 @@ def own_hostname(handle):
 
 
 def profile_fetcher(handle, start_url):
-    from deployments.serving import profile_response
+    from domains.routing import site_host_response
+
+    host = own_hostname(handle)
 
     def respond(path):
-        return profile_response(handle.slug, path, method="GET", headers={"User-Agent": crawler.USER_AGENT})
+        return site_host_response(host, path, method="GET", headers={"User-Agent": crawler.USER_AGENT})
 
-    return crawler.CallableFetcher(origin=start_url, respond=respond, path_prefix=f"/profiles/{handle.slug}")
+    return crawler.CallableFetcher(origin=start_url, respond=respond)
 
 
 def deployment_get(*, handle, deployment_id):

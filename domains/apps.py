@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DomainsConfig(AppConfig):
+    name = "domains"
+    verbose_name = "Site hosts and custom domains"
