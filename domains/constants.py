@@ -22,6 +22,7 @@ HOST_LIVE = "live"
 HOST_PREVIEW = "preview"
 HOST_CUSTOM = "custom"
 HOST_UNKNOWN = "unknown"  # under the sites domain, but names nothing: 404
+HOST_UNVERIFIED = "unverified"  # a custom domain not (or no longer) verified: 404
 PREVIEW_SEPARATOR = "--"
 PREVIEW_TOKEN_PARAM = "preview_token"
 PREVIEW_COOKIE = "gharart_preview"

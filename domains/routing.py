@@ -10,7 +10,7 @@ something calls ``request.get_host()``). It reads the raw ``Host`` and, for
   of the host: site modes, path rules, bindings, ETag/Range/304 and the site rules;
 - ``{id}--{handle}.{GHARART_SITES_DOMAIN}`` (preview host): the deployment through the one
   serving function, behind the preview grant (``?preview_token=`` -> cookie -> clean URL);
-- any other name under the sites domain: 404.
+- any other name under the sites domain, and a custom domain added but not verified: 404.
 
 Every path of such a host belongs to the site: ``/admin/``, ``/v2/``, ``/accounts/login/``
 are the site's paths (usually 404), never the dashboard's. Requests marked this way are
@@ -50,9 +50,13 @@ def site_for_host(host: str) -> names.SiteHost | None:
         return found
     name = names.host_name(host)
     if names.may_be_custom(name):
-        slug = selectors.serving_handle_slug(name)
-        if slug is not None:
-            return names.SiteHost(kind=dc.HOST_CUSTOM, host=name, handle_slug=slug)
+        found = selectors.domain_on_host(name)
+        if found is not None:
+            slug, status = found
+            if status in dc.SERVING_STATUSES:
+                return names.SiteHost(kind=dc.HOST_CUSTOM, host=name, handle_slug=slug)
+            # Added but not (or no longer) verified: a customer's name never shows the dashboard.
+            return names.SiteHost(kind=dc.HOST_UNVERIFIED, host=name)
     return None
 
 
@@ -90,6 +94,10 @@ def _dispatch(request, site):
         return serving.profile_serve(request, site.handle_slug, path, site_prefix="")
     if site.kind == dc.HOST_PREVIEW:
         return _preview(request, site, path)
+    if site.kind == dc.HOST_UNVERIFIED:
+        response = serving.content_error(request, 404, c.NOT_FOUND, "This domain has not been verified yet, so it serves no site.")
+        response[serving.SITE_MODE_HEADER] = serving.UNKNOWN_HANDLE_MODE
+        return response
     response = serving.content_error(request, 404, c.NOT_FOUND, "There is no such site.")
     response[serving.SITE_MODE_HEADER] = serving.UNKNOWN_HANDLE_MODE
     return response

@@ -17,14 +17,16 @@ def domain_get(*, handle, domain: str) -> CustomDomain:
     return found
 
 
-def serving_handle_slug(name: str) -> str | None:
-    """The slug of the handle a verified custom domain ``name`` serves, else None.
+def domain_on_host(name: str) -> tuple[str, str] | None:
+    """``(handle slug, status)`` of the custom domain ``name``, or None when no handle added it.
 
-    Read from the database on every request (one indexed row), so removal and a lapsed
-    verification take effect at once in every process.
+    Read from the database on every request to such a host (one indexed row), so removal
+    and a lapsed verification take effect at once in every process.
     """
-    return (
-        CustomDomain.objects.filter(domain=name, status__in=dc.SERVING_STATUSES)
-        .values_list("handle__slug", flat=True)
-        .first()
-    )
+    return CustomDomain.objects.filter(domain=name).values_list("handle__slug", "status").first()
+
+
+def serving_handle_slug(name: str) -> str | None:
+    """The slug of the handle a verified custom domain ``name`` serves, else None."""
+    found = domain_on_host(name)
+    return found[0] if found is not None and found[1] in dc.SERVING_STATUSES else None
