@@ -303,6 +303,7 @@ def _detail_context(request, dep, **extra):
         "can_force": can(request, c.ADMIN_ROLES),
         "role_note": _role_note(request, "preview-gate, promote or roll back deployments"),
         "polling": dep.state not in dc.FINAL_STATES,
+        "preview_ttl_hours": int(settings.PREVIEW_URL_TTL.total_seconds() // 3600),
         "report": None,
         "refusal": None,
         "release_result": None,

@@ -93,6 +93,13 @@ class Deployment(models.Model):
     def __str__(self):
         return f"{self.handle_id} {self.target} v{self.version} ({self.state})"
 
+    @property
+    def preview_host_url(self):
+        """This ready site deployment on its own preview host, grant included (else None)."""
+        from deployments.previews import preview_host_url
+
+        return preview_host_url(self)
+
 
 class DeploymentFile(models.Model):
     """One manifest entry: a path of a deployment and the blob holding its bytes."""
