@@ -6,6 +6,10 @@ PORT ?= 8000
 # Links in previews and emails point at the local server unless told otherwise.
 GHARART_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
 export GHARART_PUBLIC_URL
+# Every handle's site on its own origin, {handle}.localhost:{port}: browsers send every
+# *.localhost name to loopback, so no DNS set-up is needed.
+GHARART_SITES_DOMAIN ?= localhost:$(PORT)
+export GHARART_SITES_DOMAIN
 
 .PHONY: run test install migrate seed web worker lint screenshots bench clean
 
@@ -26,7 +30,7 @@ run: install
 	GHARART_DEV=1 $(BIN)/python manage.py demo_seed
 	@echo ""
 	@echo "  Dashboard:   http://127.0.0.1:$(PORT)/   (log in as owner, webmanager, partners, ...)"
-	@echo "  Live site:   http://127.0.0.1:$(PORT)/profiles/gharart/"
+	@echo "  Live site:   http://gharart.$(GHARART_SITES_DOMAIN)/   (its own origin; sandboxed copy: http://127.0.0.1:$(PORT)/profiles/gharart/)"
 	@echo "  API docs:    http://127.0.0.1:$(PORT)/v2/docs"
 	@echo ""
 	GHARART_DEV=1 $(BIN)/python scripts/run_dev.py --port $(PORT)

@@ -13,6 +13,10 @@ def main():
     parser.add_argument("--port", default="8000")
     args = parser.parse_args()
     env = dict(os.environ, GHARART_DEV="1")
+    # Sites on their own origin at {handle}.localhost:{port} (browsers resolve *.localhost
+    # to loopback); the host router answers them before ALLOWED_HOSTS is consulted.
+    env.setdefault("GHARART_SITES_DOMAIN", f"localhost:{args.port}")
+    print(f"Sites on their own origin: http://gharart.{env['GHARART_SITES_DOMAIN']}/", flush=True)
     python = sys.executable
     procs = [
         subprocess.Popen([python, "-m", "celery", "-A", "gharart", "worker", "--beat", "--loglevel=INFO", "--concurrency=2", "--schedule", "var/celerybeat-schedule"], env=env),
