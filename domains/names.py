@@ -71,11 +71,13 @@ def site_url(host: str, path: str = "/") -> str:
 
 
 def dashboard_hosts() -> set[str]:
-    """Host names of the dashboard itself (public URL, content origin) and local names."""
+    """Host names of the dashboard itself: its public URL, the content origin, the exact
+    names in ``ALLOWED_HOSTS`` (not patterns) and local names."""
     names = set(_LOCAL_NAMES)
     for url in (settings.GHARART_PUBLIC_URL, settings.GHARART_CONTENT_ORIGIN):
         if url:
             names.add(host_name(urlsplit(url).netloc))
+    names.update(host_name(h) for h in settings.ALLOWED_HOSTS if h and h[0] not in ".*")
     return names
 
 

@@ -227,3 +227,9 @@ def test_the_beat_job_rechecks_every_serving_domain(verified, dns_zone, api, own
 )
 def test_name_server_settings_are_parsed(value, expected):
     assert dns.parse_nameservers(value) == expected
+
+
+def test_names_in_allowed_hosts_are_the_dashboards_own(api, owner, settings):
+    settings.ALLOWED_HOSTS = ["testserver", "app.gharart.example", ".pattern.example"]
+    assert_error(add(api, owner, "app.gharart.example"), 400, gc.VALIDATION_ERROR)
+    assert add(api, owner, "www.pattern.example").status_code == 201

@@ -79,7 +79,7 @@ def test_without_a_grant_it_is_401_preview_token_required(candidate):
     assert_error(client.get("/", HTTP_ACCEPT="application/json"), 401, dc.PREVIEW_TOKEN_REQUIRED)
     page = client.get("/", HTTP_ACCEPT="text/html,application/xhtml+xml")
     assert page.status_code == 401 and page["Content-Type"].startswith("text/html")
-    assert b"preview" in page.content.lower() and page["X-Request-ID"]
+    assert b"This preview needs its link" in page.content and page["X-Request-ID"]
 
 
 def test_a_token_or_cookie_for_another_deployment_is_refused(handle, candidate):
