@@ -136,6 +136,39 @@ def mkdocs_site(tmp_path):
     return {str(p.relative_to(site)): p.read_bytes() for p in site.rglob("*") if p.is_file() and not p.name.endswith((".map", ".gz"))}
 
 
+SWAGGER_SPEC = b"""{"openapi": "3.0.3", "info": {"title": "Acme Store API", "version": "1.0"},
+ "paths": {"/data.json": {"get": {"summary": "The catalogue", "responses": {"200": {"description": "Products"}}}}}}"""
+
+
+def swagger_ui_site(tmp_path):
+    """swagger-ui-dist from npm (its own files, minus source maps and the ES bundles),
+    pointed at the site's own /openapi.json instead of the petstore."""
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm is not installed (apt-get install npm)")
+    packed = subprocess.run([npm, "pack", "swagger-ui-dist@5", "--silent"], cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    if packed.returncode != 0:
+        pytest.skip(f"npm pack swagger-ui-dist failed (no registry access?): {packed.stderr[-300:]}")
+    import tarfile
+
+    with tarfile.open(tmp_path / packed.stdout.strip().splitlines()[-1]) as tf:
+        tf.extractall(tmp_path, filter="data")
+    package = tmp_path / "package"
+    files = {
+        p.name: p.read_bytes()
+        for p in package.iterdir()
+        if p.is_file() and p.suffix in (".html", ".js", ".css", ".png") and "-es-bundle" not in p.name
+    }
+    initializer = files["swagger-initializer.js"].decode()
+    assert "https://petstore.swagger.io/v2/swagger.json" in initializer
+    files["swagger-initializer.js"] = initializer.replace(
+        '"https://petstore.swagger.io/v2/swagger.json"', '"/openapi.json", validatorUrl: null'
+    ).encode()
+    files["openapi.json"] = SWAGGER_SPEC
+    files["data.json"] = STOREFRONT["data.json"]
+    return files
+
+
 def live_handle(handle, files):
     handle.site_mode = gc.SITE_MODE_DEPLOYMENT
     handle.save(update_fields=["site_mode"])
@@ -178,6 +211,21 @@ def test_a_mkdocs_site_works_on_its_own_origin(sites, contexts, handle, tmp_path
     expect(page.get_by_role("heading", name="404")).to_be_visible()
     assert ("/css/base.css", 200) in watch.responses
     assert page.evaluate("getComputedStyle(document.querySelector('.navbar')).display") == "flex"
+    watch.assert_clean()
+
+
+def test_swagger_ui_from_npm_fetches_its_spec_and_tries_the_api_on_its_own_origin(sites, contexts, handle, tmp_path):
+    live_handle(handle, swagger_ui_site(tmp_path))
+    context = contexts()
+    watch = SiteWatch(context, {sites["live"]})
+    page = context.new_page()
+    page.goto(sites["live"] + "/")
+    expect(page.locator(".info .title")).to_contain_text("Acme Store API")
+    page.get_by_text("The catalogue").click()
+    page.get_by_role("button", name="Try it out").click()
+    page.get_by_role("button", name="Execute").click()
+    expect(page.locator(".live-responses-table tbody .response-col_status").first).to_have_text("200")
+    assert ("/openapi.json", 200) in watch.responses and ("/data.json", 200) in watch.responses
     watch.assert_clean()
 
 
