@@ -36,6 +36,11 @@ class Handle(models.Model):
     def sites_hostname(self):
         return f"{self.slug}.{settings.GHARART_SITES_DOMAIN}"
 
+    @property
+    def site_url(self):
+        """The live site on its own origin (the live host's root)."""
+        return f"{settings.GHARART_SITES_SCHEME}://{self.sites_hostname}/"
+
 
 class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")

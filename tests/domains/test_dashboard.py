@@ -108,3 +108,8 @@ def test_deployment_pages_show_a_preview_link_that_survives_a_reload(as_role, ha
     visitor = host_client(url.netloc)
     assert visitor.get(f"/?{url.query}").status_code == 302
     assert visitor.get("/").status_code == 200
+
+
+def test_the_site_page_links_the_live_host(as_role):
+    text = as_role(gc.VIEWER).get("/h/acme/site/").content.decode()
+    assert f'href="http://acme.{SITES}/"' in text and 'href="/h/acme/domains/"' in text
