@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlencode
 from django.db import DatabaseError
 from django.http import HttpResponse
 from django.utils import timezone
-from django.utils.encoding import iri_to_uri
+from django.utils.encoding import escape_uri_path
 
 from deployments import constants as deployment_constants
 from deployments import previews, serving
@@ -145,7 +145,8 @@ def _grant_required(request, message):
 def _grant_and_redirect(request, token, expires_at):
     """Set the host-only grant cookie and send the browser to the URL without the token."""
     query = [(k, v) for k, v in parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True) if k != dc.PREVIEW_TOKEN_PARAM]
-    location = iri_to_uri(request.path) + (f"?{urlencode(query)}" if query else "")
+    # One leading slash: "//evil.example/" must stay a path on this host, not a new host.
+    location = "/" + escape_uri_path(request.path).lstrip("/") + (f"?{urlencode(query)}" if query else "")
     response = HttpResponse(status=302)
     response["Location"] = location
     response["Cache-Control"] = "no-store"

@@ -74,6 +74,14 @@ def test_the_token_sets_a_host_only_cookie_and_redirects_to_the_clean_url(candid
     assert b"We make things" in body(client.get("/about.html"))
 
 
+def test_the_clean_url_never_leaves_the_host(candidate):
+    client = host_client(preview_host(candidate))
+    token = previews.preview_token(candidate.id)
+    # The test client would read "//evil.example/x" as a host: set the raw path directly.
+    assert client.get(f"/?preview_token={token}", PATH_INFO="//evil.example/x")["Location"] == "/evil.example/x"
+    assert client.get(f"/caf%C3%A9%20menu/100%25.html?preview_token={token}")["Location"] == "/caf%C3%A9%20menu/100%25.html"
+
+
 def test_without_a_grant_it_is_401_preview_token_required(candidate):
     client = host_client(preview_host(candidate))
     assert_error(client.get("/", HTTP_ACCEPT="application/json"), 401, dc.PREVIEW_TOKEN_REQUIRED)
