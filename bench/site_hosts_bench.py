@@ -109,7 +109,10 @@ def main():
             "The live host skips sessions, CSRF, authentication and the dashboard's other middleware, "
             "so it answers at least as fast as the profile route; a warm request to it makes no "
             "database query. A host that is neither the dashboard's nor under the sites domain costs "
-            "one indexed look-up (a possible custom domain) before the dashboard answers it.",
+            "one indexed look-up (a possible custom domain) before the dashboard answers it; the login "
+            "page itself makes no query, so on SQLite (a new connection per request) that also opens "
+            "a connection. The dashboard's own host (`GHARART_PUBLIC_URL`, exact `ALLOWED_HOSTS` "
+            "names), IP addresses and `localhost` are never looked up.",
         ]
         write_section("Site hosts", "\n".join(lines))
         print("\n".join(lines))
