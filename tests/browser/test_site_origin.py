@@ -169,6 +169,38 @@ def swagger_ui_site(tmp_path):
     return files
 
 
+PYTHON_DOCS = Path("/usr/share/doc/python3/html")
+
+
+def python_docs_site():
+    """Debian's python3-doc HTML (minus the reST sources and downloads, never opened here)."""
+    if not (PYTHON_DOCS / "index.html").exists():
+        pytest.skip("Debian's python3-doc is not installed (apt-get install python3-doc)")
+    root = PYTHON_DOCS.resolve()
+    files = {}
+    for path in root.rglob("*"):
+        rel = path.relative_to(root)
+        if rel.parts[0] in ("_sources", "_downloads") or not path.is_file():
+            continue
+        files[str(rel)] = path.read_bytes()  # follows Debian's symlinks to jquery/underscore
+    return files
+
+
+def live_big_site(handle, files):
+    """Like ``live_handle`` for an archive large enough to be unpacked by the (eager) job."""
+    from deployments import services
+    from tests.deployments.conftest import make_zip, upload
+
+    handle.site_mode = gc.SITE_MODE_DEPLOYMENT
+    handle.save(update_fields=["site_mode"])
+    dep = services.deployment_create_from_archive(handle=handle, upload=upload(make_zip(files)), target="site", message="docs", actor=None)
+    dep.refresh_from_db()
+    assert dep.state == "ready", dep.error
+    services.deployment_preview_report(deployment=dep)
+    services.deployment_promote(deployment=dep, actor=None, role="owner", reason="test")
+    return dep
+
+
 def live_handle(handle, files):
     handle.site_mode = gc.SITE_MODE_DEPLOYMENT
     handle.save(update_fields=["site_mode"])
@@ -211,6 +243,25 @@ def test_a_mkdocs_site_works_on_its_own_origin(sites, contexts, handle, tmp_path
     expect(page.get_by_role("heading", name="404")).to_be_visible()
     assert ("/css/base.css", 200) in watch.responses
     assert page.evaluate("getComputedStyle(document.querySelector('.navbar')).display") == "flex"
+    watch.assert_clean()
+
+
+def test_debians_python_docs_work_on_their_own_origin(sites, contexts, handle):
+    live_big_site(handle, python_docs_site())
+    context = contexts()
+    watch = SiteWatch(context, {sites["live"]})
+    page = context.new_page()
+    page.goto(sites["live"] + "/")
+    expect(page.get_by_role("heading", name="Python 3.11")).to_be_visible()
+    assert page.evaluate("getComputedStyle(document.querySelector('div.related')).display") != "none"
+    # "Found a bug?" is root-relative (href="/bugs.html"): the site's own page, not the dashboard's.
+    page.get_by_role("link", name="Found a bug").click()
+    expect(page).to_have_url(sites["live"] + "/bugs.html")
+    expect(page.get_by_role("heading", name="Dealing with Bugs")).to_be_visible()
+    # The sidebar keeps its state in a cookie (in the sandbox, document.cookie throws).
+    page.get_by_title("Collapse sidebar").click()
+    expect(page.get_by_title("Expand sidebar")).to_be_visible()
+    assert "sidebar" in {c["name"] for c in context.cookies(sites["live"])}
     watch.assert_clean()
 
 
