@@ -33,6 +33,7 @@ from deployments.models import Deployment
 from domains import constants as dc
 from domains import names, selectors
 from gharart import constants as c
+from gharart import request_log
 from gharart.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -85,6 +86,8 @@ def site_response(request, site: names.SiteHost) -> HttpResponse:
         response = serving.content_error(request, 500, c.INTERNAL_ERROR, "Something went wrong on our side while serving this site.")
     # The dashboard's SecurityMiddleware does not run for site hosts; keep its nosniff.
     response.setdefault("X-Content-Type-Options", "nosniff")
+    if not getattr(request, "gharart_in_process", False):
+        request_log.note_anonymous(request, response)  # counted like other public routes, never a row
     return response
 
 

@@ -101,6 +101,14 @@ def _anonymous_row_allowed(request):
     return True
 
 
+def note_anonymous(request, response):
+    """Count an anonymous request that gets no row (site hosts answer before this
+    middleware runs and call this themselves)."""
+    if should_log(request.path, request.method, response.status_code):
+        _count_anonymous(response.status_code)
+        logger.info("anonymous %s %s%s -> %s", request.method, request.META.get("HTTP_HOST", "")[:100], request.path[:200], response.status_code)
+
+
 class RequestLogMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response

@@ -193,3 +193,13 @@ def test_a_fault_while_serving_is_a_500_envelope_with_the_request_id(live_site, 
     r = host_client(LIVE).get("/", HTTP_ACCEPT="application/json")
     err = assert_error(r, 500, gc.INTERNAL_ERROR)
     assert "boom" not in err["message"]
+
+
+def test_site_host_errors_are_counted_like_public_routes_never_logged(live_site):
+    from gharart import request_log
+    from gharart.models import RequestLog
+
+    before = request_log.anonymous_counts().get(404, 0)
+    host_client(LIVE).get("/missing-page.html")
+    assert request_log.anonymous_counts().get(404, 0) == before + 1
+    assert not RequestLog.objects.exists()
