@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Case, Value, When
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
@@ -128,7 +129,11 @@ def _filter_links(base, current, name, choices, keep):
 def _history_context(request, **extra):
     target = request.GET.get("target") if request.GET.get("target") in dc.TARGETS else None
     state = request.GET.get("state") if request.GET.get("state") in dict(dc.STATE_CHOICES) else None
-    page = Paginator(selectors.deployment_list(handle=request.handle, target=target, state=state), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = selectors.deployment_list(handle=request.handle, target=target, state=state)
+    if target is None:
+        # Site and docs versions are numbered apart: grouped by target (site first), not interleaved.
+        rows = rows.order_by(Case(When(target=dc.TARGET_SITE, then=Value(0)), default=Value(1)), "target", "-created_at", "-pk")
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     live_ids = selectors.live_deployment_ids(handle=request.handle)
     for dep in page:
         dep.is_live = live_ids.get(dep.target) == dep.id
@@ -150,6 +155,7 @@ def _history_context(request, **extra):
         "max_total_bytes": settings.DEPLOY_MAX_TOTAL_BYTES,
         "created": None,
         **lock_context(request),
+        "refusals": list(selectors.upload_refusal_list(handle=request.handle, target=target)[:10]) if page.number == 1 else [],
     }
     context.update(extra)
     if context["created"] is not None:
@@ -224,6 +230,9 @@ def deployment_row(request, handle, deployment_id):
     if not request.htmx:
         return redirect("deployment-detail", handle=handle, deployment_id=dep.id)
     dep.is_live = selectors.live_deployment_ids(handle=request.handle).get(dep.target) == dep.id
+    if request.GET.get("part") == "summary":
+        # The upload banner's line follows the row: never "processing" once the row says Ready.
+        return render(request, "deployments/_created_summary.html", {"created": dep})
     return render(request, "deployments/_deployment_row.html", {"dep": dep})
 
 
@@ -243,6 +252,22 @@ def _promote_confirm(dep, live):
     if live is None:
         return f"Promote v{dep.version} to live? Nothing is live on the {dep.get_target_display().lower()} yet."
     return f"Promote v{dep.version} to live? It replaces v{live.deployment.version}, live since {_when(live.created_at)}."
+
+
+def _promote_blocked(dep, gate_checks, can_force):
+    """Why a normal promote is not available now, in words (None when the gate is open)."""
+    if selectors.deployment_gate_open(deployment=dep):
+        return None
+    replay = gate_checks.get("replay") or {}
+    if dep.gate_status == dc.GATE_FAILED:
+        regressions = (replay.get("summary") or {}).get("regressions")
+        found = f"found {regressions} regression{'s' if regressions != 1 else ''}" if regressions else "found regressions"
+        text = f"Promote is not available: the latest replay against v{dep.version} {found}. Fix the site and upload it again, or run a new replay."
+    else:
+        text = f"Promote is not available yet: nobody has opened the preview of v{dep.version}. Open the preview, check the site, then promote."
+    if can_force:
+        text += " As an owner or admin you can force it with a reason."
+    return text
 
 
 def _rollback_confirm(dep, live):
@@ -297,6 +322,7 @@ def _detail_context(request, dep, **extra):
         "releases": releases,
         "can_rollback_to": was_live and not is_live and dep.state == dc.READY,
         "promote_confirm": _promote_confirm(dep, live),
+        "force_confirm": f"Force: {_promote_confirm(dep, live)} The preview gate is skipped and this is audited.",
         "rollback_confirm": _rollback_confirm(dep, live),
         "replay_panel_url": _replay_panel_url(handle, dep),
         "can_act": can(request, c.SITE_ROLES),
@@ -316,6 +342,7 @@ def _detail_context(request, dep, **extra):
         **lock_context(request),
     }
     context.update(extra)
+    context["promote_blocked"] = _promote_blocked(dep, context["gate_checks"], context["can_force"])
     if context["release_result"] is not None:
         context["attention"] = context["release_result"].warning_details
     elif is_live and dep.target == dc.TARGET_SITE:
@@ -500,8 +527,12 @@ def _mode_context(request, saved=False, errors=None):
     handle = request.handle
     status = selectors.site_status(handle=handle)
     live = dashboard_queries.live_release(handle=handle, target=dc.TARGET_SITE)
+    # Maintenance is chosen on purpose: a live deployment it hides is the point, not a mismatch.
+    on_purpose = status["mode"] == c.SITE_MODE_MAINTENANCE
     return {
         "status": status,
+        "mismatch_warnings": [] if on_purpose else status["warning_details"],
+        "maintenance_hides_live": on_purpose and live is not None,
         "serving_text": SERVING_TEXT.get(status["serving"], status["serving"]),
         "probe": dashboard_queries.profile_probe(handle=handle),
         "live_site": live,

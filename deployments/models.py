@@ -62,6 +62,9 @@ class Deployment(models.Model):
     # {"code", "message", "details"} when the deployment failed.
     error = models.JSONField(null=True, blank=True)
     warnings = models.JSONField(default=list, blank=True)
+    # The deploy log: [{"step", "detail", "ms"}] in order (received, validated and unpacked,
+    # stored, warnings, ready or failed), each with how long it took.
+    log = models.JSONField(default=list, blank=True)
     # Archive kept in blob storage while a worker unpacks it (removed afterwards).
     pending_archive_sha256 = models.CharField(max_length=64, blank=True)
     # Preview gate: the preview report must have been opened, and the latest replay (if
@@ -99,6 +102,30 @@ class Deployment(models.Model):
         from deployments.previews import preview_host_url
 
         return preview_host_url(self)
+
+
+class UploadRefusal(models.Model):
+    """An uploaded archive that was refused: what was sent and why, never its bytes.
+
+    API.md keeps nothing of a refused archive (no deployment, no blobs); this record is
+    the upload log the history shows, so a refusal does not vanish.
+    """
+
+    handle = models.ForeignKey("gharart.Handle", on_delete=models.CASCADE, related_name="upload_refusals")
+    target = models.CharField(max_length=10, choices=dc.TARGET_CHOICES, default=dc.TARGET_SITE)
+    filename = models.CharField(max_length=255, blank=True)
+    size = models.BigIntegerField(default=0)
+    code = models.CharField(max_length=60)
+    reason = models.CharField(max_length=60, blank=True)
+    message = models.CharField(max_length=1000)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.handle_id} {self.filename} refused ({self.reason or self.code})"
 
 
 class DeploymentFile(models.Model):

@@ -666,3 +666,13 @@ def scheduled_release_get(*, handle, scheduled_id):
     if sched is None:
         raise ApplicationError(dc.SCHEDULED_RELEASE_NOT_FOUND, "No such scheduled release on this handle.", status=404)
     return sched
+
+
+def upload_refusal_list(*, handle, target=None):
+    """The handle's refused uploads (the upload log), newest first."""
+    from deployments.models import UploadRefusal
+
+    qs = UploadRefusal.objects.filter(handle=handle).select_related("created_by")
+    if target:
+        qs = qs.filter(target=target)
+    return qs.order_by("-created_at", "-pk")

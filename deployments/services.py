@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -37,6 +38,7 @@ from deployments.models import (
     FunctionBinding,
     LivePointer,
     Release,
+    UploadRefusal,
 )
 from gharart import constants as c
 from gharart.errors import ApplicationError
@@ -225,35 +227,92 @@ def deployment_fail(*, deployment_id, code, message, details=None) -> Deployment
     return dep
 
 
+def _step(log, step, started, detail=""):
+    """Append one deploy-log step that began at ``started`` (a ``time.monotonic()``); returns now."""
+    now = time.monotonic()
+    log.append({"step": step, "detail": detail, "ms": int((now - started) * 1000)})
+    return now
+
+
+def _ingest_detail(result):
+    return f"{len(result.files)} file{'' if len(result.files) == 1 else 's'}, {result.total_bytes} bytes unpacked"
+
+
+def _warnings_step(dep, log):
+    if dep.state == dc.READY:
+        words = {dc.WARNING_NO_INDEX_HTML: "no /index.html, so the site's root answers 404"}
+        detail = "; ".join(words.get(w, w) for w in dep.warnings) or "none"
+        log.append({"step": "warnings", "detail": detail, "ms": 0})
+
+
+def _log_save(dep, log):
+    Deployment.objects.filter(pk=dep.pk).update(log=log)
+    dep.log = log
+
+
+def upload_refusal_record(*, handle, target, upload, exc, actor=None):
+    """Keep a refused upload in the upload log (its name, size and reason; never its bytes)."""
+    details = exc.details or {}
+    return UploadRefusal.objects.create(
+        handle=handle,
+        target=target if target in dict(dc.TARGET_CHOICES) else dc.TARGET_SITE,
+        filename=str(getattr(upload, "name", "") or "")[:255],
+        size=int(getattr(upload, "size", 0) or 0),
+        code=exc.code[:60],
+        reason=str(details.get("reason", ""))[:60],
+        message=exc.message[:1000],
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+
+
 def deployment_create_from_archive(*, handle, upload, target=dc.TARGET_SITE, message="", actor=None) -> Deployment:
     """Create a deployment from an uploaded .zip or .tar.gz (streamed to a temp file).
 
     Small archives are unpacked now and the deployment is ``ready`` on return; archives
     above ``DEPLOY_INLINE_MAX_BYTES`` are unpacked by a Celery job and the deployment is
     returned ``processing``. Invalid archives raise 422 ``invalid_artifact`` (zip archives
-    are checked against their declared sizes before being queued).
+    are checked against their declared sizes before being queued); nothing of them is
+    kept but a line in the upload log (``UploadRefusal``). Each deployment keeps its
+    deploy log (``Deployment.log``).
     """
     target = _clean_target(target)
     message = _clean_message(message)
     if upload is None:
         raise _validation("The deployment could not be created.", artifact="Attach a .zip or .tar.gz archive, or send a JSON digest.")
+    try:
+        return _create_from_archive(handle=handle, upload=upload, target=target, message=message, actor=actor)
+    except archives.InvalidArtifact as exc:
+        upload_refusal_record(handle=handle, target=target, upload=upload, exc=exc, actor=actor)
+        raise
+
+
+def _create_from_archive(*, handle, upload, target, message, actor):
+    log = []
+    started = time.monotonic()
     spooled = archives.spool_upload(upload)
     try:
         kind = archives.archive_kind(spooled.path)
+        started = _step(log, "received", started, f"{kind} archive, {spooled.size} bytes")
         if spooled.size <= settings.DEPLOY_INLINE_MAX_BYTES:
             result = archives.ingest_archive(spooled.path, target=target)
+            started = _step(log, "validated and unpacked", started, _ingest_detail(result))
             dep = _deployment_start(handle=handle, target=target, message=message, actor=actor, state=dc.PROCESSING, artifact_sha256=spooled.sha256)
             try:
                 with transaction.atomic():
                     dep = Deployment.objects.select_for_update().get(pk=dep.pk)
                     _files_create(dep, result.files)
-                    return _finalize_ready(dep)
+                    dep = _finalize_ready(dep)
+                _step(log, "recorded" if dep.state == dc.READY else "failed", started, dep.error["message"] if dep.error else f"{dep.file_count} files in the manifest")
+                _warnings_step(dep, log)
+                _log_save(dep, log)
+                return dep
             except Exception:
                 # Never leave it "processing" with nobody working on it.
                 deployment_fail(deployment_id=dep.pk, code=dc.PROCESSING_FAILED, message="Recording the deployment failed; upload it again.")
                 raise
         if kind == "zip":
             archives.validate_zip_declared(spooled.path, archive_size=spooled.size)
+            started = _step(log, "validated", started, "declared sizes within the limits")
         with open(spooled.path, "rb") as fh:
             archive_blob = storage.blob_put_stream(fh)
         dep = _deployment_start(
@@ -265,6 +324,8 @@ def deployment_create_from_archive(*, handle, upload, target=dc.TARGET_SITE, mes
             artifact_sha256=spooled.sha256,
             pending_archive_sha256=archive_blob.sha256,
         )
+        _step(log, "queued", started, "large archive: unpacked by a background job")
+        _log_save(dep, log)
         from deployments import tasks
 
         # Broker down: the deployment ends failed (its archive blob released) and the request is 503.
@@ -295,16 +356,24 @@ def deployment_process_archive(*, deployment_id) -> Deployment | None:
             with os.fdopen(fd, "wb") as out, storage.blob_open(archive_sha) as src:
                 shutil.copyfileobj(src, out, archives.CHUNK)
             local = tmp
+        log = list(dep.log or [])
+        started = time.monotonic()
         try:
             result = archives.ingest_archive(local, target=dep.target)
         except archives.InvalidArtifact as exc:
+            _step(log, "failed", started, exc.message)
+            _log_save(dep, log)
             return deployment_fail(deployment_id=dep.id, code=exc.code, message=exc.message, details=exc.details)
+        started = _step(log, "validated and unpacked", started, _ingest_detail(result))
         with transaction.atomic():
             dep = Deployment.objects.select_for_update().get(pk=dep.pk)
             if dep.state != dc.PROCESSING:
                 return dep  # another run finished it
             _files_create(dep, result.files)
             dep = _finalize_ready(dep)
+            _step(log, "recorded" if dep.state == dc.READY else "failed", started, dep.error["message"] if dep.error else f"{dep.file_count} files in the manifest")
+            _warnings_step(dep, log)
+            _log_save(dep, log)
         _blobs_release([archive_sha])
         return dep
     finally:

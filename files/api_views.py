@@ -35,7 +35,7 @@ from gharart.selectors import membership_get
 # Every member may read (API.md roles: a viewer makes every GET of its handle).
 FILES_READ = Access(c.READ_ROLES, c.SCOPE_FILES_READ)
 FILES_WRITE = Access(c.FILES_ROLES, c.SCOPE_FILES_WRITE)
-UPDATABLE = ("access", "expires_at", "recipients", "title", "max_downloads", "campaign_id")
+UPDATABLE = ("access", "expires_at", "recipients", "title", "max_downloads", "campaign_id", "password")
 
 
 def _bool_param(request, name):

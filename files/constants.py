@@ -21,6 +21,16 @@ MAGIC_LINK_INVALID = "magic_link_invalid"
 MAGIC_LINK_REVOKED = "magic_link_revoked"
 MAGIC_LINK_EXPIRED = "magic_link_expired"
 MAGIC_LINK_NOT_FOUND = "magic_link_not_found"
+FILE_PASSWORD_REQUIRED = "file_password_required"
+FILE_PASSWORD_INVALID = "file_password_invalid"
+
+# Passwords on shared files (hashed with Django's hashers; never stored or logged in clear).
+FILE_PASSWORD_MIN_LENGTH = 6
+FILE_PASSWORD_MAX_LENGTH = 200
+# Scripts send the password in this header; browsers unlock once and get a signed cookie.
+FILE_PASSWORD_HEADER = "X-File-Password"
+FILE_UNLOCK_COOKIE_PREFIX = "gharart_file_"
+FILE_UNLOCK_MAX_AGE = 12 * 3600
 DOCS_NOT_FOUND = "docs_not_found"
 DOCS_ACCESS_WINDOW_CLOSED = "docs_access_window_closed"
 DOCS_ACCESS_DENIED = "docs_access_denied"
@@ -57,6 +67,13 @@ VISIBILITY_VALUES = tuple(v for v, _ in VISIBILITY_CHOICES)
 # Policy warnings.
 WARNING_POLICY_TOO_PERMISSIVE = "policy_too_permissive"
 WARNING_CONFIDENTIAL_NOT_COVERED = "confidential_not_covered"
+WARNING_CONFIDENTIAL_PATH_UNUSED = "confidential_path_unused"
+# How the dashboard titles each warning (the code stays for the API).
+WARNING_TITLES = {
+    WARNING_POLICY_TOO_PERMISSIVE: "Too open",
+    WARNING_CONFIDENTIAL_NOT_COVERED: "Confidential pages without a confidential path",
+    WARNING_CONFIDENTIAL_PATH_UNUSED: "A confidential path matches no page",
+}
 
 # Who read an edge docs page (DocsAccessLog.viewer_kind).
 VIEWER_MEMBER = "member"

@@ -13,4 +13,5 @@ urlpatterns = [
     path("h/<slug:handle>/campaigns/<str:campaign_id>/", views.campaign_page, name="campaign-page"),
     path("h/<slug:handle>/campaigns/<str:campaign_id>/delete/", views.campaign_delete, name="campaign-delete"),
     path("h/<slug:handle>/docs-access/", views.docs_access_page, name="docs-access-page"),
+    path("h/<slug:handle>/docs-access/warnings/", views.docs_access_warnings, name="docs-access-warnings"),
 ]

@@ -24,6 +24,7 @@ from files.uploads import CappedTemporaryFileUploadHandler, content_length_too_l
 from gharart import constants as c
 from gharart.dashboard import can, form_errors, handle_page, posted_time
 from gharart.errors import ApplicationError
+from gharart.humanize import relative_words
 
 
 def _decorate(file, now=None):
@@ -34,6 +35,7 @@ def _decorate(file, now=None):
     if expires_at is not None and expires_at > now:
         file.days_left = math.ceil((expires_at - now).total_seconds() / 86400)
     file.not_yet_available = file.available_at is not None and file.available_at > now
+    file.expires_words = relative_words(expires_at, now) if file.days_left is not None else ""
     file.expiring_soon = file.days_left is not None and file.days_left <= fc.EXPIRING_SOON_DAYS
     file.recipients_text = "\n".join(file.recipients)
     file.share_url = None if file.access == fc.ACCESS_PRIVATE else links.public_file_url(file.id)
@@ -177,6 +179,10 @@ def file_edit(request, handle, file_id):
     if changes.get("campaign_id"):
         # The form's expiry field does not apply to a file that follows a campaign.
         changes.pop("expires_at", None)
+    if data.get("password_clear"):
+        changes["password"] = ""
+    elif data.get("password"):
+        changes["password"] = data["password"]  # an empty field keeps the current password
     try:
         before = file.access
         services.file_update(file=file, actor=request.user, **changes)
@@ -240,6 +246,11 @@ def _policy_form(policy):
     }
 
 
+def _titled(warnings):
+    """Warnings with a title in words for the page (the API keeps only the code)."""
+    return [{**w, "title": fc.WARNING_TITLES.get(w["code"], "Check this")} for w in warnings]
+
+
 def _docs_context(request, policy, **extra):
     deployment = docs.live_docs_deployment(handle=request.handle)
     pages = docs.docs_pages(deployment=deployment)
@@ -247,7 +258,7 @@ def _docs_context(request, policy, **extra):
         "policy": policy,
         "form": _policy_form(policy),
         "errors": {},
-        "warnings": docs.policy_warnings(handle=request.handle, policy=policy, pages=pages),
+        "warnings": _titled(docs.policy_warnings(handle=request.handle, policy=policy, pages=pages)),
         "preview": docs.who_can_read(policy=policy, pages=pages),
         "deployment": deployment,
         "window_open": docs.window_open(policy),
@@ -261,6 +272,33 @@ def _docs_context(request, policy, **extra):
     return context
 
 
+CONFIRM_PUBLIC = (
+    "Switching to “Anyone” lets everyone on the internet read the docs that are not confidential, "
+    "and signs every partner out. Tick the confirmation below and save again to switch."
+)
+
+
+def _policy_data(post):
+    data = {k: post.get(k, "") for k in ("visibility", "partner_emails", "partner_domains", "starts_at", "ends_at", "confidential_paths")}
+    data["campaign_id"] = post.get("campaign_id", "") or None
+    return data
+
+
+@require_POST
+@handle_page(c.READ_ROLES)
+def docs_access_warnings(request, handle):
+    """The warnings the form's current values would get on save (HTMX, live; nothing saved)."""
+    if not request.htmx:
+        return redirect("docs-access-page", handle=handle)
+    deployment = docs.live_docs_deployment(handle=request.handle)
+    try:
+        draft = services.docs_policy_preview(handle=request.handle, data=_policy_data(request.POST))
+    except ApplicationError as exc:
+        return render(request, "files/_policy_warnings.html", {"warnings": [], "preview_errors": form_errors(exc), "live": True})
+    warnings = _titled(docs.policy_warnings(handle=request.handle, policy=draft, pages=docs.docs_pages(deployment=deployment)))
+    return render(request, "files/_policy_warnings.html", {"warnings": warnings, "live": True})
+
+
 @require_http_methods(["GET", "POST"])
 @handle_page(c.READ_ROLES)
 def docs_access_page(request, handle):
@@ -270,15 +308,12 @@ def docs_access_page(request, handle):
         return render(request, "files/docs_access_page.html", _docs_context(request, policy))
     if not can(request, c.FILES_ROLES):
         raise PermissionDenied("Your role cannot change the docs access policy.")
-    data = {
-        "visibility": request.POST.get("visibility", ""),
-        "partner_emails": request.POST.get("partner_emails", ""),
-        "partner_domains": request.POST.get("partner_domains", ""),
-        "starts_at": request.POST.get("starts_at", ""),
-        "ends_at": request.POST.get("ends_at", ""),
-        "confidential_paths": request.POST.get("confidential_paths", ""),
-        "campaign_id": request.POST.get("campaign_id", "") or None,
-    }
+    data = _policy_data(request.POST)
+    if data["visibility"] == fc.VISIBILITY_PUBLIC and policy.visibility != fc.VISIBILITY_PUBLIC and not request.POST.get("confirm_public"):
+        # "Anyone" signs every partner out and opens the docs to the world: ask first.
+        context = _docs_context(request, policy, confirm_public=True, errors={"visibility": [CONFIRM_PUBLIC]})
+        context["form"] = data
+        return render(request, template, context, status=400)
     try:
         policy = services.docs_policy_update(handle=request.handle, actor=request.user, data=data)
     except ApplicationError as exc:

@@ -56,7 +56,11 @@ def path_matches(path: str, patterns) -> bool:
 
 
 def policy_warnings(*, handle, policy, pages=None):
-    """``policy_too_permissive`` and ``confidential_not_covered`` for this policy."""
+    """``policy_too_permissive``, ``confidential_not_covered`` and ``confidential_path_unused``.
+
+    ``confidential_path_unused`` lists confidential paths that match no page of the live
+    docs deployment (a typo protects nothing); it needs a deployment with pages.
+    """
     if pages is None:
         try:
             pages = docs_pages(deployment=live_docs_deployment(handle=handle))
@@ -91,6 +95,18 @@ def policy_warnings(*, handle, policy, pages=None):
                     "served to members only; add a confidential path so the rule is explicit."
                 ),
                 "paths": not_covered[:100],
+            }
+        )
+    unused = [pattern for pattern in policy.confidential_paths if pages and not any(path_matches(path, [pattern]) for path, _ in pages)]
+    if unused:
+        warnings.append(
+            {
+                "code": fc.WARNING_CONFIDENTIAL_PATH_UNUSED,
+                "message": (
+                    "These confidential paths match no page of the live docs, so they protect nothing today. "
+                    "Check them for typos (paths start with / and * matches any characters)."
+                ),
+                "paths": unused[:100],
             }
         )
     return warnings

@@ -3,7 +3,13 @@
 Checks, in order: the file exists (else 404); a private file is 404 unless the request
 carries a link of this file revoked by an access change (403 ``magic_link_revoked``: its
 holder already knew the file); link mode needs a valid token (required / invalid /
-revoked / expired); then the file's own expiry (410) and download limit (410).
+revoked / expired); then the file's own expiry (410) and download limit (410); then a
+password, when the file has one (403 ``file_password_required`` / ``file_password_invalid``).
+
+A browser (``Accept: text/html``) asking for the file gets its share landing page (name,
+size, type, expiry, who shared it, a preview of safe images, a password form when one is
+needed, a Download button); the button asks again with ``?download=1`` and gets the bytes.
+Any other client gets the bytes at once, so scripts keep using the same address.
 
 Bytes are streamed from the blob store in fixed chunks (constant memory; on S3 ranged
 GETs), handed to nginx with ``X-Accel-Redirect`` (the blob directory, or on S3 an internal
@@ -20,15 +26,20 @@ import re
 from datetime import UTC
 
 from django.conf import settings
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.core import signing
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header, http_date
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.http import content_disposition_header, http_date, urlencode
+from django.views.decorators.csrf import csrf_protect
 
 from deployments import storage
 from files import constants as fc
 from files import links, services
 from files.models import File, MagicLink
+from gharart import constants as c
 from gharart import throttles
 from gharart.errors import ApplicationError, envelope, error_response
 from gharart.request_id import request_id_for
@@ -38,6 +49,11 @@ CHUNK = 256 * 1024
 METER_WINDOW = 1024 * 1024
 # Wrong magic-link tokens per client address: settings.GHARART_THROTTLES.
 MAGIC_LINK_FAILURES = "magic_link_failures"
+# Wrong file passwords: per client address and per file (settings.GHARART_THROTTLES).
+PASSWORD_IP_FAILURES = "file_password_ip_failures"
+PASSWORD_FILE_FAILURES = "file_password_file_failures"
+# Previewed on the landing page with an <img> of the same bytes (never SVG: it is a document).
+PREVIEW_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 NEXT_STEPS = {
@@ -49,6 +65,8 @@ NEXT_STEPS = {
     fc.MAGIC_LINK_INVALID: "The link is incomplete or was changed. Copy the whole link from your email, or ask for a new one below.",
     fc.MAGIC_LINK_REVOKED: "This link no longer works. Ask the person who shared the file for a new link.",
     fc.MAGIC_LINK_EXPIRED: "Personal links only last a few days. Ask for a new one below.",
+    fc.FILE_PASSWORD_REQUIRED: "The person who shared this file gave it a password. Enter it on this page.",
+    fc.FILE_PASSWORD_INVALID: "Check the password with the person who shared the file and try again.",
 }
 TITLES = {
     fc.FILE_NOT_FOUND: "File not found",
@@ -59,6 +77,8 @@ TITLES = {
     fc.MAGIC_LINK_INVALID: "This link is not valid",
     fc.MAGIC_LINK_REVOKED: "This link was revoked",
     fc.MAGIC_LINK_EXPIRED: "This link has expired",
+    fc.FILE_PASSWORD_REQUIRED: "This file is protected by a password",
+    fc.FILE_PASSWORD_INVALID: "The password is not right",
 }
 # Errors after which asking for a new link by email can help.
 OFFER_REQUEST_FORM = {fc.MAGIC_LINK_REQUIRED, fc.MAGIC_LINK_INVALID, fc.MAGIC_LINK_EXPIRED}
@@ -244,6 +264,149 @@ def _etag_matches(header, etag):
     return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
 
 
+# --- Passwords ---------------------------------------------------------------------------
+
+
+def _password_required():
+    return ApplicationError(
+        fc.FILE_PASSWORD_REQUIRED,
+        f"This file is protected by a password: send it in the {fc.FILE_PASSWORD_HEADER} header, or enter it on the file's page.",
+        status=403,
+    )
+
+
+def _password_invalid():
+    return ApplicationError(fc.FILE_PASSWORD_INVALID, "The password is not right.", status=403)
+
+
+def _cookie_name(file):
+    return fc.FILE_UNLOCK_COOKIE_PREFIX + file.id
+
+
+def _password_mark(file):
+    # Bound to the current hash: a new or removed password ends every unlock at once.
+    return salted_hmac("gharart.files.unlock", f"{file.id}:{file.password_hash}").hexdigest()[:32]
+
+
+def _unlocked(request, file) -> bool:
+    raw = request.COOKIES.get(_cookie_name(file))
+    if not raw:
+        return False
+    try:
+        value = signing.loads(raw, salt="gharart.files.unlock", max_age=fc.FILE_UNLOCK_MAX_AGE)
+    except signing.BadSignature:
+        return False
+    return isinstance(value, dict) and value.get("f") == file.id and constant_time_compare(str(value.get("p", "")), _password_mark(file))
+
+
+def password_check(request, file, password):
+    """Check a password of ``file``; throttled per address and per file (429 over either).
+
+    The gates are checked for every attempt, right or wrong, so a guesser over the limit
+    learns nothing; a wrong password counts against both.
+    """
+    ip_ident = f"file-password:ip:{throttles.client_ip(request)}"
+    file_ident = f"file-password:file:{file.id}"
+    throttles.failures_gate(PASSWORD_IP_FAILURES, ip_ident)
+    throttles.failures_gate(PASSWORD_FILE_FAILURES, file_ident)
+    if services.file_password_matches(file=file, password=password):
+        return
+    for scope, ident in ((PASSWORD_IP_FAILURES, ip_ident), (PASSWORD_FILE_FAILURES, file_ident)):
+        try:
+            throttles.failure_record(scope, ident)
+        except throttles.RateLimited:
+            pass  # this answer stays "wrong password"; the next attempt meets the gate
+    raise _password_invalid()
+
+
+def password_gate(request, file):
+    """Nothing when the file has no password or the request carries it (header or unlock cookie)."""
+    if not file.password_hash or _unlocked(request, file):
+        return
+    password = request.headers.get(fc.FILE_PASSWORD_HEADER)
+    if not password:
+        raise _password_required()
+    password_check(request, file, password)
+
+
+def _file_url(file, token, **extra):
+    query = {"token": token} if token else {}
+    query.update(extra)
+    base = f"/v2/public/files/{file.id}"
+    return base + ("?" + urlencode(query) if query else "")
+
+
+def landing_page(request, file, link, token, *, password_error=None, status=None):
+    """The share landing page; with a password form (403) while the file is locked."""
+    from gharart.humanize import relative_words
+
+    locked = bool(file.password_hash) and not _unlocked(request, file)
+    if locked and status is None:
+        status = 403
+    context = {
+        "file": file,
+        "link": link,
+        "locked": locked,
+        "password_error": password_error,
+        "shared_by": file.handle.display_name or file.handle.slug,
+        "expires_words": relative_words(file.expires_at),
+        "download_url": _file_url(file, token, download="1"),
+        "unlock_url": reverse("public-file-password", kwargs={"file_id": file.id}),
+        "token": token or "",
+        "downloads_left": max(0, file.max_downloads - file.download_count) if file.max_downloads else None,
+        # A preview would use up a download of a limited file: only unlimited ones.
+        "preview_image": not locked and file.content_type in PREVIEW_IMAGE_TYPES and file.max_downloads is None,
+        "request_id": request_id_for(request),
+        "code": fc.FILE_PASSWORD_REQUIRED if locked else "",
+    }
+    response = render(request, "files/public_landing.html", context, status=status or 200)
+    response["Cache-Control"] = "no-store"
+    # The token stays out of other sites' logs ("no-referrer" would send Origin: null on the form).
+    response["Referrer-Policy"] = "same-origin"
+    return response
+
+
+@csrf_protect
+def public_file_unlock(request, file_id):
+    """``POST /v2/public/files/{fileId}/password``: check a password once, then a signed cookie.
+
+    Form or JSON field ``password`` (and ``token`` for a file in link mode). A browser is
+    sent back to the landing page (303); another client gets 204. The cookie is scoped to
+    the file's address and ends with any change of the password.
+    """
+    if request.method != "POST":
+        response = error_response("method_not_allowed", f'Method "{request.method}" not allowed.', 405, request=request)
+        response["Allow"] = "POST"
+        return response
+    token = request.POST.get("token") or request.GET.get("token") or None
+    password = request.POST.get("password", "")
+    ip = f"ip:{throttles.client_ip(request)}"
+    try:
+        throttles.hit("public_download", ip)
+        file, link = authorize(file_id=file_id, token=token)
+        if not file.password_hash:
+            return HttpResponseRedirect(_file_url(file, token), status=303) if wants_html(request) else HttpResponse(status=204)
+        if not password:
+            raise _password_required()
+        password_check(request, file, password)
+    except ApplicationError as exc:
+        if exc.code in (fc.FILE_PASSWORD_REQUIRED, fc.FILE_PASSWORD_INVALID) and wants_html(request):
+            return landing_page(request, file, link, token, password_error=exc.message, status=exc.status)
+        return error_page(request, exc, file_id=file_id)
+    response = HttpResponseRedirect(_file_url(file, token), status=303) if wants_html(request) else HttpResponse(status=204)
+    response.set_cookie(
+        _cookie_name(file),
+        signing.dumps({"f": file.id, "p": _password_mark(file)}, salt="gharart.files.unlock"),
+        max_age=fc.FILE_UNLOCK_MAX_AGE,
+        path=f"/v2/public/files/{file.id}",
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Lax",
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def public_file(request, file_id):
     """GET/HEAD of a shared file (see the module docstring for the rules)."""
     if request.method not in ("GET", "HEAD"):
@@ -264,6 +427,16 @@ def public_file(request, file_id):
                 throttles.failure_record(MAGIC_LINK_FAILURES, ip)
             raise
     except ApplicationError as exc:
+        return error_page(request, exc, file_id=file_id)
+    if request.method == "GET" and wants_html(request) and not request.GET.get("download"):
+        if file.limit_reached:
+            return error_page(request, _limit_reached(file), file_id=file.id)
+        return landing_page(request, file, link, token)
+    try:
+        password_gate(request, file)
+    except ApplicationError as exc:
+        if wants_html(request) and exc.code != c.RATE_LIMITED:
+            return landing_page(request, file, link, token)
         return error_page(request, exc, file_id=file_id)
     client_key = services.download_client_key(link=link, ip=throttles.client_ip(request), user_agent=request.headers.get("User-Agent", ""))
     if not services.file_download_may_resume(file=file, client_key=client_key):

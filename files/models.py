@@ -51,6 +51,8 @@ class File(models.Model):
     # Downloads started (each one copy at most, see FileDownload); bytes sent in all.
     download_count = models.PositiveIntegerField(default=0)
     bytes_served = models.BigIntegerField(default=0)
+    # Optional password on the shared address (Django's hashers; empty: none).
+    password_hash = models.CharField(max_length=200, blank=True, default="", editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -88,6 +90,10 @@ class File(models.Model):
     @property
     def limit_reached(self):
         return self.max_downloads is not None and self.download_count >= self.max_downloads
+
+    @property
+    def has_password(self):
+        return bool(self.password_hash)
 
     @property
     def display_title(self):

@@ -16,6 +16,7 @@ class FileOutput(serializers.ModelSerializer):
     public_url = serializers.SerializerMethodField()
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     active_magic_links = serializers.SerializerMethodField()
+    password_protected = serializers.BooleanField(source="has_password", read_only=True)
 
     class Meta:
         model = File
@@ -23,6 +24,7 @@ class FileOutput(serializers.ModelSerializer):
             "id", "name", "title", "size", "content_type", "sha256", "access", "expires_at", "is_expired",
             "recipients", "max_downloads", "download_count", "public_url", "created_at", "created_by",
             "updated_at", "active_magic_links", "expiry_source", "campaign_id", "available_at",
+            "password_protected",
         ]
 
     def get_public_url(self, obj) -> str | None:
@@ -53,6 +55,8 @@ class FileUpdateInput(serializers.Serializer):
     title = serializers.CharField(required=False, allow_blank=True, max_length=200)
     max_downloads = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     campaign_id = serializers.CharField(required=False, allow_null=True, help_text="Follow this campaign (null: stop following it).")
+    # Sets the password of the shared address; "" or null removes it. Never returned.
+    password = serializers.CharField(required=False, allow_blank=True, allow_null=True, write_only=True)
 
 
 class MagicLinkOutput(serializers.ModelSerializer):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
 from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -92,6 +93,19 @@ def _clean_max_downloads(value, errors):
     return number
 
 
+def _clean_password(value, errors):
+    """A hash for a new password; '' for none (None or '' clears it)."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str):
+        errors["password"] = ["A password is text, or empty to remove it."]
+        return ""
+    if not fc.FILE_PASSWORD_MIN_LENGTH <= len(value) <= fc.FILE_PASSWORD_MAX_LENGTH:
+        errors["password"] = [f"Use {fc.FILE_PASSWORD_MIN_LENGTH} to {fc.FILE_PASSWORD_MAX_LENGTH} characters, or leave it empty for no password."]
+        return ""
+    return make_password(value)
+
+
 def _clean_campaign_id(value, *, handle, errors):
     """The handle's campaign named by ``value`` ('' / None: no campaign)."""
     if value is None or value == "":
@@ -102,13 +116,15 @@ def _clean_campaign_id(value, *, handle, errors):
     return campaign
 
 
-def _clean_file_fields(*, handle=None, current=None, access=UNSET, expires_at=UNSET, recipients=UNSET, title=UNSET, max_downloads=UNSET, campaign_id=UNSET):
+def _clean_file_fields(*, handle=None, current=None, access=UNSET, expires_at=UNSET, recipients=UNSET, title=UNSET, max_downloads=UNSET, campaign_id=UNSET, password=UNSET):
     """Validated values for the fields that were given (UNSET ones are left out).
 
     A file follows a campaign *or* has its own ``expires_at``: attaching a campaign clears
     the file's own expiry, and giving both is a validation error.
     """
     errors, out = {}, {}
+    if password is not UNSET:
+        out["password_hash"] = _clean_password(password, errors)
     if campaign_id is not UNSET:
         out["campaign"] = _clean_campaign_id(campaign_id, handle=handle, errors=errors)
         if out["campaign"] is not None:
@@ -195,17 +211,27 @@ def file_upload(*, handle, actor, upload, access=None, expires_at=None, recipien
     return file
 
 
+# Sharing fields whose changes are audited (before/after), besides access and the password.
+AUDITED_SHARING_FIELDS = ("expires_at", "max_downloads", "recipients")
+
+
+def _audit_value(value):
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if isinstance(value, datetime) else value
+
+
 @transaction.atomic
 def file_update(*, file, actor, **changes):
-    """Change access, expiry, recipients, title, max_downloads or the campaign it follows.
+    """Change access, expiry, recipients, title, max_downloads, the campaign it follows or the password.
 
     Changing ``access`` revokes every magic link of the file (reason
     ``file_access_changed``) and is audited; removing an address or ``@domain`` from
     ``recipients`` revokes the links issued to the addresses it covered (reason
     ``recipient_removed``). A new ``expires_at`` (or campaign) applies at once to links
-    already sent: links are always checked against the file's current expiry.
+    already sent: links are always checked against the file's current expiry. Changes of
+    expiry, download limit and recipients are audited with before/after; setting or
+    removing the password is audited without it (``password`` '' or None removes it).
     """
-    allowed = {"access", "expires_at", "recipients", "title", "max_downloads", "campaign_id"}
+    allowed = {"access", "expires_at", "recipients", "title", "max_downloads", "campaign_id", "password"}
     unknown = set(changes) - allowed
     if unknown:
         raise _invalid("The file could not be updated.", {k: ["This field cannot be changed."] for k in sorted(unknown)})
@@ -215,12 +241,33 @@ def file_update(*, file, actor, **changes):
     file = File.objects.select_for_update().get(pk=file.pk)
     before_access = file.access
     before_recipients = list(file.recipients)
+    before_sharing = {k: getattr(file, k) for k in AUDITED_SHARING_FIELDS if k in fields}
+    had_password = bool(file.password_hash)
     for key, value in fields.items():
         setattr(file, key, value)
     file.updated_at = timezone.now()
     file.save()
     if "recipients" in fields:
         _revoke_removed_recipients(file=file, actor=actor, before=before_recipients)
+    changed = {k: v for k, v in before_sharing.items() if v != getattr(file, k)}
+    if changed:
+        audit_record(
+            action=c.AUDIT_FILE_SHARING,
+            actor=actor,
+            handle=file.handle,
+            target=file.id,
+            before={k: _audit_value(v) for k, v in changed.items()},
+            after={k: _audit_value(getattr(file, k)) for k in changed},
+        )
+    if "password_hash" in fields and (fields["password_hash"] or had_password):
+        audit_record(
+            action=c.AUDIT_FILE_PASSWORD,
+            actor=actor,
+            handle=file.handle,
+            target=file.id,
+            before={"password": "set" if had_password else "none"},
+            after={"password": "set" if file.password_hash else "none"},
+        )
     if "access" in fields and fields["access"] != before_access:
         revoked = MagicLink.objects.filter(file=file, revoked_at__isnull=True).update(
             revoked_at=timezone.now(), revoked_reason=fc.REVOKE_FILE_ACCESS_CHANGED
@@ -271,6 +318,13 @@ def file_delete(*, file, actor):
         File.objects.filter(pk=file.pk).delete()
         audit_record(action="file.delete", actor=actor, handle=file.handle, target=file.id, before={"name": file.name, "access": file.access})
     storage.blob_delete_if_unreferenced(sha256)
+
+
+def file_password_matches(*, file, password) -> bool:
+    """Whether ``password`` opens ``file`` (always True for a file without a password)."""
+    if not file.password_hash:
+        return True
+    return isinstance(password, str) and bool(password) and check_password(password, file.password_hash)
 
 
 def file_count_download(*, file_id) -> bool:
@@ -444,6 +498,13 @@ def magic_link_mint(*, file, email, actor=None, send=False):
         expires_at=timezone.now() + settings.MAGIC_LINK_TTL,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
+    audit_record(
+        action=c.AUDIT_MAGIC_LINK_CREATE,
+        actor=actor,
+        handle=file.handle,
+        target=link.id,
+        after={"file": file.id, "email": email, "emailed": bool(send), "requested_by_recipient": actor is None},
+    )
     if send:
         from files.tasks import magic_link_send
 
@@ -607,6 +668,15 @@ def _policy_snapshot(policy):
         out[f] = value.isoformat() if isinstance(value, datetime) else value
     out["version"] = policy.version
     return out
+
+
+def docs_policy_preview(*, handle, data):
+    """The policy ``data`` would make (validated, not saved): for showing its warnings live.
+
+    Raises the same ``validation_error`` as saving would.
+    """
+    cleaned = _clean_policy(data, handle)
+    return DocsAccessPolicy(handle=handle, **cleaned)
 
 
 @transaction.atomic

@@ -344,6 +344,9 @@ GHARART_THROTTLES = {
     # Wrong credentials per IP (brute force): bearer tokens, and magic-link tokens.
     "auth_failures": os.environ.get("GHARART_THROTTLE_AUTH_FAILURES", "30/min"),
     "magic_link_failures": os.environ.get("GHARART_THROTTLE_MAGIC_LINK_FAILURES", "30/min"),
+    # Wrong passwords of password-protected files: per IP, and per file from any address.
+    "file_password_ip_failures": os.environ.get("GHARART_THROTTLE_FILE_PASSWORD_IP_FAILURES", "10/min"),
+    "file_password_file_failures": os.environ.get("GHARART_THROTTLE_FILE_PASSWORD_FILE_FAILURES", "30/hour"),
 }
 # Daily write quotas per handle (UTC day).
 GHARART_DAILY_QUOTAS = {

@@ -83,6 +83,26 @@
     button.setAttribute("data-copied", text);
   });
 
+  // Fields that only apply to some access modes: data-access-only="link public" shows the
+  // field while the form's access select has one of those values.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.matches || !select.matches("select[name=access]") || !select.form) return;
+    select.form.querySelectorAll("[data-access-only]").forEach(function (field) {
+      field.hidden = field.getAttribute("data-access-only").split(" ").indexOf(select.value) === -1;
+    });
+  });
+
+  // A link into a closed <details>: open it first, then follow the link (focus its target).
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("[data-open-details]");
+    if (!link) return;
+    var details = document.querySelector(link.getAttribute("data-open-details"));
+    if (details) details.open = true;
+    var target = document.querySelector(link.getAttribute("href"));
+    if (target) { event.preventDefault(); target.focus(); }
+  });
+
   // "Use this" links fill form fields in place: data-fill='{"#field-id": "value"}'. Their
   // href still works without JavaScript (it reloads the page prefilled).
   document.addEventListener("click", function (event) {

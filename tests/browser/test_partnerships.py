@@ -10,10 +10,10 @@ import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from deployments import services as deployment_services
+from files.models import DocsAccessPolicy as Policy
 from files.models import File, MagicLink
 from tests.browser.conftest import assert_same_page, log_in, mark_page, screenshot
 from tests.browser.sites import docs_site, make_zip, storefront
@@ -30,17 +30,6 @@ def live_docs(handle, actor):
     deployment_services.deployment_preview_report(deployment=dep, actor=actor)
     deployment_services.deployment_promote(deployment=dep, actor=actor, role="web_manager", reason="handbook")
     return dep
-
-
-def download_in(page, url):
-    """Open ``url`` in ``page`` and return the download it starts."""
-    with page.expect_download() as info:
-        try:
-            page.goto(url)
-        except PlaywrightError as exc:  # a download, not a document: the navigation is aborted
-            if "Download is starting" not in str(exc):
-                raise
-    return info.value
 
 
 def test_partnerships_manager_shares_a_media_kit_by_magic_link_and_revokes_it(
@@ -93,9 +82,15 @@ def test_partnerships_manager_shares_a_media_kit_by_magic_link_and_revokes_it(
     expect(card.get_by_role("table", name=re.compile("Links of"))).to_contain_text("active")
     screenshot(page, "flow-magic-link")
 
-    # --- The partner, in a browser of their own, downloads the kit ----------------------
+    # --- The partner, in a browser of their own, lands on the share page, then downloads --
     partner = browser_session.context(accept_downloads=True).new_page()
-    download = download_in(partner, url)
+    partner.goto(url)
+    expect(partner.get_by_role("heading", level=1)).to_be_visible()
+    expect(partner.locator("dl.facts")).to_contain_text("acme-media-kit.zip")
+    expect(partner.locator("main")).to_contain_text(PARTNER)
+    with partner.expect_download() as info:
+        partner.get_by_role("link", name="Download").click()
+    download = info.value
     assert download.suggested_filename == "acme-media-kit.zip"
     with open(download.path(), "rb") as fh:
         assert fh.read() == kit_bytes
@@ -130,8 +125,9 @@ def test_partnerships_manager_edits_the_docs_access_policy_and_reads_its_warning
     mark_page(page)
     # The handbook declares a confidential page no path rule covers: warned at once.
     warnings = page.locator("#docs-access-section [role=alert]")
-    expect(warnings).to_contain_text("confidential_not_covered")
+    expect(warnings).to_contain_text("Confidential pages without a confidential path")
     expect(warnings).to_contain_text("/finance/q3.html")
+    expect(warnings).not_to_contain_text("confidential_not_covered")
 
     # Partners without anyone named: the server's field error, focused.
     page.get_by_role("radio", name="Members and invited partners").check()
@@ -141,14 +137,19 @@ def test_partnerships_manager_edits_the_docs_access_policy_and_reads_its_warning
     expect(page.locator("#partner-emails-error")).to_be_visible()
     expect(emails).to_be_focused()
 
-    # A public mail domain while confidential pages exist: too permissive.
+    # A public mail domain while confidential pages exist: too permissive, said while typing.
     page.get_by_label(re.compile("Partner domains")).fill("gmail.com")
+    live = page.locator("#policy-warnings")
+    expect(live).to_contain_text("Check this policy before saving")
+    expect(live).to_contain_text("Too open")
+    expect(live).to_contain_text("gmail.com")
+    assert Policy.objects.filter(handle=handle).first() is None or Policy.objects.get(handle=handle).version == 0
     page.get_by_role("button", name="Save policy").click()
     expect(page.locator("#docs-access-section .callout.success")).to_contain_text("Saved. Policy version 1;")
     warnings = page.locator("#docs-access-section [role=alert]")
-    expect(warnings).to_contain_text("policy_too_permissive")
+    expect(warnings).to_contain_text("Too open")
     expect(warnings).to_contain_text("gmail.com")
-    expect(warnings).to_contain_text("confidential_not_covered")
+    expect(warnings).to_contain_text("Confidential pages without a confidential path")
     screenshot(page, "flow-policy-warnings")
 
     # Named partners and an explicit confidential path: nothing left to warn about.
@@ -162,4 +163,14 @@ def test_partnerships_manager_edits_the_docs_access_policy_and_reads_its_warning
     expect(table.get_by_role("row", name="/brand.html")).to_contain_text("agency.example")
     expect(page.locator("#docs-access-section .callout.success")).to_be_focused()
     assert_same_page(page)
+
+    # "Anyone" signs every partner out: it is confirmed before it is saved.
+    page.get_by_role("radio", name="Anyone").check()
+    page.get_by_role("button", name="Save policy").click()
+    expect(page.locator("#visibility-error")).to_contain_text("signs every partner out")
+    assert Policy.objects.get(handle=handle).visibility == "partners"
+    page.get_by_label(re.compile("Yes, let anyone read the docs")).check()
+    page.get_by_role("button", name="Save policy").click()
+    expect(page.locator("#docs-access-section .callout.success")).to_contain_text("Saved. Policy version 3;")
+    assert Policy.objects.get(handle=handle).visibility == "public"
     browser_session.assert_clean()

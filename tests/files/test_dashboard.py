@@ -138,7 +138,7 @@ def test_docs_access_form_saves_and_shows_field_errors_and_warnings(manager, use
     )
     assert response.status_code == 200
     page = response.content.decode()
-    assert "policy_too_permissive" in page and "gmail.com" in page
+    assert "Too open" in page and "gmail.com" in page and "policy_too_permissive" not in page
     policy = DocsAccessPolicy.objects.get()
     assert policy.version == 1 and policy.updated_by == users["partnerships"]
     assert manager.post("/h/acme/docs-access/", {"visibility": "members"}).status_code == 302
