@@ -240,8 +240,12 @@ def _ingest_detail(result):
 
 def _warnings_step(dep, log):
     if dep.state == dc.READY:
-        words = {dc.WARNING_NO_INDEX_HTML: "no /index.html, so the site's root answers 404"}
-        detail = "; ".join(words.get(w, w) for w in dep.warnings) or "none"
+        words = {
+            dc.WARNING_NO_INDEX_HTML: "no /index.html, so the site's root answers 404",
+            dc.WARNING_REDIRECTS_INVALID: "some lines of _redirects were skipped (see Site rules)",
+            dc.WARNING_HEADERS_INVALID: "some lines of _headers were skipped (see Site rules)",
+        }
+        detail = "; ".join(words.get(w, "a warning, see above") for w in dep.warnings) or "none"
         log.append({"step": "warnings", "detail": detail, "ms": 0})
 
 

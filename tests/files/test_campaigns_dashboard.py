@@ -149,7 +149,7 @@ def test_the_docs_access_page_can_follow_a_campaign(manager, handle, users):
     cmp = campaign(handle, users["partnerships"], name="Launch", start=-1, end=5)
     page = manager.get("/h/acme/docs-access/").content.decode()
     assert 'name="campaign_id"' in page and "Launch" in page
-    form = {"visibility": "public", "partner_emails": "", "partner_domains": "", "starts_at": "", "ends_at": "", "confidential_paths": ""}
+    form = {"visibility": "public", "partner_emails": "", "partner_domains": "", "starts_at": "", "ends_at": "", "confidential_paths": "", "confirm_public": "1"}
     r = manager.post("/h/acme/docs-access/", {**form, "campaign_id": cmp.id})
     assert r.status_code in (200, 302)
     assert DocsAccessPolicy.objects.get(handle=handle).campaign_id == cmp.id
