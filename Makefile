@@ -8,8 +8,9 @@ GHARART_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
 export GHARART_PUBLIC_URL
 # Every handle's site on its own origin, {handle}.localhost:{port}: browsers send every
 # *.localhost name to loopback, so no DNS set-up is needed.
+# Only `make run` exports it: the test suite sets its own.
 GHARART_SITES_DOMAIN ?= localhost:$(PORT)
-export GHARART_SITES_DOMAIN
+run: export GHARART_SITES_DOMAIN := $(GHARART_SITES_DOMAIN)
 
 .PHONY: run test install migrate seed web worker lint screenshots bench clean
 

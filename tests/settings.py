@@ -11,7 +11,9 @@ os.environ.setdefault("GHARART_DEV", "1")
 if "GHARART_VAR_DIR" not in os.environ:
     os.environ["GHARART_VAR_DIR"] = tempfile.mkdtemp(prefix="gharart-test-")
 # Tests name sites under a real-looking domain (the dev default would be localhost:8000).
-os.environ.setdefault("GHARART_SITES_DOMAIN", "sites.gharart.com")
+# The suite's own sites domain, whatever the shell or `make` exports (worker and server
+# subprocesses inherit it, so they agree with this process).
+os.environ["GHARART_SITES_DOMAIN"] = "sites.gharart.com"
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
 
 from gharart.settings import *  # noqa: E402,F403
