@@ -55,9 +55,15 @@ def test_the_visual_comparison_switches_from_the_keyboard_and_fits_a_phone(brows
     page.goto(f"/h/acme/site-intel/replay/{deployment.id}/")
     page.get_by_text("looks different (3.4% of the page)").wait_for()
     assert visible_figures(page) == ["visual-before", "visual-after", "visual-diff"]
-    # The three images load (members may read them).
+    # The three images load (members may read them). They are lazy, so each loads once it
+    # nears the viewport: scroll to each and wait for it rather than reading them at once.
+    images = page.locator(".visual-figures img")
+    for i in range(images.count()):
+        images.nth(i).scroll_into_view_if_needed()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=images.nth(i).element_handle())
     loaded = page.evaluate("() => Array.from(document.querySelectorAll('.visual-figures img')).map(i => i.complete && i.naturalWidth)")
     assert loaded == [1280, 1280, 1280]
+    page.evaluate("window.scrollTo(0, 0)")
     no_horizontal_scroll(page)
     screenshot(page, "visual-replay-side-by-side-375")
     tab_to(page, '.visual-modes input[value="side"]')
