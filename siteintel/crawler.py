@@ -12,6 +12,8 @@ The crawler knows nothing about the database: it calls ``on_page`` for each page
 cancellation.
 """
 
+import contextlib
+import functools
 import hashlib
 import re
 import threading
@@ -217,11 +219,31 @@ class Parsed:
     fragment_links: list = field(default_factory=list)
 
 
+@functools.lru_cache(maxsize=32768)
+def _resolve(base, raw):
+    """``(normalized URL or None, fragment)`` of ``raw`` against ``base``. Pages of one
+    directory share ``base`` (see ``_resolution_bases``), so a link every page repeats
+    (the navigation, the stylesheet) is resolved once per crawl, not once per page."""
+    absolute = urljoin(base, raw)
+    return normalize_url(absolute), urlsplit(absolute).fragment
+
+
+def _resolution_bases(base_url):
+    """``(full, directory)``: a relative path resolves the same against the directory of
+    the base (everything up to its last ``/``) as against the base itself; a reference
+    that starts with ``?`` or ``#`` (or is empty) needs the full base."""
+    parts = urlsplit(base_url)
+    if parts.scheme and parts.netloc and parts.path.startswith("/") and ";" not in parts.path:
+        return base_url, urlunsplit((parts.scheme, parts.netloc, parts.path[: parts.path.rfind("/") + 1], "", ""))
+    return base_url, base_url
+
+
 class ReferenceCollector:
     """Resolves raw references against a base URL and keeps each one once."""
 
     def __init__(self, base_url):
         self.base_url = base_url
+        self._full_base, self._dir_base = _resolution_bases(base_url)
         self.parsed = Parsed()
         self._links = set()
         self._refs = set()
@@ -231,11 +253,9 @@ class ReferenceCollector:
         raw = (raw or "").strip()
         if not raw or raw.lower().startswith(SKIPPED_SCHEMES):
             return
-        absolute = urljoin(self.base_url, raw)
-        url = normalize_url(absolute)
+        url, fragment = _resolve(self._full_base if raw[0] in "?#" else self._dir_base, raw)
         if url is None:
             return
-        fragment = urlsplit(absolute).fragment
         if fragment and (url, fragment) not in self._fragments:
             self._fragments.add((url, fragment))
             self.parsed.fragment_links.append({"url": url, "fragment": fragment})
@@ -253,42 +273,62 @@ class ReferenceCollector:
             self.add(raw, imports_kind if is_import else urls_kind)
 
 
+# What one pass over an HTML document matches (lexbor runs the selector list once, in
+# document order); each node is then read by its tag.
+HTML_ONE_PASS = ",".join(
+    [sel for sel, _, _ in LINK_SELECTORS] + list(SRCSET_SELECTORS)
+    + ["title", "base[href]", "meta[http-equiv]", "use", "style", "[style]", "[id]", "a[name]"]
+)
+# tag -> ((attribute, kind), ...) in the order LINK_SELECTORS lists them.
+_LINK_ATTRS = {}
+for _selector, _attr, _kind in LINK_SELECTORS:
+    _LINK_ATTRS.setdefault(_selector.split("[", 1)[0], []).append((_attr, _kind))
+_LINK_ATTRS = {tag: tuple(pairs) for tag, pairs in _LINK_ATTRS.items()}
+_SRCSET_TAGS = frozenset(sel.split("[", 1)[0] for sel in SRCSET_SELECTORS)
+
+
 def parse_html(body, base_url, content_type=""):
-    """Title, references, anchors and fragment links of an HTML document (selectolax)."""
+    """Title, references, anchors and fragment links of an HTML document: one parse
+    (selectolax/lexbor) and one pass over the elements that matter, in document order."""
     tree = HTMLParser(decode_body(body, content_type))
-    title_node = tree.css_first("title")
-    title = " ".join(title_node.text().split())[:500] if title_node is not None else ""
-    base_node = tree.css_first("base[href]")
-    if base_node is not None:
-        base_url = urljoin(base_url, base_node.attributes.get("href") or "")
+    nodes = [(node, node.tag, node.attributes) for node in tree.css(HTML_ONE_PASS)]
+    title = ""
+    base_href = None
+    for node, tag, attrs in nodes:
+        if tag == "title":
+            title = " ".join(node.text().split())[:500]
+            break
+    for node, tag, attrs in nodes:
+        if tag == "base" and attrs.get("href") is not None:
+            base_href = attrs.get("href")
+            break
+    if base_href is not None:
+        base_url = urljoin(base_url, base_href or "")
     refs = ReferenceCollector(base_url)
     refs.parsed.title = title
-    for selector, attr, kind in LINK_SELECTORS:
-        for node in tree.css(selector):
-            refs.add(node.attributes.get(attr), kind)
-    for selector in SRCSET_SELECTORS:
-        for node in tree.css(selector):
-            for raw in srcset_urls(node.attributes.get("srcset") or ""):
-                refs.add(raw, "srcset")
-    for node in tree.css("meta[http-equiv]"):
-        if (node.attributes.get("http-equiv") or "").strip().lower() == "refresh":
-            refs.add(meta_refresh_url(node.attributes.get("content")), "meta_refresh")
-    for node in tree.css("use"):
-        attrs = node.attributes
-        refs.add(attrs.get("href") or attrs.get("xlink:href"), "svg_use")
-    for node in tree.css("style"):
-        refs.add_css(node.text(deep=True), imports_kind="style_element", urls_kind="style_element")
-    for node in tree.css("[style]"):
-        refs.add_css(node.attributes.get("style") or "", imports_kind="style_attribute", urls_kind="style_attribute")
     anchors = []
     seen = set()
-    for node in tree.css("[id]"):
-        value = node.attributes.get("id")
+    for node, tag, attrs in nodes:
+        for attr, kind in _LINK_ATTRS.get(tag, ()):
+            if attr in attrs:
+                refs.add(attrs[attr], kind)
+        if tag in _SRCSET_TAGS and "srcset" in attrs:
+            for raw in srcset_urls(attrs["srcset"] or ""):
+                refs.add(raw, "srcset")
+        if tag == "meta" and (attrs.get("http-equiv") or "").strip().lower() == "refresh":
+            refs.add(meta_refresh_url(attrs.get("content")), "meta_refresh")
+        elif tag == "use":
+            refs.add(attrs.get("href") or attrs.get("xlink:href"), "svg_use")
+        elif tag == "style":
+            refs.add_css(node.text(deep=True), imports_kind="style_element", urls_kind="style_element")
+        if "style" in attrs:
+            refs.add_css(attrs["style"] or "", imports_kind="style_attribute", urls_kind="style_attribute")
+        value = attrs.get("id")
         if value and value not in seen:
             seen.add(value)
             anchors.append(value)
-    for node in tree.css("a[name]"):
-        value = node.attributes.get("name")
+    for node, tag, attrs in nodes:
+        value = attrs.get("name") if tag == "a" else None
         if value and value not in seen:
             seen.add(value)
             anchors.append(value)
@@ -343,6 +383,10 @@ class Fetcher:
 
     def _request(self, url):  # -> (status, headers (lowercase keys), body, truncated)
         raise NotImplementedError
+
+    def crawl_session(self):
+        """A context the crawl runs in (``HttpFetcher``: names resolved and checked once)."""
+        return contextlib.nullcontext()
 
     def _can_follow(self, url):
         return True
@@ -407,15 +451,19 @@ class HttpFetcher(Fetcher):
         super().__init__(**kwargs)
         concurrency = concurrency or settings.SITEINTEL_CONCURRENCY
         timeout = settings.SITEINTEL_TIMEOUT_SECONDS if timeout is None else timeout
-        self.client = httpx.Client(
-            transport=netguard.GuardedTransport(
+        self.transport = netguard.GuardedTransport(
                 allow_private=allow_private,
                 limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-            ),
+        )
+        self.client = httpx.Client(
+            transport=self.transport,
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
             headers={"User-Agent": user_agent, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
         )
+
+    def crawl_session(self):
+        return self.transport.resolution_cache()
 
     def _request(self, url):
         with self.client.stream("GET", url) as response:
@@ -598,6 +646,15 @@ def crawl(
     crawl without fetching those pages again. ``on_page(record, pages_done, pages_found)``
     is called from the calling thread, in completion order.
     """
+    with fetcher.crawl_session():
+        return _crawl(
+            start_url, fetcher=fetcher, max_pages=max_pages, max_depth=max_depth, max_seconds=max_seconds,
+            concurrency=concurrency, delay=delay, obey_robots=obey_robots, on_page=on_page, should_stop=should_stop,
+            resume=resume, user_agent=user_agent,
+        )
+
+
+def _crawl(start_url, *, fetcher, max_pages, max_depth, max_seconds, concurrency, delay, obey_robots, on_page, should_stop, resume, user_agent):
     start_url = normalize_url(start_url)
     origin = origin_of(start_url)
     max_seconds = settings.SITEINTEL_MAX_SECONDS if max_seconds is None else max_seconds

@@ -6,17 +6,28 @@ unicast address. The transport resolves once, checks, and connects to that very 
 the check and the connection (rebinding) cannot redirect the request. Each request through
 the transport is checked, so every redirect hop is checked too.
 
+During a crawl (``GuardedTransport.resolution_cache()``), a name's checked addresses are
+kept for ``RESOLUTION_CACHE_SECONDS``: the crawl's pages connect to the addresses that
+were checked once, instead of asking the resolver (and checking) again for every URL. Only
+checked answers are kept, so a later answer (a rebinding included) is never used; outside a
+crawl every request resolves and checks again.
+
 ``SITEINTEL_ALLOW_PRIVATE_NETWORKS`` turns the address check off (dev and tests only).
 """
 
+import contextlib
 import ipaddress
 import socket
+import threading
+import time
 from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
 
 ALLOWED_SCHEMES = ("http", "https")
+# How long a crawl keeps a name's checked addresses.
+RESOLUTION_CACHE_SECONDS = 60.0
 
 
 class HostnameNotAllowed(Exception):
@@ -160,13 +171,40 @@ class GuardedTransport(httpx.BaseTransport):
     def __init__(self, *, allow_private=None, **transport_kwargs):
         self.allow_private = allow_private
         self._inner = httpx.HTTPTransport(**transport_kwargs)
+        self._cache = None  # {(host, port, allow_private): (expires, addresses)} during a crawl
+        self._cache_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def resolution_cache(self, seconds=RESOLUTION_CACHE_SECONDS):
+        """Keep each name's checked addresses for ``seconds`` while the block runs (a crawl)."""
+        with self._cache_lock:
+            self._cache = {}
+        self._cache_seconds = seconds
+        try:
+            yield self
+        finally:
+            with self._cache_lock:
+                self._cache = None
+
+    def _addresses(self, host, port):
+        allow = _allow_private(self.allow_private)
+        with self._cache_lock:
+            cache = self._cache
+            hit = cache.get((host, port, allow)) if cache is not None else None
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        addresses = checked_addresses(host, port, allow_private=allow)  # raises for what is refused
+        if cache is not None:
+            with self._cache_lock:
+                cache[(host, port, allow)] = (time.monotonic() + self._cache_seconds, addresses)
+        return addresses
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         if url.scheme not in ALLOWED_SCHEMES:
             raise HostnameNotAllowed(url.host, f"scheme '{url.scheme}' is not allowed")
         port = url.port or (443 if url.scheme == "https" else 80)
-        addresses = checked_addresses(url.host, port, allow_private=self.allow_private)
+        addresses = self._addresses(url.host, port)
         # Every address was checked; try them in the resolver's order (e.g. IPv6 then IPv4).
         for index, address in enumerate(addresses):
             pinned = httpx.Request(

@@ -215,3 +215,44 @@ def test_transition_forms_are_refused_on_every_connection(site, fake_dns, settin
         fetcher.close()
     assert exc.value.address == "2002:7f00:1::1"
     assert site.hits == []
+
+
+def test_a_crawl_resolves_and_checks_its_host_once_and_connects_only_there(site, monkeypatch, settings):
+    """Within one crawl the checked answer is kept: every page goes to the address that was
+    checked, a later (rebound) answer is never asked for nor used, and the next crawl
+    resolves and checks again."""
+    settings.SITEINTEL_ALLOW_PRIVATE_NETWORKS = False
+    real_allowed = netguard.address_allowed
+    monkeypatch.setattr(netguard, "address_allowed", lambda a: a == "127.0.0.1" or real_allowed(a))
+    calls = []
+
+    def resolve(host, port):
+        calls.append(host)
+        return ["127.0.0.1"] if len(calls) == 1 else ["10.0.0.9"]
+
+    monkeypatch.setattr(netguard, "resolve_host", resolve)
+    site.page("/", "Home", ["/a", "/b"])
+    site.page("/a", "A", ["/b"])
+    site.page("/b", "B", [])
+    fetcher = crawler.HttpFetcher()
+    records = []
+    crawler.crawl(f"http://cached.test:{site.port}/", fetcher=fetcher, max_pages=10, max_depth=3, on_page=lambda r, *a: records.append(r))
+    assert sorted((r.path, r.status) for r in records) == [("/", 200), ("/a", 200), ("/b", 200)]
+    assert calls == ["cached.test"]  # robots.txt and three pages: one lookup
+    # A new crawl asks again, and refuses the private answer it now gets.
+    records.clear()
+    crawler.crawl(f"http://cached.test:{site.port}/", fetcher=fetcher, max_pages=10, max_depth=3, on_page=lambda r, *a: records.append(r))
+    fetcher.close()
+    assert calls == ["cached.test"] * 3  # robots.txt and the start page: a refusal is not kept
+    assert [(r.path, r.status, r.error) for r in records] == [("/", None, c.PAGE_HOSTNAME_NOT_ALLOWED)]
+
+
+def test_a_refused_answer_is_not_kept_for_the_rest_of_the_crawl(site, fake_dns, settings):
+    settings.SITEINTEL_ALLOW_PRIVATE_NETWORKS = False
+    fake_dns["private.test"] = ["10.0.0.4"]
+    fetcher = crawler.HttpFetcher()
+    with fetcher.crawl_session():
+        assert fetcher.fetch(f"http://private.test:{site.port}/").error == c.PAGE_HOSTNAME_NOT_ALLOWED
+        assert fetcher.fetch(f"http://private.test:{site.port}/").error == c.PAGE_HOSTNAME_NOT_ALLOWED
+    fetcher.close()
+    assert site.hits == []
