@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
+from dataclasses import fields as dataclass_fields
 from urllib import robotparser
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -130,9 +131,16 @@ class PageRecord:
     def as_dict(self):
         return asdict(self)
 
+    def fields(self):
+        """The record's fields as a dict (shallow: the lists are the record's own)."""
+        return {name: getattr(self, name) for name in PAGE_RECORD_FIELDS}
+
     @property
     def is_broken(self):
         return self.status is None or self.status >= 400
+
+
+PAGE_RECORD_FIELDS = tuple(f.name for f in dataclass_fields(PageRecord))
 
 
 def decode_body(body, content_type=""):
@@ -294,11 +302,11 @@ def parse_html(body, base_url, content_type=""):
     nodes = [(node, node.tag, node.attributes) for node in tree.css(HTML_ONE_PASS)]
     title = ""
     base_href = None
-    for node, tag, attrs in nodes:
+    for node, tag, _attrs in nodes:
         if tag == "title":
             title = " ".join(node.text().split())[:500]
             break
-    for node, tag, attrs in nodes:
+    for _node, tag, attrs in nodes:
         if tag == "base" and attrs.get("href") is not None:
             base_href = attrs.get("href")
             break
@@ -327,7 +335,7 @@ def parse_html(body, base_url, content_type=""):
         if value and value not in seen:
             seen.add(value)
             anchors.append(value)
-    for node, tag, attrs in nodes:
+    for _node, tag, attrs in nodes:
         value = attrs.get("name") if tag == "a" else None
         if value and value not in seen:
             seen.add(value)

@@ -24,6 +24,10 @@ logger = logging.getLogger("siteintel.jobs")
 
 FLUSH_SECONDS = 0.5
 FLUSH_PAGES = 200
+# A cancel is looked for before a page once this many pages or seconds went by since the
+# last look (so within a few pages on a fast site, before every page on a slow one).
+STOP_CHECK_PAGES = 8
+STOP_CHECK_SECONDS = 0.25
 
 
 def _stale_before():
@@ -66,9 +70,12 @@ class CrawlProgress:
         self.pages_found = run.pages_found
         self.last_flush = time.monotonic()
         self.stopped = False
+        self.last_check = float("-inf")
+        self.pages_since_check = 0
 
     def on_page(self, record, pages_done, pages_found):
-        self.buffer.append(CrawledPage(crawl_run_id=self.run.pk, **{k: v for k, v in record.as_dict().items()}))
+        self.buffer.append(CrawledPage(crawl_run_id=self.run.pk, **record.fields()))
+        self.pages_since_check += 1
         self.pages_done, self.pages_found = pages_done, pages_found
         if len(self.buffer) >= FLUSH_PAGES or time.monotonic() - self.last_flush >= FLUSH_SECONDS:
             self.flush()
@@ -87,8 +94,15 @@ class CrawlProgress:
             self.stopped = True
 
     def should_stop(self):
-        """Checked before each page: one indexed lookup, so a cancel takes effect at once."""
-        if not self.stopped and not CrawlRun.objects.filter(pk=self.run.pk, state=c.RUNNING).exists():
+        """Asked before each page: one indexed lookup every ``STOP_CHECK_PAGES`` pages or
+        ``STOP_CHECK_SECONDS`` (whichever comes first), and every flush notices it too."""
+        if self.stopped:
+            return True
+        now = time.monotonic()
+        if self.pages_since_check < STOP_CHECK_PAGES and now - self.last_check < STOP_CHECK_SECONDS:
+            return False
+        self.last_check, self.pages_since_check = now, 0
+        if not CrawlRun.objects.filter(pk=self.run.pk, state=c.RUNNING).exists():
             self.stopped = True
         return self.stopped
 
