@@ -107,6 +107,8 @@ class Fetched:
     final_url: str = ""
     error: str = ""
     response_ms: int = 0
+    # The final response's headers (lowercase names).
+    headers: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -432,6 +434,7 @@ class Fetcher:
                     continue
                 out.status = status
                 out.content_type = headers.get("content-type", "")
+                out.headers = headers
                 out.body = body
                 if truncated:
                     out.error = c.PAGE_BODY_TOO_LARGE

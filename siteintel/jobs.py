@@ -223,7 +223,7 @@ def visual_diffs(run, crawl, deployment, pages, after_records, *, heartbeat):
 
     chosen = visual_pages(pages, run.visual_max_pages)
     live = live_fetcher(run.handle, crawl.hostname, crawl.start_url)
-    candidate = inprocess.deployment_fetcher(deployment, crawl.start_url)
+    candidate = inprocess.preview_fetcher(deployment, crawl.start_url)
     diffs, screenshots, changed = [], {}, 0
 
     def keep(png):

@@ -12,6 +12,13 @@ So the browser lives in its own thread (Playwright's async API, a few pages rend
 time) and *asks* the job's thread for each response: ``render_all()`` serves those
 requests until the screenshots are ready.
 
+Each response reaches the browser with the site's own headers (``browser_headers``): a
+``_headers`` rule, a Content-Security-Policy included, shows in the picture as it would for
+a visitor. The live side is what the live site's host serves (its own hostname, or the
+in-process live host ``{handle}.{GHARART_SITES_DOMAIN}``), the candidate what its preview
+host serves (``inprocess.preview_fetcher``), never the sandboxed ``/profiles/`` route;
+both are shown at the crawl's origin, so the two pictures differ only by what the site does.
+
 Rendering is made deterministic: a fixed 1280x800 viewport at scale 1, UTC, en-US, light
 colour scheme, reduced motion, animations and transitions and the caret off, fonts
 settled, two animation frames waited, service workers blocked. ``compare()`` is the pixel
@@ -52,9 +59,17 @@ FREEZE_CSS = (
     "*, *::before, *::after { animation: none !important; transition: none !important; "
     "caret-color: transparent !important; scroll-behavior: auto !important; }"
 )
+# A constructed stylesheet first: a site's Content-Security-Policy (forwarded to the
+# browser) may forbid inline <style>, and the freeze must not change what it allows.
 FREEZE_SCRIPT = """
 (() => {
   const css = CSS_TEXT;
+  try {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+    return;
+  } catch (e) { /* an old engine: the <style> element below */ }
   const add = () => {
     const style = document.createElement('style');
     style.setAttribute('data-gharart-visual', '');
@@ -72,6 +87,25 @@ async () => {
   return Math.ceil(Math.max(el ? el.scrollHeight : 0, document.body ? document.body.scrollHeight : 0));
 }
 """
+
+
+# Headers of a site's response the browser is not given: how the bytes travelled (they
+# arrive decoded and whole), caching and validators (every render starts cold), cookies
+# (no page's render depends on an earlier one).
+NOT_FORWARDED = frozenset({
+    "connection", "keep-alive", "transfer-encoding", "content-encoding", "content-length", "content-range",
+    "accept-ranges", "etag", "last-modified", "expires", "age", "cache-control", "vary", "set-cookie", "date",
+})
+
+
+def browser_headers(fetched):
+    """The headers the browser renders a response with: the site's own (its ``_headers``,
+    a Content-Security-Policy included, so what it allows or forbids shows in the picture),
+    minus ``NOT_FORWARDED``."""
+    headers = {k: v for k, v in (fetched.headers or {}).items() if k.lower() not in NOT_FORWARDED}
+    headers["content-type"] = fetched.content_type or "application/octet-stream"
+    headers["cache-control"] = "no-store"
+    return headers
 
 
 class VisualUnavailable(Exception):
@@ -188,8 +222,7 @@ class Renderer:
         if fetched.status is None or fetched.error:
             answer = None
         else:
-            headers = {"content-type": fetched.content_type or "application/octet-stream", "cache-control": "no-store"}
-            answer = (fetched.status, headers, fetched.body)
+            answer = (fetched.status, browser_headers(fetched), fetched.body)
         size = len(answer[2]) if answer else 0
         if size <= self._cache_room:
             self._cache[key] = answer

@@ -142,3 +142,61 @@ def test_the_browser_is_offline_apart_from_the_site(handle, settings):
         assert shot.error == "" and shot.png.startswith(b"\x89PNG")
         assert renderer.requests_blocked >= 1
     assert served == ["https://shop.test/", "https://shop.test/dot.png"]
+
+
+def test_the_candidate_is_rendered_as_its_preview_host_serves_it_with_the_sites_own_headers(api, users, handle, visual_site, run_jobs):
+    """The pages reach the browser with the site's headers: a candidate whose only change is
+    a ``_headers`` policy that blocks its stylesheets is caught, although no page's bytes
+    changed."""
+    v2 = dict(SITE)
+    v2["/_headers"] = "/*\n  Content-Security-Policy: style-src 'none'\n"
+    deployment = deploy(handle, v2)
+    run = visual_replay(api, users[gc.WEB_MANAGER], deployment, run_jobs, visual_gate=True)
+    assert run["state"] == c.SUCCEEDED, run["error"]
+    assert [d for d in run["diffs"] if d["kind"] != c.DIFF_VISUAL_CHANGED] == []  # the bytes are the same
+    assert {d["path"] for d in run["diffs"]} == {"/", "/a.html", "/b.html", "/c.html"}
+    assert run["gate_status"] == c.GATE_FAILED
+
+
+def test_a_script_using_its_own_origin_renders_the_same_live_and_as_the_candidate(api, users, handle, run_jobs):
+    """Neither side is the sandboxed profile route (an opaque origin, where localStorage
+    throws): the live side is the live host, the candidate its preview host."""
+    script = (
+        "<script>let text;try{localStorage.setItem('k','1');text='Stored on this origin'}"
+        "catch(e){text='Sandboxed: '+e.name}document.getElementById('out').textContent=text</script>"
+    )
+    site = {
+        "/index.html": html("Origin", f'<p id="out" style="font-size:40px">waiting</p>{script}<a href="/next.html">Next</a>'),
+        "/next.html": html("Next", '<a href="/">Home</a>'),
+        "/base.css": BASE_CSS,
+    }
+    with run_jobs():
+        deploy(handle, site, live=True)
+    with run_jobs():
+        assert api(users[gc.WEB_MANAGER]).post(f"{BASE}/crawl-runs", {}, format="json").status_code == 202
+    v2 = dict(site)
+    v2["/next.html"] = site["/next.html"].replace("Home</a>", 'Home</a><p style="font-size:60px">Back soon</p>')
+    deployment = deploy(handle, v2)
+    run = visual_replay(api, users[gc.WEB_MANAGER], deployment, run_jobs, visual_gate=True)
+    assert run["state"] == c.SUCCEEDED, run["error"]
+    assert run["summary"]["visual"]["pages"] == 2
+    changed = {d["path"] for d in run["diffs"] if d["kind"] == c.DIFF_VISUAL_CHANGED}
+    assert changed == {"/next.html"}  # the page that changed, and not the one whose script uses its origin
+
+
+def test_both_sides_are_fetched_from_the_sites_own_hosts(handle, run_jobs):
+    """Live: the live host ``{handle}.{domain}``, no sandbox; candidate: its preview host."""
+    from siteintel import inprocess
+
+    with run_jobs():
+        deploy(handle, {"/index.html": html("Live", "")}, live=True)
+    candidate = deploy(handle, {"/index.html": html("Candidate", "")})
+    start = f"http://{inprocess.own_hostname(handle)}/"
+    live = inprocess.profile_fetcher(handle, start).fetch(start)
+    shown = inprocess.preview_fetcher(candidate, start).fetch(start)
+    assert live.status == 200 and b"<title>Live</title>" in live.body
+    assert shown.status == 200 and b"<title>Candidate</title>" in shown.body
+    assert shown.headers["x-gharart-deployment"] == candidate.id
+    for fetched in (live, shown):
+        assert "sandbox" not in fetched.headers.get("content-security-policy", "")
+    assert "noindex" in shown.headers["x-robots-tag"]  # what the preview host adds
