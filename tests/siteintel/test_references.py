@@ -158,3 +158,26 @@ def test_fragment_matching_accepts_percent_encoding_and_the_implicit_ones():
     assert selectors.fragment_exists("Top", set())
     assert selectors.fragment_exists(":~:text=hello", set())
     assert not selectors.fragment_exists("Specs", {"specs"})  # ids are case-sensitive
+
+
+def test_links_shared_by_pages_of_a_directory_resolve_against_each_page():
+    """Resolutions are reused across pages of one directory; what depends on the page itself
+    (a query or fragment of its own, a <base>) still resolves against that page."""
+    page = '<a href="next.html">n</a><a href="?sort=price">q</a><a href="#top">t</a><a href="../up.html">u</a>'
+    one = crawler.parse_html(page.encode(), "https://shop.test/dir/one.html?x=1")
+    two = crawler.parse_html(page.encode(), "https://shop.test/dir/two.html")
+    assert one.links == ["https://shop.test/dir/next.html", "https://shop.test/dir/one.html?sort=price", "https://shop.test/up.html"]
+    assert two.links == ["https://shop.test/dir/next.html", "https://shop.test/dir/two.html?sort=price", "https://shop.test/up.html"]
+    assert one.fragment_links == [{"url": "https://shop.test/dir/one.html?x=1", "fragment": "top"}]
+    assert two.fragment_links == [{"url": "https://shop.test/dir/two.html", "fragment": "top"}]
+    based = crawler.parse_html(('<base href="https://cdn.test/v2/">' + page).encode(), "https://shop.test/dir/one.html")
+    assert based.links[0] == "https://cdn.test/v2/next.html" and based.links[2] == "https://cdn.test/up.html"
+
+
+def test_one_pass_keeps_the_first_title_and_every_anchor_once():
+    parsed = crawler.parse_html(
+        b'<title> Shop \n home </title><div id="a"><a name="b" id="a">x</a><a name="c"></a></div><svg><title>icon</title></svg><p id="b">',
+        "https://shop.test/",
+    )
+    assert parsed.title == "Shop home"
+    assert parsed.anchors == ["a", "b", "c"]
