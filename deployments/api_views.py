@@ -62,7 +62,7 @@ class DeploymentListView(HandleAPIView):
 
     pagination_class = NewestFirstCursorPagination
     access = {"GET": READ, "POST": WRITE}
-    daily_quota = {"POST": "deployments"}
+    daily_quota = {"POST": c.QUOTA_DEPLOYMENTS}
 
     @extend_schema(
         parameters=[DeploymentFilter],
@@ -155,7 +155,7 @@ class DeploymentBlobView(HandleAPIView):
     """Upload one blob of a digest deployment (raw body)."""
 
     access = {"PUT": WRITE}
-    write_throttle_scope = "blob_upload"
+    write_throttle_scope = c.THROTTLE_BLOB_UPLOAD
     raw_body = True
 
     @extend_schema(
@@ -179,7 +179,7 @@ class DeploymentBlobBatchView(HandleAPIView):
     """Upload many blobs of a digest deployment in one tar stream (members named by sha256)."""
 
     access = {"POST": WRITE}
-    write_throttle_scope = "blob_upload"
+    write_throttle_scope = c.THROTTLE_BLOB_UPLOAD
     raw_body = True
     idempotency_keys = False  # content-addressed: a repeat stores nothing twice
 

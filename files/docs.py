@@ -11,6 +11,7 @@ import fnmatch
 import hashlib
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -135,21 +136,72 @@ def partner_allowed(policy, email) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class DocsAccess:
+    """The policy's answer for one reader and one page: ``kind`` (a ``VIEWER_*``) when the
+    page may be read, else ``refusals``, every rule that keeps the reader out, the one the
+    edge answers with (``code``) first."""
+
+    kind: str = ""
+    refusals: tuple = ()
+
+    @property
+    def allowed(self) -> bool:
+        return bool(self.kind)
+
+    @property
+    def code(self) -> str:
+        return self.refusals[0] if self.refusals else ""
+
+
+def page_confidential(policy, path, flagged=False) -> bool:
+    """Members-only by its own classification meta tag, or by a ``confidential_paths`` glob."""
+    return bool(flagged) or path_matches(path, policy.confidential_paths)
+
+
+def access_decide(*, policy, member, partner, confidential, open_now=None) -> DocsAccess:
+    """The one docs access rule: the edge asks it for each request, the dashboard preview for
+    each page.
+
+    Members always read. Anyone else, in this order: outside the window nobody
+    (``docs_access_window_closed``); ``public`` lets anyone in, ``partners`` a signed-in
+    partner (``partner``: a valid cookie for the current policy), otherwise nobody
+    (``docs_access_denied``: sign in); a confidential page stays members-only
+    (``docs_members_only``).
+    """
+    if member:
+        return DocsAccess(kind=fc.VIEWER_MEMBER)
+    refusals = []
+    if not (window_open(policy) if open_now is None else open_now):
+        refusals.append(fc.DOCS_ACCESS_WINDOW_CLOSED)
+    if policy.visibility == fc.VISIBILITY_PUBLIC:
+        kind = fc.VIEWER_PARTNER if partner else fc.VIEWER_PUBLIC
+    elif partner and policy.visibility == fc.VISIBILITY_PARTNERS:
+        kind = fc.VIEWER_PARTNER
+    else:
+        refusals.append(fc.DOCS_ACCESS_DENIED)
+    if confidential:
+        refusals.append(fc.DOCS_MEMBERS_ONLY)
+    return DocsAccess(refusals=tuple(refusals)) if refusals else DocsAccess(kind=kind)
+
+
 def who_can_read(*, policy, pages):
-    """Rows for the dashboard preview: each page and who may read it now."""
+    """Rows for the dashboard preview: each page and who may read it now (``access_decide``)."""
     rows = []
     open_now = window_open(policy)
     for path, flag in sorted(pages):
-        confidential = flag or path_matches(path, policy.confidential_paths)
-        if confidential:
-            readers, why = "Members only", "confidential (" + ("meta tag" if flag else "path rule") + ")"
-        elif not open_now:
-            readers, why = "Members only", "outside the access window"
-        elif policy.visibility == fc.VISIBILITY_PUBLIC:
+        confidential = page_confidential(policy, path, flag)
+        anyone = access_decide(policy=policy, member=False, partner=False, confidential=confidential, open_now=open_now)
+        partner = access_decide(policy=policy, member=False, partner=True, confidential=confidential, open_now=open_now)
+        if anyone.allowed:
             readers, why = "Anyone", "visibility is public"
-        elif policy.visibility == fc.VISIBILITY_PARTNERS:
+        elif partner.allowed:
             who = ", ".join(policy.partner_emails + ["@" + d for d in policy.partner_domains])
             readers, why = f"Members and partners ({who})", "visibility is partners"
+        elif fc.DOCS_MEMBERS_ONLY in partner.refusals:  # the most lasting reason first
+            readers, why = "Members only", "confidential (" + ("meta tag" if flag else "path rule") + ")"
+        elif fc.DOCS_ACCESS_WINDOW_CLOSED in partner.refusals:
+            readers, why = "Members only", "outside the access window"
         else:
             readers, why = "Members only", "visibility is members"
         rows.append({"path": path, "readers": readers, "why": why, "confidential": confidential})

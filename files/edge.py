@@ -181,10 +181,19 @@ def _serve_docs(request, handle_obj, deployment, path, *, prefix="", log_prefix=
         if viewer.member:
             return _error(request, 404, fc.DOCS_NOT_FOUND, "No internal docs are published yet.")
         return _not_allowed(request, handle, prefix + path, viewer)
-    if viewer.member:
-        kind = fc.VIEWER_MEMBER
-    else:
-        if not docs.window_open(policy):
+    kind = fc.VIEWER_MEMBER
+    if not viewer.member:
+        # The rule applies to whatever body would be served: the page asked for, a
+        # _redirects rewrite's target, or the docs' own 404.html. A path under a
+        # confidential rule is members-only whether it exists or not (no telling which
+        # confidential pages exist).
+        found = decide(deployment, path)
+        body_confidential = found.entry is not None and docs.page_confidential(policy, found.entry.path, found.entry.confidential)
+        confidential = docs.path_matches(path, policy.confidential_paths) or (
+            body_confidential and (found.status == 200 or found.rule is not None)
+        )
+        access = docs.access_decide(policy=policy, member=False, partner=bool(viewer.email), confidential=confidential)
+        if access.code == fc.DOCS_ACCESS_WINDOW_CLOSED:
             return _error(
                 request,
                 403,
@@ -192,27 +201,11 @@ def _serve_docs(request, handle_obj, deployment, path, *, prefix="", log_prefix=
                 "The internal docs are not open to partners at this time.",
                 details={"starts_at": _iso(policy.window_starts_at), "ends_at": _iso(policy.window_ends_at)},
             )
-        # The same decision as serving. The rule applies to whatever body would be served:
-        # the page asked for, a _redirects rewrite's target, or the docs' own 404.html. A
-        # path under a confidential rule is members-only whether it exists or not (no
-        # telling which confidential pages exist).
-        found = decide(deployment, path)
-        body_confidential = found.entry is not None and (
-            found.entry.confidential or docs.path_matches(found.entry.path, policy.confidential_paths)
-        )
-        confidential = docs.path_matches(path, policy.confidential_paths) or (
-            body_confidential and (found.status == 200 or found.rule is not None)
-        )
-        if policy.visibility == fc.VISIBILITY_PUBLIC:
-            kind = fc.VIEWER_PARTNER if viewer.email else fc.VIEWER_PUBLIC
-        elif viewer.email:
-            kind = fc.VIEWER_PARTNER
-        else:
-            return _not_allowed(request, handle, prefix + path, viewer)
-        if confidential:
-            if not viewer.email and not viewer.credentials:
-                return _not_allowed(request, handle, prefix + path, viewer)
+        if access.code == fc.DOCS_MEMBERS_ONLY and (viewer.email or viewer.credentials):
             return _error(request, 403, fc.DOCS_MEMBERS_ONLY, "This page is confidential: members of the handle only.")
+        if not access.allowed:
+            return _not_allowed(request, handle, prefix + path, viewer)
+        kind = access.kind
         if body_confidential:
             # A confidential 404.html: the plain not-found answer instead of its body.
             _log(request, handle_obj, viewer, kind, log_prefix + path, 404)
@@ -273,7 +266,7 @@ def edge_docs_access(request, handle):
         return response
     if request.method == "POST":
         try:
-            throttles.hit("docs_access", f"docs-access:ip:{throttles.client_ip(request)}")
+            throttles.hit(c.THROTTLE_DOCS_ACCESS, f"docs-access:ip:{throttles.client_ip(request)}")
         except ApplicationError as exc:
             context["errors"] = {"form": [exc.message]}
             response = render(request, "files/docs_signin.html", context, status=429)

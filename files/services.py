@@ -23,6 +23,8 @@ from files import links, ranges
 from files.models import Campaign, DocsAccessPolicy, File, FileDownload, MagicLink
 from files.uploads import detect_content_type, sanitize_filename
 from gharart import constants as c
+from gharart import throttles
+from gharart.access import Access, handle_access_allows
 from gharart.clock import db_now
 from gharart.errors import ApplicationError
 from gharart.jobs import dispatch_on_commit
@@ -163,13 +165,33 @@ def _clean_file_fields(*, handle=None, current=None, access=UNSET, expires_at=UN
 
 
 def file_upload(*, handle, actor, upload, access=None, expires_at=None, recipients=None, title="", max_downloads=None, campaign_id=None):
-    """Store an uploaded file and create its row.
+    """Store an uploaded file and create its row, charged to the handle's daily upload quota.
+
+    Every way in (the API, the dashboard, the demo seed) comes through here, so every
+    upload costs one unit of ``file_uploads``: over the limit it is refused with 429
+    ``daily_write_limit_exceeded`` before anything is stored, and a refused upload (bad
+    fields, too large) gives its unit back.
 
     ``upload`` is a Django ``UploadedFile`` (spooled to disk by the upload handler). The
     bytes are streamed into the content-addressed store; the row is created only after
     they are in place, so a file never appears half stored. The name is sanitized and
     the content type detected from the bytes.
     """
+    with throttles.quota_charged(c.QUOTA_FILE_UPLOADS, handle.slug):
+        return _file_store(
+            handle=handle,
+            actor=actor,
+            upload=upload,
+            access=access,
+            expires_at=expires_at,
+            recipients=recipients,
+            title=title,
+            max_downloads=max_downloads,
+            campaign_id=campaign_id,
+        )
+
+
+def _file_store(*, handle, actor, upload, access, expires_at, recipients, title, max_downloads, campaign_id):
     fields, errors = _clean_file_fields(
         handle=handle,
         campaign_id=campaign_id,
@@ -367,6 +389,39 @@ def _open_download(file_id, client_key, *, lock=False):
     return (qs.select_for_update() if lock else qs).first()
 
 
+def download_limit_reached(file):
+    """410 ``download_limit_reached``: every allowed download of ``file`` is used."""
+    return ApplicationError(
+        fc.DOWNLOAD_LIMIT_REACHED,
+        "This file's download limit is used up.",
+        status=410,
+        details={"max_downloads": file.max_downloads},
+    )
+
+
+def file_download_admit(*, file, client_key):
+    """Before any answer that could lead to bytes (HEAD and 304 too): 410 when this client has
+    no open download left to finish and ``max_downloads`` are used up."""
+    if not file_download_may_resume(file=file, client_key=client_key):
+        raise download_limit_reached(file)
+
+
+def file_download_open(*, file, client_key, link=None, start, end, window=None):
+    """Count the download that sends bytes ``[start, end)`` and charge its first window.
+
+    ``window`` is how many bytes are charged now (the rest as they are streamed, with
+    ``file_download_charge``); None charges them all (nginx or object storage sends them
+    unseen). Returns ``(download_id, charge)`` as ``file_download_start``; raises 410
+    ``download_limit_reached`` when a new download is needed and none is left, or when the
+    first window would re-send more than the download's allowance.
+    """
+    first_window = end if window is None else min(end, start + window)
+    started = file_download_start(file=file, client_key=client_key, link=link, start=start, end=end, first_window=first_window)
+    if started is None or (started[0] and started[1] is None):
+        raise download_limit_reached(file)
+    return started
+
+
 def file_download_may_resume(*, file, client_key) -> bool:
     """True when bytes may be sent to this client now (HEAD and 304 send none, but answer alike)."""
     if file.max_downloads is None or not file.limit_reached:
@@ -474,6 +529,16 @@ def _clean_email(email):
     if not email or len(email) > 254 or not links.is_email(email):
         raise _invalid("The email address is not valid.", {"email": ["Enter a valid email address."]})
     return email
+
+
+# Minting a link directly (the dashboard's form, the API for members): partnerships+ and,
+# on a personal access token, ``files:write`` for this handle.
+MAGIC_LINK_MINT_ACCESS = Access(c.FILES_ROLES, c.SCOPE_FILES_WRITE)
+
+
+def magic_link_mint_allowed(*, user, auth, file) -> bool:
+    """Whether this caller mints links of ``file`` directly (else it may only ask for one)."""
+    return file is not None and handle_access_allows(user=user, auth=auth, handle=file.handle, access=MAGIC_LINK_MINT_ACCESS)
 
 
 @transaction.atomic

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError
 
+from gharart import constants as c
 from gharart import throttles
 from gharart.degraded import CACHE_ERRORS, cache_guard, cache_unavailable
 from gharart.models import RequestLog
@@ -95,7 +96,7 @@ def _anonymous_row_allowed(request):
     """An anonymous /v2 row, within the per-address budget."""
     rate = f"{settings.GHARART_REQUEST_LOG_ANONYMOUS_PER_MINUTE}/min"
     try:
-        throttles.hit("request_log_anonymous", f"ip:{client_ip(request)}", rate=rate)
+        throttles.hit(c.THROTTLE_REQUEST_LOG_ANONYMOUS, f"ip:{client_ip(request)}", rate=rate)
     except throttles.RateLimited:
         return False
     return True
