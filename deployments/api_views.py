@@ -7,7 +7,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from deployments import constants as dc
-from deployments import schedules, selectors, services, storage
+from deployments import publishing_locks, schedules, selectors, services, storage
 from deployments.serializers import (
     ArchiveDeployInput,
     BindingInput,
@@ -370,7 +370,7 @@ class SiteLockView(HandleAPIView):
 
     @extend_schema(responses={200: SiteLockOutput}, tags=["site"])
     def get(self, request, handle):
-        return Response(SiteLockOutput(schedules.publishing_lock_state(handle=self.handle)).data)
+        return Response(SiteLockOutput(publishing_locks.publishing_lock_state(handle=self.handle)).data)
 
     @extend_schema(
         request=SiteLockInput,
@@ -381,5 +381,5 @@ class SiteLockView(HandleAPIView):
     def put(self, request, handle):
         data = SiteLockInput(data=request.data)
         data.is_valid(raise_exception=True)
-        state = schedules.publishing_lock_set(handle=self.handle, actor=request.user, **data.validated_data)
+        state = publishing_locks.publishing_lock_set(handle=self.handle, actor=request.user, **data.validated_data)
         return Response(SiteLockOutput(state).data)

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from deployments import constants as dc
 from deployments import dashboard_queries, selectors, services
-from deployments.dashboard_publishing import human, lock_context
+from deployments.dashboard_queries import human, lock_context
 from files.uploads import CappedTemporaryFileUploadHandler
 from gharart import constants as c
 from gharart import throttles

@@ -35,6 +35,7 @@ from domains import names, selectors
 from gharart import constants as c
 from gharart import request_log
 from gharart.errors import ApplicationError
+from gharart.in_process import in_process_request
 
 logger = logging.getLogger(__name__)
 
@@ -173,13 +174,8 @@ def _grant_and_redirect(request, token, expires_at):
 def site_host_response(host, path, method="GET", headers=None) -> HttpResponse:
     """What a visitor of ``host`` gets for ``path`` (percent-encoded, may carry a query),
     run in-process through the same dispatch; the body is always in ``.content``."""
-    meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in (headers or {}).items()}
-    meta["HTTP_HOST"] = host
     url = "/" + (path or "").lstrip("/").split("#", 1)[0]
-    from django.test import RequestFactory
-
-    request = RequestFactory().generic(method.upper(), url, **meta)
-    request.gharart_in_process = True
+    request = in_process_request(url, method=method, headers=headers, host=host)
     site = site_for_host(host)
     if site is None:
         response = serving.content_error(request, 404, c.NOT_FOUND, "There is no such site.")

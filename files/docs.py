@@ -13,13 +13,20 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 
+from deployments import selectors as dep_selectors
+from deployments.constants import TARGET_DOCS
 from files import constants as fc
 from files import links
+from files.models import DocsAccessPolicy, DocsSigninUse
 from gharart.clock import db_now
 
 logger = logging.getLogger("gharart.files.docs")
@@ -29,11 +36,6 @@ logger = logging.getLogger("gharart.files.docs")
 
 
 def live_docs_deployment(*, handle):
-    try:
-        from deployments import selectors as dep_selectors
-        from deployments.constants import TARGET_DOCS
-    except ImportError:  # deployments not installed in this build
-        return None
     return dep_selectors.live_deployment(handle=handle, target=TARGET_DOCS)
 
 
@@ -271,10 +273,6 @@ def signin_token_use(*, token, slug, policy):
     Recorded in the database (one row per sign-in, unique on the ID's hash), so every
     process agrees; rows older than a link's lifetime are removed as new ones arrive.
     """
-    from django.db import IntegrityError, transaction
-
-    from files.models import DocsSigninUse
-
     signed = signin_token_read(token=token, slug=slug, policy=policy)
     data = _signin_data(token=token, slug=slug, policy=policy) if signed else None
     if data is None or not isinstance(data.get("j"), str) or not data["j"]:
@@ -292,17 +290,11 @@ def signin_token_use(*, token, slug, policy):
 
 def signin_send(*, handle_id, email, next_path="/"):
     """Email a sign-in link when the policy lets ``email`` in now; otherwise do nothing."""
-    from django.core.mail import EmailMultiAlternatives
-    from django.template.loader import render_to_string
-
-    from files.models import DocsAccessPolicy
-
     policy = DocsAccessPolicy.objects.select_related("handle").filter(handle_id=handle_id).first()
     if policy is None or not partner_allowed(policy, email) or not window_open(policy):
         return False
     slug = policy.handle.slug
     token = signin_token(slug=slug, email=email, version=policy.version, next_path=next_path)
-    from urllib.parse import urlencode
 
     url = f"{settings.GHARART_PUBLIC_URL}{cookie_path(slug)}_access?{urlencode({'token': token})}"
     context = {"handle": policy.handle, "url": url, "email": email, "minutes": fc.DOCS_SIGNIN_MAX_AGE // 60}

@@ -17,6 +17,10 @@ from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from rest_framework import exceptions as drf_exceptions
 
+from deployments import constants as dc
+from deployments import previews
+from deployments.models import Deployment
+from deployments.serving import content_error, decide, serve_deployment_path, wants_html
 from files import constants as fc
 from files import docs, links, selectors
 from files.models import DocsAccessLog
@@ -73,8 +77,6 @@ def _identify(request, handle):
 
 
 def _error(request, status, code, message, *, headers=None, details=None):
-    from deployments.serving import content_error
-
     return content_error(request, status, code, message, headers={**EDGE_HEADERS, **(headers or {})}, details=details)
 
 
@@ -87,8 +89,6 @@ def _to_access_page(request, slug, path):
 
 def _not_allowed(request, slug, path, viewer, *, code=fc.DOCS_ACCESS_DENIED, message=None):
     """Browsers go to the sign-in page; API clients get 401 (no credentials) or 403."""
-    from deployments.serving import wants_html
-
     if wants_html(request) and code == fc.DOCS_ACCESS_DENIED:
         return _to_access_page(request, slug, path)
     if not viewer.credentials and not viewer.email and code == fc.DOCS_ACCESS_DENIED:
@@ -140,10 +140,6 @@ def edge_docs(request, handle, path=""):
 
 def edge_docs_preview(request, handle, token, path=""):
     """A signed preview of a ``docs`` deployment, behind the same access policy as the live docs."""
-    from deployments import constants as dc
-    from deployments import previews
-    from deployments.models import Deployment
-
     handle_obj = Handle.objects.filter(slug=handle).first()
     if handle_obj is None:
         return _error(request, 404, fc.DOCS_NOT_FOUND, "There are no such internal docs.")
@@ -167,8 +163,6 @@ def edge_docs_preview(request, handle, token, path=""):
 
 def _serve_docs(request, handle_obj, deployment, path, *, prefix="", log_prefix="", extra_headers=None):
     """Serve ``path`` of a docs ``deployment`` (live or previewed) to whoever the policy lets in."""
-    from deployments.serving import decide, serve_deployment_path
-
     handle = handle_obj.slug
     try:
         viewer = _identify(request, handle_obj)
@@ -277,11 +271,9 @@ def edge_docs_access(request, handle):
         if not links.is_email(email):
             context["errors"] = {"email": ["Enter a valid email address."]}
             return render(request, "files/docs_signin.html", context, status=400)
-        from files.tasks import docs_signin_send
-
         # The job decides whether this address may sign in: the answer is the same for all.
         try:
-            dispatch(docs_signin_send, handle_obj.id, email, next_path)
+            dispatch("files.docs_signin_send", handle_obj.id, email, next_path)
         except ApplicationError as exc:  # the broker is down: say so, and when to retry
             context["errors"] = {"form": [exc.message]}
             response = render(request, "files/docs_signin.html", context, status=exc.status)

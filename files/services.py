@@ -7,25 +7,24 @@ report the same field errors (``ApplicationError(validation_error, details={fiel
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from deployments import storage
 from deployments.models import Blob
 from files import constants as fc
 from files import links, ranges
 from files.models import Campaign, DocsAccessPolicy, File, FileDownload, MagicLink
-from files.uploads import detect_content_type, sanitize_filename
+from files.uploads import SNIFF_BYTES, detect_content_type, sanitize_filename
 from gharart import constants as c
 from gharart import throttles
 from gharart.access import Access, handle_access_allows
-from gharart.clock import db_now
+from gharart.clock import db_now, parse_time
 from gharart.errors import ApplicationError
 from gharart.jobs import dispatch_on_commit
 from gharart.services import audit_record
@@ -37,48 +36,6 @@ UNSET = object()
 
 def _invalid(message, errors):
     return ApplicationError(c.VALIDATION_ERROR, message, details=errors)
-
-
-# Times outside these years are refused: near year 1 or 9999 an offset pushes the UTC time
-# out of range (a 500), and years before 1000 are not written as four digits in responses.
-MIN_YEAR, MAX_YEAR = 1970, 9998
-
-
-def parse_time(value, *, field, errors):
-    """ISO 8601 time (naive = UTC), or a date meaning the end of that UTC day; '' / None -> None."""
-    if value is None or value == "":
-        return None
-    parsed = _parse_time(value, field=field, errors=errors)
-    if parsed is None:
-        return None
-    try:
-        utc = parsed.astimezone(UTC)
-    except OverflowError:
-        utc = None
-    if utc is None or not MIN_YEAR <= utc.year <= MAX_YEAR:
-        errors[field] = [f"Use a time between {MIN_YEAR} and {MAX_YEAR}."]
-        return None
-    return utc
-
-
-def _parse_time(value, *, field, errors):
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    text = str(value).strip()
-    try:
-        parsed = parse_datetime(text)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        try:
-            day = parse_date(text)
-        except ValueError:
-            day = None
-        if day is None:
-            errors[field] = ["Use an ISO 8601 time such as 2026-11-25T12:00:00Z."]
-            return None
-        parsed = datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _clean_max_downloads(value, errors):
@@ -210,7 +167,7 @@ def _file_store(*, handle, actor, upload, access, expires_at, recipients, title,
         raise storage.BlobTooLarge(message=f"The file is larger than the limit of {max_bytes} bytes.", details={"max_bytes": max_bytes})
     name = sanitize_filename(upload.name)
     upload.seek(0)
-    head = upload.read(8192)
+    head = upload.read(SNIFF_BYTES)
     upload.seek(0)
     content_type = detect_content_type(head, name)
     info = storage.blob_put_stream(upload, max_bytes=max_bytes)
@@ -571,10 +528,8 @@ def magic_link_mint(*, file, email, actor=None, send=False):
         after={"file": file.id, "email": email, "emailed": bool(send), "requested_by_recipient": actor is None},
     )
     if send:
-        from files.tasks import magic_link_send
-
         # Broker down: the link (never shown or sent) is removed again and the request is 503.
-        dispatch_on_commit(magic_link_send, link.id, token, undo=lambda: MagicLink.objects.filter(pk=link.pk).delete())
+        dispatch_on_commit("files.magic_link_send", link.id, token, undo=lambda: MagicLink.objects.filter(pk=link.pk).delete())
     return link, token
 
 
@@ -585,9 +540,7 @@ def magic_link_request(*, file_id, email):
     be sent to this address, so the response and its timing reveal nothing.
     """
     email = _clean_email(email)
-    from files.tasks import magic_link_request_process
-
-    dispatch_on_commit(magic_link_request_process, str(file_id)[:40], email)
+    dispatch_on_commit("files.magic_link_request_process", str(file_id)[:40], email)
     return email
 
 

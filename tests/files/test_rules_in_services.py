@@ -25,10 +25,8 @@ def dashboard_upload(client, name="kit.pdf", **extra):
 
 
 @pytest.fixture
-def manager(users):
-    client = Client()
-    client.force_login(users["partnerships"])
-    return client
+def manager(dashboard_manager):
+    return dashboard_manager
 
 
 # --- The daily upload quota -------------------------------------------------------------------
