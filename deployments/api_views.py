@@ -7,7 +7,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from deployments import constants as dc
-from deployments import schedules, selectors, services, storage
+from deployments import publishing_locks, schedules, selectors, services, storage
 from deployments.serializers import (
     ArchiveDeployInput,
     BindingInput,
@@ -62,7 +62,7 @@ class DeploymentListView(HandleAPIView):
 
     pagination_class = NewestFirstCursorPagination
     access = {"GET": READ, "POST": WRITE}
-    daily_quota = {"POST": "deployments"}
+    daily_quota = {"POST": c.QUOTA_DEPLOYMENTS}
 
     @extend_schema(
         parameters=[DeploymentFilter],
@@ -155,7 +155,7 @@ class DeploymentBlobView(HandleAPIView):
     """Upload one blob of a digest deployment (raw body)."""
 
     access = {"PUT": WRITE}
-    write_throttle_scope = "blob_upload"
+    write_throttle_scope = c.THROTTLE_BLOB_UPLOAD
     raw_body = True
 
     @extend_schema(
@@ -179,7 +179,7 @@ class DeploymentBlobBatchView(HandleAPIView):
     """Upload many blobs of a digest deployment in one tar stream (members named by sha256)."""
 
     access = {"POST": WRITE}
-    write_throttle_scope = "blob_upload"
+    write_throttle_scope = c.THROTTLE_BLOB_UPLOAD
     raw_body = True
     idempotency_keys = False  # content-addressed: a repeat stores nothing twice
 
@@ -370,7 +370,7 @@ class SiteLockView(HandleAPIView):
 
     @extend_schema(responses={200: SiteLockOutput}, tags=["site"])
     def get(self, request, handle):
-        return Response(SiteLockOutput(schedules.publishing_lock_state(handle=self.handle)).data)
+        return Response(SiteLockOutput(publishing_locks.publishing_lock_state(handle=self.handle)).data)
 
     @extend_schema(
         request=SiteLockInput,
@@ -381,5 +381,5 @@ class SiteLockView(HandleAPIView):
     def put(self, request, handle):
         data = SiteLockInput(data=request.data)
         data.is_valid(raise_exception=True)
-        state = schedules.publishing_lock_set(handle=self.handle, actor=request.user, **data.validated_data)
+        state = publishing_locks.publishing_lock_set(handle=self.handle, actor=request.user, **data.validated_data)
         return Response(SiteLockOutput(state).data)

@@ -30,6 +30,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from deployments import constants as dc
 from deployments import storage
+from deployments.models import Blob
 from gharart.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -457,8 +458,6 @@ class _Sink:
         return self.result
 
     def undo(self):
-        from deployments.models import Blob
-
         fresh = set(Blob.objects.filter(sha256__in=self.written, created_at__gte=self.started_at).values_list("sha256", flat=True))
         for sha in fresh:
             try:

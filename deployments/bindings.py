@@ -12,6 +12,7 @@ from django.http import HttpResponse, JsonResponse, QueryDict
 from deployments import constants as dc
 from deployments import services
 from deployments.serving import content_error
+from gharart import constants as c
 from gharart import throttles
 from gharart.errors import ApplicationError
 
@@ -42,7 +43,7 @@ def _site_url(site_prefix, location):
 
 def run(request, state, binding, *, site_prefix):
     try:
-        throttles.hit("function_binding", f"{state.slug}:{throttles.client_ip(request)}")
+        throttles.hit(c.THROTTLE_FUNCTION_BINDING, f"{state.slug}:{throttles.client_ip(request)}")
     except ApplicationError as exc:
         return content_error(request, exc.status, exc.code, exc.message, headers=exc.headers, details=exc.details)
     config = binding.config

@@ -20,6 +20,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
 from deployments import storage
+from deployments.models import CompressedBlob, DeploymentFile
 from gharart.degraded import CACHE_ERRORS, cache_guard, cache_unavailable
 
 logger = logging.getLogger(__name__)
@@ -158,7 +159,6 @@ def variant(sha256: str, size: int, encoding: str) -> Variant | None:
     if cached is not None:
         _local[(sha256, encoding)] = cached
         return _as_variant(encoding, cached)
-    from deployments.models import CompressedBlob
 
     row = CompressedBlob.objects.filter(source_sha256=sha256, encoding=encoding).values_list("sha256", "size").first()
     if row is not None and (not row[0] or storage.blob_exists(row[0])):
@@ -169,8 +169,6 @@ def variant(sha256: str, size: int, encoding: str) -> Variant | None:
 
 
 def _make(sha256, encoding):
-    from deployments.models import CompressedBlob
-
     try:
         with storage.blob_open(sha256) as fh:
             data = fh.read(settings.COMPRESS_MAX_BYTES + 1)
@@ -203,15 +201,11 @@ def stale_query():
     on the indexed sha256 of deployment files, never a whole-table ``NOT IN``."""
     from django.db.models import Exists, OuterRef
 
-    from deployments.models import CompressedBlob, DeploymentFile
-
     return CompressedBlob.objects.filter(~Exists(DeploymentFile.objects.filter(sha256=OuterRef("source_sha256"))))
 
 
 def orphans_remove() -> int:
     """Drop compressed forms whose original no deployment file uses any more."""
-    from deployments.models import CompressedBlob
-
     removed = 0
     stale = stale_query()
     for pk, source, sha, encoding in list(stale.values_list("pk", "source_sha256", "sha256", "encoding")[:1000]):

@@ -130,3 +130,10 @@ SCHEDULE_FINAL_STATES = (SCHEDULE_DONE, SCHEDULE_FAILED, SCHEDULE_CANCELLED)
 SCHEDULED_RELEASE_NOT_FOUND = "scheduled_release_not_found"
 SCHEDULED_RELEASE_FINISHED = "scheduled_release_finished"
 PUBLISHING_LOCKED = "publishing_locked"
+
+# What each deployment warning says (API ``warning_details`` and the dashboard).
+WARNING_MESSAGES = {
+    WARNING_NO_INDEX_HTML: "The site has no /index.html, so its root answers 404.",
+    WARNING_REDIRECTS_INVALID: "Some lines of _redirects could not be used and are skipped.",
+    WARNING_HEADERS_INVALID: "Some lines of _headers could not be used and are skipped.",
+}

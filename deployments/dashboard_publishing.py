@@ -12,26 +12,11 @@ from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from deployments import schedules, selectors
+from deployments import dashboard_views, publishing_locks, schedules, selectors
+from deployments.dashboard_queries import human, lock_context
 from gharart import constants as c
-from gharart.dashboard import can, form_errors, handle_page, posted_time
+from gharart.dashboard import form_errors, handle_page, posted_time
 from gharart.errors import ApplicationError
-
-
-def human(moment):
-    return f"{moment:%A} {moment.day} {moment:%B %Y}, {moment:%H:%M} UTC"
-
-
-def lock_context(request, **extra):
-    """What every deployments page needs to show the publishing lock and its form."""
-    context = {
-        "publishing_lock": schedules.publishing_lock_state(handle=request.handle),
-        "can_lock": can(request, c.ADMIN_ROLES),
-        "lock_errors": {},
-        "lock_form": {},
-    }
-    context.update(extra)
-    return context
 
 
 def _safe_next(request):
@@ -48,7 +33,7 @@ def publishing_lock(request, handle):
     locked = request.POST.get("locked") in ("1", "true", "on")
     form = {"reason": request.POST.get("reason", ""), "until_local": request.POST.get("until_local", "")}
     try:
-        state = schedules.publishing_lock_set(
+        state = publishing_locks.publishing_lock_set(
             handle=request.handle,
             locked=locked,
             reason=form["reason"],
@@ -56,8 +41,6 @@ def publishing_lock(request, handle):
             actor=request.user,
         )
     except ApplicationError as exc:
-        from deployments import dashboard_views
-
         context = dashboard_views._history_context(request, **lock_context(request, lock_errors=form_errors(exc), lock_form=form))
         return dashboard_views._page_or_partial(request, "deployments/deployments_page.html", "deployments/deployments_page.html", context, status=400)
     if state["locked"]:
@@ -69,16 +52,12 @@ def publishing_lock(request, handle):
 
 
 def _detail_or_404(request, deployment_id):
-    from deployments import dashboard_views
-
     return dashboard_views._deployment_or_404(request, deployment_id)
 
 
 @require_POST
 @handle_page(c.SITE_ROLES)
 def deployment_schedule(request, handle, deployment_id):
-    from deployments import dashboard_views
-
     dep = _detail_or_404(request, deployment_id)
     form = {"at_local": request.POST.get("at_local", ""), "reason": request.POST.get("reason", "")}
     try:
@@ -102,8 +81,6 @@ def deployment_schedule(request, handle, deployment_id):
 @require_POST
 @handle_page(c.SITE_ROLES)
 def deployment_schedule_cancel(request, handle, deployment_id, scheduled_id):
-    from deployments import dashboard_views
-
     dep = _detail_or_404(request, deployment_id)
     try:
         sched = selectors.scheduled_release_get(handle=request.handle, scheduled_id=scheduled_id)

@@ -5,7 +5,9 @@ selector results together in the shape a page wants.
 """
 
 from deployments import constants as dc
-from deployments import selectors, serving
+from deployments import publishing_locks, selectors, serving
+from gharart import constants as c
+from gharart.dashboard import can
 
 
 def live_release(*, handle, target):
@@ -49,3 +51,19 @@ def profile_probe(*, handle) -> dict:
         "site_mode": response.get(serving.SITE_MODE_HEADER),
         "deployment_id": response.get(serving.DEPLOYMENT_HEADER),
     }
+
+
+def human(moment):
+    return f"{moment:%A} {moment.day} {moment:%B %Y}, {moment:%H:%M} UTC"
+
+
+def lock_context(request, **extra):
+    """What every deployments page needs to show the publishing lock and its form."""
+    context = {
+        "publishing_lock": publishing_locks.publishing_lock_state(handle=request.handle),
+        "can_lock": can(request, c.ADMIN_ROLES),
+        "lock_errors": {},
+        "lock_form": {},
+    }
+    context.update(extra)
+    return context

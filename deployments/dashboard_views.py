@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from deployments import constants as dc
 from deployments import dashboard_queries, selectors, services
-from deployments.dashboard_publishing import human, lock_context
+from deployments.dashboard_queries import human, lock_context
 from files.uploads import CappedTemporaryFileUploadHandler
 from gharart import constants as c
 from gharart import throttles
@@ -34,7 +34,7 @@ from gharart.dashboard import can, form_errors, handle_page
 from gharart.errors import ApplicationError
 
 PAGE_SIZE = 50
-DEPLOYMENTS_QUOTA = "deployments"
+DEPLOYMENTS_QUOTA = c.QUOTA_DEPLOYMENTS
 # Statuses app.js swaps into the page; anything else is answered as 400 to HTMX.
 HTMX_SWAPPED = (400, 409, 422, 429)
 SUBMISSIONS_SHOWN = 10
@@ -189,9 +189,7 @@ def _upload(request, handle):
     slug = request.handle.slug
     try:
         # The handle's daily deployments quota counts dashboard uploads like API ones.
-        throttles.quota_hit(DEPLOYMENTS_QUOTA, slug)
-        done = False
-        try:
+        with throttles.quota_charged(DEPLOYMENTS_QUOTA, slug):
             dep = services.deployment_create_from_archive(
                 handle=request.handle,
                 upload=request.FILES.get("artifact"),
@@ -199,10 +197,6 @@ def _upload(request, handle):
                 message=form["message"],
                 actor=request.user,
             )
-            done = True
-        finally:
-            if not done:
-                throttles.quota_refund(DEPLOYMENTS_QUOTA, slug)
     except ApplicationError as exc:
         return _upload_failed(request, exc, form)
     if request.htmx:

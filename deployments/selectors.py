@@ -35,6 +35,7 @@ from deployments.models import (
     LivePointer,
     Release,
     ScheduledRelease,
+    UploadRefusal,
 )
 from deployments.resolver import ManifestEntry
 from gharart import constants as c
@@ -331,8 +332,6 @@ def _lines_in_words(problems):
 
 def deployment_warning_details(*, deployment) -> list:
     """The deployment's warnings, each ``{"code","message","details"}`` (line numbers for rule files)."""
-    from deployments.serializers import WARNING_MESSAGES
-
     rules = deployment.site_rules or {}
     out = []
     for code in deployment.warnings or []:
@@ -343,7 +342,7 @@ def deployment_warning_details(*, deployment) -> list:
             message = f"{len(problems)} line(s) of {name} could not be used and are skipped" + (f" ({where})" if where else "") + "; the rest of the site is served."
             out.append(warning(code, message, file=name, lines=[p["line"] for p in problems], problems=problems))
         else:
-            out.append(warning(code, WARNING_MESSAGES.get(code, code)))
+            out.append(warning(code, dc.WARNING_MESSAGES.get(code, code)))
     return out
 
 
@@ -366,14 +365,21 @@ def deployment_site_rules_summary(*, deployment, first=10) -> dict:
     }
 
 
+def deployment_path_decide(deployment, path, *, query=""):
+    """What answers ``path`` of ``deployment`` (a file, a rule, a 404): ``siterules.Decision``.
+
+    The one decision behind every route that serves a deployment (``serving.decide``), the
+    edge docs' access check and the dashboard's "test a path" box.
+    """
+    return siterules.decide(path, manifest_lookup_for(deployment), site_rules_for(deployment), query=query)
+
+
 def deployment_path_explain(*, deployment, path) -> dict:
     """Which rule or file answers ``path`` (with an optional ``?query``), in words and as data."""
-    from deployments import serving
-
     raw = (path or "").strip()
     raw_path, _, query = raw.split("#", 1)[0].partition("?")
     # As a request arrives at the serving function: decoded, below the site root.
-    decision = serving.decide(deployment, unquote(raw_path).lstrip("/"), query=query)
+    decision = deployment_path_decide(deployment, unquote(raw_path).lstrip("/"), query=query)
     return {"path": raw or "/", "decision": decision, "text": siterules.explain(decision)}
 
 
@@ -396,8 +402,6 @@ def deployment_get(*, handle, deployment_id) -> Deployment:
     return dep
 
 
-def deployment_is_live(*, deployment) -> bool:
-    return LivePointer.objects.filter(handle_id=deployment.handle_id, target=deployment.target, deployment=deployment).exists()
 
 
 def deployment_files_by_type(*, deployment) -> dict:
@@ -408,8 +412,6 @@ def deployment_files_by_type(*, deployment) -> dict:
     return dict(sorted(counts.items()))
 
 
-def deployment_file_list(*, deployment):
-    return DeploymentFile.objects.filter(deployment=deployment).order_by("path")
 
 
 def deployment_releases(*, deployment):
@@ -670,8 +672,6 @@ def scheduled_release_get(*, handle, scheduled_id):
 
 def upload_refusal_list(*, handle, target=None):
     """The handle's refused uploads (the upload log), newest first."""
-    from deployments.models import UploadRefusal
-
     qs = UploadRefusal.objects.filter(handle=handle).select_related("created_by")
     if target:
         qs = qs.filter(target=target)

@@ -1,6 +1,5 @@
 """Input and output shapes of the deployments API (and its OpenAPI schema)."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -14,12 +13,6 @@ from deployments.models import (
     ScheduledRelease,
 )
 from gharart import constants as c
-
-WARNING_MESSAGES = {
-    dc.WARNING_NO_INDEX_HTML: "The site has no /index.html, so its root answers 404.",
-    dc.WARNING_REDIRECTS_INVALID: "Some lines of _redirects could not be used and are skipped.",
-    dc.WARNING_HEADERS_INVALID: "Some lines of _headers could not be used and are skipped.",
-}
 
 
 class WarningDetail(serializers.Serializer):
@@ -243,8 +236,6 @@ class DeploymentDetailOutput(DeploymentCreatedOutput):
 
     @extend_schema_field(Gate)
     def get_gate(self, obj):
-        from deployments import selectors
-
         return Gate({"status": obj.gate_status, "checks": selectors.deployment_gate_checks(deployment=obj)}).data
 
     @extend_schema_field(Integrity)
@@ -289,8 +280,6 @@ class BindingOutput(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ChoiceField(choices=[dc.BINDING_ACTIVE, dc.BINDING_STALE]))
     def get_status(self, obj):
-        from deployments import selectors
-
         return selectors.binding_status(obj, self.context.get("live_site_id"))
 
 
@@ -303,7 +292,6 @@ class SubmissionOutput(serializers.ModelSerializer):
         fields = ["id", "binding_id", "data", "content_type", "user_agent", "created_at"]
 
 
-BLOB_BODY = OpenApiTypes.BINARY
 
 
 # --- Scheduled releases and the publishing lock ------------------------------------------

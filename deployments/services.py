@@ -27,7 +27,15 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
-from deployments import archives, compression, previews, schedules, selectors, siterules, storage
+from deployments import (
+    archives,
+    compression,
+    previews,
+    publishing_locks,
+    selectors,
+    siterules,
+    storage,
+)
 from deployments import constants as dc
 from deployments.models import (
     Blob,
@@ -42,9 +50,9 @@ from deployments.models import (
 )
 from gharart import constants as c
 from gharart.errors import ApplicationError
-from gharart.jobs import dispatch_on_commit
+from gharart.jobs import dispatch_on_commit, job_task
 from gharart.models import Handle
-from gharart.services import audit_record
+from gharart.services import audit_record, handle_profile_update
 
 logger = logging.getLogger(__name__)
 BULK_BATCH = 2000
@@ -330,11 +338,9 @@ def _create_from_archive(*, handle, upload, target, message, actor):
         )
         _step(log, "queued", started, "large archive: unpacked by a background job")
         _log_save(dep, log)
-        from deployments import tasks
-
         # Broker down: the deployment ends failed (its archive blob released) and the request is 503.
         dispatch_on_commit(
-            tasks.deployment_process_archive,
+            "deployments.deployment_process_archive",
             dep.id,
             undo=lambda: deployment_fail(deployment_id=dep.id, code=c.SERVICE_UNAVAILABLE, message="The job queue was unavailable; upload the archive again."),
         )
@@ -655,10 +661,9 @@ def deployment_sweep_stale(*, now=None) -> dict:
         deployment_fail(deployment_id=dep_id, code=dc.PROCESSING_FAILED, message="Unpacking the archive never finished; upload it again.")
         failed += 1
     requeued = 0
-    from deployments import tasks
-
+    unpack = job_task("deployments.deployment_process_archive")
     for dep_id in Deployment.objects.filter(state=dc.PROCESSING, created_at__lt=now - PROCESSING_REQUEUE_AFTER).exclude(pending_archive_sha256="").values_list("id", flat=True):
-        tasks.deployment_process_archive.delay(dep_id)
+        unpack.delay(dep_id)
         requeued += 1
     grace = timedelta(seconds=settings.GHARART_BLOB_SWEEP_GRACE_SECONDS)
     return {"failed": failed, "requeued": requeued, "orphan_blobs_removed": blob_orphans_remove(older_than=now - grace)}
@@ -868,7 +873,7 @@ def deployment_promote(*, deployment, actor=None, role=None, reason="", force=Fa
                 status=409,
                 details={"preview_opened": opened, "gate_status": dep.gate_status, "replay_run_id": dep.gate_replay_run_id or None},
             )
-        schedules.publishing_lock_check(handle=handle, actor=actor, role=role, force=force, deployment=dep)
+        publishing_locks.publishing_lock_check(handle=handle, actor=actor, role=role, force=force, deployment=dep)
         if force:
             return _go_live(handle=handle, pointer=pointer, deployment=dep, kind=dc.RELEASE_FORCED_PROMOTE, action=c.AUDIT_FORCED_PROMOTE, reason=reason, actor=actor)
         return _go_live(handle=handle, pointer=pointer, deployment=dep, kind=dc.RELEASE_PROMOTE, action=c.AUDIT_PROMOTE, reason=reason, actor=actor)
@@ -889,7 +894,7 @@ def deployment_rollback(*, deployment, actor=None, reason="") -> ReleaseResult:
         if not was_live or pointer.deployment_id == dep.id or dep.state != dc.READY:
             message = "This deployment is live now." if pointer.deployment_id == dep.id else "This deployment was never live, so there is nothing to roll back to."
             raise ApplicationError(dc.NOT_A_PREVIOUS_RELEASE, message, status=409, details={"live_deployment_id": pointer.deployment_id})
-        schedules.publishing_lock_check(handle=handle, actor=actor)
+        publishing_locks.publishing_lock_check(handle=handle, actor=actor)
         return _go_live(handle=handle, pointer=pointer, deployment=dep, kind=dc.RELEASE_ROLLBACK, action=c.AUDIT_ROLLBACK, reason=reason, actor=actor)
 
 
@@ -914,8 +919,6 @@ def site_mode_set(*, handle, mode, actor=None) -> dict:
 
 def handle_links_update(*, handle, display_name, bio, links, actor=None):
     """Edit the links page (display name, bio, links)."""
-    from gharart.services import handle_profile_update
-
     handle = handle_profile_update(handle=handle, display_name=display_name, bio=bio, links=links)
     selectors.live_state_invalidate(handle.slug)
     return handle

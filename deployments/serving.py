@@ -29,7 +29,6 @@ from urllib.parse import unquote, urlsplit
 from django.conf import settings
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
-from django.test import RequestFactory
 from django.utils.encoding import iri_to_uri
 from django.utils.http import parse_etags
 
@@ -37,6 +36,7 @@ from deployments import compression, selectors, siterules, storage
 from deployments import constants as dc
 from gharart import constants as c
 from gharart.errors import error_response
+from gharart.in_process import in_process_request
 from gharart.models import Handle
 from gharart.request_id import request_id_for
 
@@ -188,12 +188,8 @@ def serve_deployment_path(request, deployment, path, *, extra_headers=None, site
 
 
 def decide(deployment, path, *, query=""):
-    """What answers ``path`` of ``deployment`` (a file, a rule, a 404): ``siterules.Decision``.
-
-    The one decision behind every route that serves a deployment, the edge docs' access
-    check and the dashboard's "test a path" box.
-    """
-    return siterules.decide(path, selectors.manifest_lookup_for(deployment), selectors.site_rules_for(deployment), query=query)
+    """What answers ``path`` of ``deployment``: ``selectors.deployment_path_decide``."""
+    return selectors.deployment_path_decide(deployment, path, query=query)
 
 
 def _site_prefix(request, path):
@@ -412,10 +408,7 @@ def _materialize(response):
 
 
 def _in_process_request(url, method, headers):
-    meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in (headers or {}).items()}
-    request = RequestFactory().generic(method.upper(), url, **meta)
-    request.gharart_in_process = True
-    return request
+    return in_process_request(url, method=method, headers=headers)
 
 
 def _split(path):

@@ -33,7 +33,9 @@ from django.core.files.storage import FileSystemStorage, storages
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from gharart.degraded import StorageUnavailable  # noqa: F401 - raised here, caught by callers as storage.StorageUnavailable
 from gharart.errors import ApplicationError
+from gharart.object_storage import is_unreachable as _is_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +46,6 @@ S3_PART_SIZE = 8 * 1024 * 1024
 # small file or a short Range costs one small GET and a long stream a handful.
 S3_FIRST_WINDOW = 256 * 1024
 S3_MAX_WINDOW = 64 * 1024 * 1024
-STORAGE_RETRY_AFTER = "5"
 # Models whose rows keep a blob alive: (app_label.Model, field holding the sha256).
 BLOB_REFERENCES = [
     ("deployments.DeploymentFile", "sha256"),
@@ -71,27 +72,6 @@ def insufficient_storage():
         status=507,
         headers={"Retry-After": "60"},
     )
-
-
-class StorageUnavailable(ApplicationError):
-    """Object storage is down, refuses or timed out: retry later, nothing was kept."""
-
-    status = 503
-    code = "service_unavailable"
-
-    def __init__(self, message="File storage is unavailable for a moment. Try again in a few seconds.", **kwargs):
-        kwargs.setdefault("headers", {"Retry-After": STORAGE_RETRY_AFTER})
-        super().__init__(message=message, **kwargs)
-
-
-def _is_unavailable(exc) -> bool:
-    """True for what botocore raises when object storage cannot be reached or is failing."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    if isinstance(exc, ClientError):
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-        return status >= 500 or exc.response.get("Error", {}).get("Code") in ("SlowDown", "ServiceUnavailable", "RequestTimeout")
-    return isinstance(exc, BotoCoreError)
 
 
 def _not_found(exc) -> bool:

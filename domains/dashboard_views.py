@@ -11,16 +11,16 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from deployments import selectors as deployment_selectors
-from domains import constants as dc
+from domains import constants as domc
 from domains import names, selectors, services
 from gharart import constants as c
 from gharart.dashboard import can, form_errors, handle_page
 from gharart.errors import ApplicationError
 
 STATUS_TEXT = {
-    dc.PENDING: "Waiting for the DNS record: not served yet.",
-    dc.VERIFIED: "Verified: serves the live site.",
-    dc.FAILING: "The DNS record has gone missing: still served for now.",
+    domc.PENDING: "Waiting for the DNS record: not served yet.",
+    domc.VERIFIED: "Verified: serves the live site.",
+    domc.FAILING: "The DNS record has gone missing: still served for now.",
 }
 
 
@@ -30,7 +30,7 @@ def _rows(handle):
         row.status_text = STATUS_TEXT.get(row.status, row.status)
         row.url = f"{names.sites_scheme()}://{row.domain}/"
         row.remove_confirm = f"Remove {row.domain}? It stops serving the site at once; adding it back needs a new DNS record."
-        if row.status == dc.FAILING and row.failing_since:
+        if row.status == domc.FAILING and row.failing_since:
             row.stops_at = row.failing_since + _grace()
         rows.append(row)
     return rows

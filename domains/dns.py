@@ -9,7 +9,7 @@ import dns.nameserver
 import dns.resolver
 from django.conf import settings
 
-from domains import constants as dc
+from domains import constants as domc
 
 
 class LookupFailed(Exception):
@@ -41,8 +41,8 @@ def _resolver() -> dns.resolver.Resolver:
         resolver.nameservers = [dns.nameserver.Do53Nameserver(host, port) for host, port in servers]
     else:
         resolver = dns.resolver.Resolver()
-    resolver.timeout = dc.DNS_TIMEOUT_SECONDS
-    resolver.lifetime = dc.DNS_TIMEOUT_SECONDS
+    resolver.timeout = domc.DNS_TIMEOUT_SECONDS
+    resolver.lifetime = domc.DNS_TIMEOUT_SECONDS
     resolver.cache = None  # a record just added must be seen at once
     return resolver
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from domains import constants as dc
+from domains import constants as domc
 
 
 def new_verification_token() -> str:
@@ -20,7 +20,7 @@ class CustomDomain(models.Model):
 
     domain = models.CharField(max_length=253, unique=True)
     handle = models.ForeignKey("gharart.Handle", on_delete=models.CASCADE, related_name="custom_domains")
-    status = models.CharField(max_length=10, choices=dc.STATUS_CHOICES, default=dc.PENDING, db_index=True)
+    status = models.CharField(max_length=10, choices=domc.STATUS_CHOICES, default=domc.PENDING, db_index=True)
     verification_token = models.CharField(max_length=64, default=new_verification_token, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -38,12 +38,12 @@ class CustomDomain(models.Model):
 
     @property
     def record_name(self):
-        return f"{dc.CHALLENGE_LABEL}.{self.domain}"
+        return f"{domc.CHALLENGE_LABEL}.{self.domain}"
 
     @property
     def record_value(self):
-        return f"{dc.VALUE_PREFIX}{self.verification_token}"
+        return f"{domc.VALUE_PREFIX}{self.verification_token}"
 
     @property
     def is_serving(self):
-        return self.status in dc.SERVING_STATUSES
+        return self.status in domc.SERVING_STATUSES

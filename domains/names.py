@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from domains import constants as dc
+from domains import constants as domc
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
@@ -63,7 +63,7 @@ def live_host(slug: str) -> str:
 
 def preview_host(deployment_id: str, slug: str) -> str:
     """``{id without dep_}--{handle}.{GHARART_SITES_DOMAIN}``."""
-    return f"{deployment_id.removeprefix('dep_')}{dc.PREVIEW_SEPARATOR}{slug}.{_sites_netloc()}"
+    return f"{deployment_id.removeprefix('dep_')}{domc.PREVIEW_SEPARATOR}{slug}.{_sites_netloc()}"
 
 
 def site_url(host: str, path: str = "/") -> str:
@@ -102,15 +102,15 @@ def classify(host: str) -> SiteHost | None:
         return None
     label = name[: -len(suffix)]
     if "." in label or not label:
-        return SiteHost(kind=dc.HOST_UNKNOWN, host=name)
-    key, sep, slug = label.partition(dc.PREVIEW_SEPARATOR)
+        return SiteHost(kind=domc.HOST_UNKNOWN, host=name)
+    key, sep, slug = label.partition(domc.PREVIEW_SEPARATOR)
     if sep:
         if _DEPLOYMENT_KEY.match(key) and _SLUG.match(slug):
-            return SiteHost(kind=dc.HOST_PREVIEW, host=name, handle_slug=slug, deployment_id=f"dep_{key}")
-        return SiteHost(kind=dc.HOST_UNKNOWN, host=name)
+            return SiteHost(kind=domc.HOST_PREVIEW, host=name, handle_slug=slug, deployment_id=f"dep_{key}")
+        return SiteHost(kind=domc.HOST_UNKNOWN, host=name)
     if _SLUG.match(label):
-        return SiteHost(kind=dc.HOST_LIVE, host=name, handle_slug=label)
-    return SiteHost(kind=dc.HOST_UNKNOWN, host=name)
+        return SiteHost(kind=domc.HOST_LIVE, host=name, handle_slug=label)
+    return SiteHost(kind=domc.HOST_UNKNOWN, host=name)
 
 
 def may_be_custom(name: str) -> bool:
@@ -157,4 +157,4 @@ def normalize_domain(raw) -> str:
 
 
 def challenge_name(domain: str) -> str:
-    return f"{dc.CHALLENGE_LABEL}.{domain}"
+    return f"{domc.CHALLENGE_LABEL}.{domain}"

@@ -30,11 +30,12 @@ from django.utils.encoding import escape_uri_path
 from deployments import constants as deployment_constants
 from deployments import previews, serving
 from deployments.models import Deployment
-from domains import constants as dc
+from domains import constants as domc
 from domains import names, selectors
 from gharart import constants as c
 from gharart import request_log
 from gharart.errors import ApplicationError
+from gharart.in_process import in_process_request
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +55,10 @@ def site_for_host(host: str) -> names.SiteHost | None:
         found = selectors.domain_on_host(name)
         if found is not None:
             slug, status = found
-            if status in dc.SERVING_STATUSES:
-                return names.SiteHost(kind=dc.HOST_CUSTOM, host=name, handle_slug=slug)
+            if status in domc.SERVING_STATUSES:
+                return names.SiteHost(kind=domc.HOST_CUSTOM, host=name, handle_slug=slug)
             # Added but not (or no longer) verified: a customer's name never shows the dashboard.
-            return names.SiteHost(kind=dc.HOST_UNVERIFIED, host=name)
+            return names.SiteHost(kind=domc.HOST_UNVERIFIED, host=name)
     return None
 
 
@@ -93,11 +94,11 @@ def site_response(request, site: names.SiteHost) -> HttpResponse:
 
 def _dispatch(request, site):
     path = request.path_info[1:]
-    if site.kind in (dc.HOST_LIVE, dc.HOST_CUSTOM):
+    if site.kind in (domc.HOST_LIVE, domc.HOST_CUSTOM):
         return serving.profile_serve(request, site.handle_slug, path, site_prefix="")
-    if site.kind == dc.HOST_PREVIEW:
+    if site.kind == domc.HOST_PREVIEW:
         return _preview(request, site, path)
-    if site.kind == dc.HOST_UNVERIFIED:
+    if site.kind == domc.HOST_UNVERIFIED:
         response = serving.content_error(request, 404, c.NOT_FOUND, "This domain has not been verified yet, so it serves no site.")
         response[serving.SITE_MODE_HEADER] = serving.UNKNOWN_HANDLE_MODE
         return response
@@ -130,24 +131,24 @@ def _preview(request, site, path):
     )
     if deployment is None:
         return serving.content_error(request, 404, deployment_constants.PREVIEW_NOT_FOUND, "No such preview.", headers={"X-Robots-Tag": "noindex, nofollow"})
-    token = request.GET.get(dc.PREVIEW_TOKEN_PARAM)
+    token = request.GET.get(domc.PREVIEW_TOKEN_PARAM)
     if token is not None:
         expires_at = _granted(token, deployment.id)
         if expires_at is None:
             return _grant_required(request, "This preview link is not valid or has expired. Open the preview report again for a new one.")
         return _grant_and_redirect(request, token, expires_at)
-    if _granted(request.COOKIES.get(dc.PREVIEW_COOKIE), deployment.id) is None:
+    if _granted(request.COOKIES.get(domc.PREVIEW_COOKIE), deployment.id) is None:
         return _grant_required(request, "This preview needs a preview link. Open the deployment's preview report for one.")
     return serving.serve_deployment_path(request, deployment, path, extra_headers=PREVIEW_HEADERS)
 
 
 def _grant_required(request, message):
-    return serving.content_error(request, 401, dc.PREVIEW_TOKEN_REQUIRED, message, headers={"X-Robots-Tag": "noindex, nofollow"})
+    return serving.content_error(request, 401, domc.PREVIEW_TOKEN_REQUIRED, message, headers={"X-Robots-Tag": "noindex, nofollow"})
 
 
 def _grant_and_redirect(request, token, expires_at):
     """Set the host-only grant cookie and send the browser to the URL without the token."""
-    query = [(k, v) for k, v in parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True) if k != dc.PREVIEW_TOKEN_PARAM]
+    query = [(k, v) for k, v in parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True) if k != domc.PREVIEW_TOKEN_PARAM]
     # One leading slash: "//evil.example/" must stay a path on this host, not a new host.
     location = "/" + escape_uri_path(request.path).lstrip("/") + (f"?{urlencode(query)}" if query else "")
     response = HttpResponse(status=302)
@@ -156,7 +157,7 @@ def _grant_and_redirect(request, token, expires_at):
     response["Referrer-Policy"] = "no-referrer"  # the token is in this URL: never pass it on
     max_age = max(0, int((expires_at - timezone.now()).total_seconds()))
     response.set_cookie(
-        dc.PREVIEW_COOKIE,
+        domc.PREVIEW_COOKIE,
         token,
         max_age=max_age,
         path="/",
@@ -173,13 +174,8 @@ def _grant_and_redirect(request, token, expires_at):
 def site_host_response(host, path, method="GET", headers=None) -> HttpResponse:
     """What a visitor of ``host`` gets for ``path`` (percent-encoded, may carry a query),
     run in-process through the same dispatch; the body is always in ``.content``."""
-    meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in (headers or {}).items()}
-    meta["HTTP_HOST"] = host
     url = "/" + (path or "").lstrip("/").split("#", 1)[0]
-    from django.test import RequestFactory
-
-    request = RequestFactory().generic(method.upper(), url, **meta)
-    request.gharart_in_process = True
+    request = in_process_request(url, method=method, headers=headers, host=host)
     site = site_for_host(host)
     if site is None:
         response = serving.content_error(request, 404, c.NOT_FOUND, "There is no such site.")

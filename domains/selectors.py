@@ -1,6 +1,6 @@
 """Reads of custom domains."""
 
-from domains import constants as dc
+from domains import constants as domc
 from domains.models import CustomDomain
 from gharart.errors import ApplicationError
 
@@ -13,7 +13,7 @@ def domain_get(*, handle, domain: str) -> CustomDomain:
     """The handle's custom domain ``domain`` or 404 ``domain_not_found``."""
     found = CustomDomain.objects.filter(handle=handle, domain=(domain or "").strip().lower().rstrip(".")).first()
     if found is None:
-        raise ApplicationError(dc.DOMAIN_NOT_FOUND, f"{domain} is not a custom domain of this handle.", status=404)
+        raise ApplicationError(domc.DOMAIN_NOT_FOUND, f"{domain} is not a custom domain of this handle.", status=404)
     return found
 
 
@@ -29,4 +29,4 @@ def domain_on_host(name: str) -> tuple[str, str] | None:
 def serving_handle_slug(name: str) -> str | None:
     """The slug of the handle a verified custom domain ``name`` serves, else None."""
     found = domain_on_host(name)
-    return found[0] if found is not None and found[1] in dc.SERVING_STATUSES else None
+    return found[0] if found is not None and found[1] in domc.SERVING_STATUSES else None

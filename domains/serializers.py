@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from domains import constants as dc
+from domains import constants as domc
 from domains.models import CustomDomain
 
 
@@ -17,7 +17,7 @@ class Verification(serializers.Serializer):
 
 
 class DomainOutput(serializers.ModelSerializer):
-    status = serializers.ChoiceField(choices=[s for s, _ in dc.STATUS_CHOICES])
+    status = serializers.ChoiceField(choices=[s for s, _ in domc.STATUS_CHOICES])
     verification = serializers.SerializerMethodField()
     serving = serializers.BooleanField(source="is_serving")
 
@@ -26,4 +26,4 @@ class DomainOutput(serializers.ModelSerializer):
         fields = ["domain", "status", "serving", "verification", "created_at", "verified_at", "last_checked_at", "failing_since"]
 
     def get_verification(self, obj) -> Verification:
-        return {"type": dc.RECORD_TYPE, "name": obj.record_name, "value": obj.record_value}
+        return {"type": domc.RECORD_TYPE, "name": obj.record_name, "value": obj.record_value}

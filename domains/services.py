@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from domains import constants as dc
+from domains import constants as domc
 from domains import dns, names
 from domains.models import CustomDomain
 from gharart import constants as c
@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 
 def _taken(domain):
-    return ApplicationError(dc.DOMAIN_TAKEN, f"{domain} has already been added to a handle.", status=409, details={"domain": domain})
+    return ApplicationError(domc.DOMAIN_TAKEN, f"{domain} has already been added to a handle.", status=409, details={"domain": domain})
 
 
 def domain_add(*, handle, domain, actor=None) -> CustomDomain:
@@ -40,7 +40,7 @@ def domain_add(*, handle, domain, actor=None) -> CustomDomain:
             row.save()
     except IntegrityError:  # a concurrent add of the same name won
         raise _taken(name)
-    audit_record(handle=handle, actor=actor, action=dc.AUDIT_ADD, target=name)
+    audit_record(handle=handle, actor=actor, action=domc.AUDIT_ADD, target=name)
     return row
 
 
@@ -63,20 +63,20 @@ def domain_verify(*, row: CustomDomain, actor=None, now: datetime | None = None)
     found, why = _record_found(row)
     row.last_checked_at = now
     if found:
-        row.status = dc.VERIFIED
+        row.status = domc.VERIFIED
         row.verified_at = row.verified_at or now
         row.failing_since = None
         row.last_error = ""
         row.save(update_fields=["status", "verified_at", "failing_since", "last_checked_at", "last_error"])
-        audit_record(handle=row.handle, actor=actor, action=dc.AUDIT_VERIFY, target=row.domain)
+        audit_record(handle=row.handle, actor=actor, action=domc.AUDIT_VERIFY, target=row.domain)
         return row
     row.last_error = why[:300]
     row.save(update_fields=["last_checked_at", "last_error"])
     raise ApplicationError(
-        dc.DOMAIN_VERIFICATION_FAILED,
+        domc.DOMAIN_VERIFICATION_FAILED,
         f"The DNS record was not found: {why}. Add it, wait a few minutes, and verify again.",
         status=409,
-        details={"expected": {"type": dc.RECORD_TYPE, "name": row.record_name, "value": row.record_value}, "reason": why},
+        details={"expected": {"type": domc.RECORD_TYPE, "name": row.record_name, "value": row.record_value}, "reason": why},
     )
 
 
@@ -84,7 +84,7 @@ def domain_remove(*, row: CustomDomain, actor=None) -> None:
     """Delete the domain: it stops serving with the next request."""
     handle, name = row.handle, row.domain
     row.delete()
-    audit_record(handle=handle, actor=actor, action=dc.AUDIT_REMOVE, target=name)
+    audit_record(handle=handle, actor=actor, action=domc.AUDIT_REMOVE, target=name)
 
 
 def domain_recheck(*, row: CustomDomain, now: datetime | None = None) -> CustomDomain:
@@ -98,16 +98,16 @@ def domain_recheck(*, row: CustomDomain, now: datetime | None = None) -> CustomD
     found, why = _record_found(row)
     row.last_checked_at = now
     if found:
-        row.status, row.failing_since, row.last_error = dc.VERIFIED, None, ""
+        row.status, row.failing_since, row.last_error = domc.VERIFIED, None, ""
     else:
         row.last_error = why[:300]
         if row.failing_since is None:
             row.failing_since = now
         if now - row.failing_since >= settings.GHARART_DOMAIN_GRACE:
             logger.warning("Custom domain %s lost its TXT record %s ago: no longer served", row.domain, now - row.failing_since)
-            row.status, row.verified_at, row.failing_since = dc.PENDING, None, None
+            row.status, row.verified_at, row.failing_since = domc.PENDING, None, None
         else:
-            row.status = dc.FAILING
+            row.status = domc.FAILING
     row.save(update_fields=["status", "verified_at", "failing_since", "last_checked_at", "last_error"])
     return row
 
@@ -115,7 +115,7 @@ def domain_recheck(*, row: CustomDomain, now: datetime | None = None) -> CustomD
 def domain_recheck_all(*, now: datetime | None = None) -> int:
     """Re-check every serving domain (the Celery beat job); returns how many were checked."""
     count = 0
-    for row in CustomDomain.objects.filter(status__in=dc.SERVING_STATUSES).select_related("handle").iterator():
+    for row in CustomDomain.objects.filter(status__in=domc.SERVING_STATUSES).select_related("handle").iterator():
         try:
             domain_recheck(row=row, now=now)
         except Exception:  # one bad row must not stop the others

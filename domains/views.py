@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 
 from deployments import constants as deployment_constants
 from deployments.models import Deployment
-from domains import constants as dc
+from domains import constants as domc
 from domains import names, selectors
 from gharart import constants as c
 from gharart.errors import error_response
@@ -23,9 +23,9 @@ def tls_allowed(name: str) -> bool:
     site = names.classify(name)
     if site is None:
         return names.may_be_custom(name) and selectors.serving_handle_slug(name) is not None
-    if site.kind == dc.HOST_LIVE:
+    if site.kind == domc.HOST_LIVE:
         return Handle.objects.filter(slug=site.handle_slug).exists()
-    if site.kind == dc.HOST_PREVIEW:
+    if site.kind == domc.HOST_PREVIEW:
         return Deployment.objects.filter(
             pk=site.deployment_id, handle__slug=site.handle_slug, target=deployment_constants.TARGET_SITE, state=deployment_constants.READY
         ).exists()

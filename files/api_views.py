@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from files import constants as fc
 from files import docs, downloads, links, selectors, services
+from files.models import File
 from files.serializers import (
     AcceptedOutput,
     CampaignInput,
@@ -25,16 +26,14 @@ from files.serializers import (
 from files.uploads import CappedTemporaryFileUploadHandler, content_length_too_large, too_large
 from gharart import constants as c
 from gharart import throttles
-from gharart.access import Access, check_scope
+from gharart.access import Access
 from gharart.api import HandleAPIView, PublicAPIView
 from gharart.errors import ApplicationError
-from gharart.models import PersonalAccessToken
 from gharart.pagination import NewestFirstCursorPagination
-from gharart.selectors import membership_get
 
 # Every member may read (API.md roles: a viewer makes every GET of its handle).
 FILES_READ = Access(c.READ_ROLES, c.SCOPE_FILES_READ)
-FILES_WRITE = Access(c.FILES_ROLES, c.SCOPE_FILES_WRITE)
+FILES_WRITE = services.MAGIC_LINK_MINT_ACCESS  # the same rule: partnerships+, files:write
 UPDATABLE = ("access", "expires_at", "recipients", "title", "max_downloads", "campaign_id", "password")
 
 
@@ -61,7 +60,7 @@ class FileListView(HandleAPIView):
     """The handle's files, and uploads (multipart, streamed to storage)."""
 
     access = {"GET": FILES_READ, "POST": FILES_WRITE}
-    daily_quota = {"POST": "file_uploads"}
+    # No ``daily_quota`` here: ``services.file_upload`` charges every upload, whoever sends it.
     pagination_class = NewestFirstCursorPagination
 
     def initialize_request(self, request, *args, **kwargs):
@@ -156,24 +155,6 @@ class MagicLinkDetailView(HandleAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _member_may_mint(request, file):
-    """A member with partnerships+ (and ``files:write`` on a PAT) mints links directly."""
-    if file is None or not request.user.is_authenticated:
-        return False
-    membership = membership_get(user=request.user, slug=file.handle.slug)
-    if membership is None or membership.role not in c.FILES_ROLES:
-        return False
-    auth = request.auth
-    if isinstance(auth, PersonalAccessToken):
-        if auth.handle_id is not None and auth.handle_id != file.handle_id:
-            return False
-        try:
-            check_scope(auth, c.SCOPE_FILES_WRITE)
-        except ApplicationError:
-            return False
-    return True
-
-
 class MagicLinkRequestView(PublicAPIView):
     """Ask for a magic link (anyone: always 202) or mint one (members: 201 with the URL)."""
 
@@ -188,19 +169,17 @@ class MagicLinkRequestView(PublicAPIView):
 
     @extend_schema(request=MagicLinkRequestInput, responses={201: MagicLinkMintedOutput, 202: AcceptedOutput}, tags=["files"])
     def post(self, request, file_id):
-        from files.models import File
-
         file = File.objects.select_related("handle").filter(pk=file_id).first() if request.user.is_authenticated else None
-        if _member_may_mint(request, file):
+        if services.magic_link_mint_allowed(user=request.user, auth=request.auth, file=file):
             send = request.data.get("send") in (True, "true", "1", "on")
             link, token = services.magic_link_mint(file=file, email=request.data.get("email"), actor=request.user, send=send)
             body = {"url": links.public_file_url(file.id, token), "expires_at": link.expires_at, "email": link.email, "id": link.id}
             return Response(MagicLinkMintedOutput(body).data, status=status.HTTP_201_CREATED)
         # Anonymous (or a caller without the right): the same answer whoever asks.
         ip = throttles.client_ip(request)
-        throttles.hit("magic_link_ip", f"magic-link:ip:{ip}")
+        throttles.hit(c.THROTTLE_MAGIC_LINK_IP, f"magic-link:ip:{ip}")
         raw_email = links.normalize_email(str(request.data.get("email") or "")).lower()
-        throttles.hit("magic_link_file_email", f"magic-link:{str(file_id)[:40]}:{links.token_hash(raw_email)}")
+        throttles.hit(c.THROTTLE_MAGIC_LINK_FILE_EMAIL, f"magic-link:{str(file_id)[:40]}:{links.token_hash(raw_email)}")
         email = services.magic_link_request(file_id=file_id, email=request.data.get("email"))
         if "text/html" in request.headers.get("Accept", ""):
             return render(request._request, "files/public_link_requested.html", {"email": email, "file_id": file_id}, status=202)

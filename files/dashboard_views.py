@@ -132,10 +132,16 @@ def _upload(request, handle):
         errors = form_errors(exc)
         if exc.code == fc.FILE_TOO_LARGE:
             errors = {"file": [exc.message]}
+        elif exc.code == c.DAILY_WRITE_LIMIT_EXCEEDED:
+            errors = {"form": [exc.message]}
         context = _files_context(request, upload_errors=errors, upload_form=form)
         template = "files/_files_section.html" if request.htmx else "files/files_page.html"
-        status = 400 if request.htmx else exc.status
-        return render(request, template, context, status=status)
+        # The quota refusal keeps its 429 and Retry-After (app.js swaps 429 bodies too).
+        status = exc.status if exc.code == c.DAILY_WRITE_LIMIT_EXCEEDED else 400 if request.htmx else exc.status
+        response = render(request, template, context, status=status)
+        if exc.code == c.DAILY_WRITE_LIMIT_EXCEEDED:
+            response["Retry-After"] = exc.headers.get("Retry-After", "")
+        return response
     if request.htmx:
         return render(request, "files/_files_section.html", _files_context(request, uploaded=file, open_file=file.id))
     messages.success(request, f"Uploaded {file.name}.")
@@ -205,7 +211,7 @@ def file_delete(request, handle, file_id):
 
 
 @require_POST
-@handle_page(c.FILES_ROLES)
+@handle_page(services.MAGIC_LINK_MINT_ACCESS.roles)
 def link_mint(request, handle, file_id):
     file = _file_or_404(request, file_id)
     send = request.POST.get("send") in ("1", "on", "true")

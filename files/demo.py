@@ -8,6 +8,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from deployments import selectors as dep_selectors
+from deployments import services as dep_services
 from files import constants as fc
 from files import services
 from files.models import Campaign, DocsAccessPolicy, File
@@ -73,9 +75,6 @@ DEMO_DOCS = {
 def _seed_docs(*, handle, owner):
     """Publish a small internal handbook as the live docs deployment (once)."""
     import zipfile
-
-    from deployments import selectors as dep_selectors
-    from deployments import services as dep_services
 
     if owner is None or "docs" in dep_selectors.live_deployment_ids(handle=handle):
         return False

@@ -11,14 +11,22 @@ import fnmatch
 import hashlib
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 
+from deployments import selectors as dep_selectors
+from deployments.constants import TARGET_DOCS
 from files import constants as fc
 from files import links
+from files.models import DocsAccessPolicy, DocsSigninUse
 from gharart.clock import db_now
 
 logger = logging.getLogger("gharart.files.docs")
@@ -28,11 +36,6 @@ logger = logging.getLogger("gharart.files.docs")
 
 
 def live_docs_deployment(*, handle):
-    try:
-        from deployments import selectors as dep_selectors
-        from deployments.constants import TARGET_DOCS
-    except ImportError:  # deployments not installed in this build
-        return None
     return dep_selectors.live_deployment(handle=handle, target=TARGET_DOCS)
 
 
@@ -135,21 +138,72 @@ def partner_allowed(policy, email) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class DocsAccess:
+    """The policy's answer for one reader and one page: ``kind`` (a ``VIEWER_*``) when the
+    page may be read, else ``refusals``, every rule that keeps the reader out, the one the
+    edge answers with (``code``) first."""
+
+    kind: str = ""
+    refusals: tuple = ()
+
+    @property
+    def allowed(self) -> bool:
+        return bool(self.kind)
+
+    @property
+    def code(self) -> str:
+        return self.refusals[0] if self.refusals else ""
+
+
+def page_confidential(policy, path, flagged=False) -> bool:
+    """Members-only by its own classification meta tag, or by a ``confidential_paths`` glob."""
+    return bool(flagged) or path_matches(path, policy.confidential_paths)
+
+
+def access_decide(*, policy, member, partner, confidential, open_now=None) -> DocsAccess:
+    """The one docs access rule: the edge asks it for each request, the dashboard preview for
+    each page.
+
+    Members always read. Anyone else, in this order: outside the window nobody
+    (``docs_access_window_closed``); ``public`` lets anyone in, ``partners`` a signed-in
+    partner (``partner``: a valid cookie for the current policy), otherwise nobody
+    (``docs_access_denied``: sign in); a confidential page stays members-only
+    (``docs_members_only``).
+    """
+    if member:
+        return DocsAccess(kind=fc.VIEWER_MEMBER)
+    refusals = []
+    if not (window_open(policy) if open_now is None else open_now):
+        refusals.append(fc.DOCS_ACCESS_WINDOW_CLOSED)
+    if policy.visibility == fc.VISIBILITY_PUBLIC:
+        kind = fc.VIEWER_PARTNER if partner else fc.VIEWER_PUBLIC
+    elif partner and policy.visibility == fc.VISIBILITY_PARTNERS:
+        kind = fc.VIEWER_PARTNER
+    else:
+        refusals.append(fc.DOCS_ACCESS_DENIED)
+    if confidential:
+        refusals.append(fc.DOCS_MEMBERS_ONLY)
+    return DocsAccess(refusals=tuple(refusals)) if refusals else DocsAccess(kind=kind)
+
+
 def who_can_read(*, policy, pages):
-    """Rows for the dashboard preview: each page and who may read it now."""
+    """Rows for the dashboard preview: each page and who may read it now (``access_decide``)."""
     rows = []
     open_now = window_open(policy)
     for path, flag in sorted(pages):
-        confidential = flag or path_matches(path, policy.confidential_paths)
-        if confidential:
-            readers, why = "Members only", "confidential (" + ("meta tag" if flag else "path rule") + ")"
-        elif not open_now:
-            readers, why = "Members only", "outside the access window"
-        elif policy.visibility == fc.VISIBILITY_PUBLIC:
+        confidential = page_confidential(policy, path, flag)
+        anyone = access_decide(policy=policy, member=False, partner=False, confidential=confidential, open_now=open_now)
+        partner = access_decide(policy=policy, member=False, partner=True, confidential=confidential, open_now=open_now)
+        if anyone.allowed:
             readers, why = "Anyone", "visibility is public"
-        elif policy.visibility == fc.VISIBILITY_PARTNERS:
+        elif partner.allowed:
             who = ", ".join(policy.partner_emails + ["@" + d for d in policy.partner_domains])
             readers, why = f"Members and partners ({who})", "visibility is partners"
+        elif fc.DOCS_MEMBERS_ONLY in partner.refusals:  # the most lasting reason first
+            readers, why = "Members only", "confidential (" + ("meta tag" if flag else "path rule") + ")"
+        elif fc.DOCS_ACCESS_WINDOW_CLOSED in partner.refusals:
+            readers, why = "Members only", "outside the access window"
         else:
             readers, why = "Members only", "visibility is members"
         rows.append({"path": path, "readers": readers, "why": why, "confidential": confidential})
@@ -219,10 +273,6 @@ def signin_token_use(*, token, slug, policy):
     Recorded in the database (one row per sign-in, unique on the ID's hash), so every
     process agrees; rows older than a link's lifetime are removed as new ones arrive.
     """
-    from django.db import IntegrityError, transaction
-
-    from files.models import DocsSigninUse
-
     signed = signin_token_read(token=token, slug=slug, policy=policy)
     data = _signin_data(token=token, slug=slug, policy=policy) if signed else None
     if data is None or not isinstance(data.get("j"), str) or not data["j"]:
@@ -240,17 +290,11 @@ def signin_token_use(*, token, slug, policy):
 
 def signin_send(*, handle_id, email, next_path="/"):
     """Email a sign-in link when the policy lets ``email`` in now; otherwise do nothing."""
-    from django.core.mail import EmailMultiAlternatives
-    from django.template.loader import render_to_string
-
-    from files.models import DocsAccessPolicy
-
     policy = DocsAccessPolicy.objects.select_related("handle").filter(handle_id=handle_id).first()
     if policy is None or not partner_allowed(policy, email) or not window_open(policy):
         return False
     slug = policy.handle.slug
     token = signin_token(slug=slug, email=email, version=policy.version, next_path=next_path)
-    from urllib.parse import urlencode
 
     url = f"{settings.GHARART_PUBLIC_URL}{cookie_path(slug)}_access?{urlencode({'token': token})}"
     context = {"handle": policy.handle, "url": url, "email": email, "minutes": fc.DOCS_SIGNIN_MAX_AGE // 60}

@@ -48,10 +48,10 @@ CHUNK = 256 * 1024
 # Bytes of a metered download (a file with max_downloads) charged per database update.
 METER_WINDOW = 1024 * 1024
 # Wrong magic-link tokens per client address: settings.GHARART_THROTTLES.
-MAGIC_LINK_FAILURES = "magic_link_failures"
+MAGIC_LINK_FAILURES = c.THROTTLE_MAGIC_LINK_FAILURES
 # Wrong file passwords: per client address and per file (settings.GHARART_THROTTLES).
-PASSWORD_IP_FAILURES = "file_password_ip_failures"
-PASSWORD_FILE_FAILURES = "file_password_file_failures"
+PASSWORD_IP_FAILURES = c.THROTTLE_FILE_PASSWORD_IP_FAILURES
+PASSWORD_FILE_FAILURES = c.THROTTLE_FILE_PASSWORD_FILE_FAILURES
 # Previewed on the landing page with an <img> of the same bytes (never SVG: it is a document).
 PREVIEW_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -131,15 +131,6 @@ def authorize(*, file_id, token):
     # The download limit is checked per client when bytes are asked for (a download
     # already counted may resume after the limit is reached).
     return file, link
-
-
-def _limit_reached(file):
-    return ApplicationError(
-        fc.DOWNLOAD_LIMIT_REACHED,
-        "This file's download limit is used up.",
-        status=410,
-        details={"max_downloads": file.max_downloads},
-    )
 
 
 def _iso(value):
@@ -382,7 +373,7 @@ def public_file_unlock(request, file_id):
     password = request.POST.get("password", "")
     ip = f"ip:{throttles.client_ip(request)}"
     try:
-        throttles.hit("public_download", ip)
+        throttles.hit(c.THROTTLE_PUBLIC_DOWNLOAD, ip)
         file, link = authorize(file_id=file_id, token=token)
         if not file.password_hash:
             return HttpResponseRedirect(_file_url(file, token), status=303) if wants_html(request) else HttpResponse(status=204)
@@ -416,7 +407,7 @@ def public_file(request, file_id):
     token = request.GET.get("token") or None
     ip = f"ip:{throttles.client_ip(request)}"
     try:
-        throttles.hit("public_download", ip)
+        throttles.hit(c.THROTTLE_PUBLIC_DOWNLOAD, ip)
         if token:
             # Guessing tokens: after too many wrong ones from an address, every try is 429.
             throttles.failures_gate(MAGIC_LINK_FAILURES, ip)
@@ -430,7 +421,7 @@ def public_file(request, file_id):
         return error_page(request, exc, file_id=file_id)
     if request.method == "GET" and wants_html(request) and not request.GET.get("download"):
         if file.limit_reached:
-            return error_page(request, _limit_reached(file), file_id=file.id)
+            return error_page(request, services.download_limit_reached(file), file_id=file.id)
         return landing_page(request, file, link, token)
     try:
         password_gate(request, file)
@@ -439,8 +430,10 @@ def public_file(request, file_id):
             return landing_page(request, file, link, token)
         return error_page(request, exc, file_id=file_id)
     client_key = services.download_client_key(link=link, ip=throttles.client_ip(request), user_agent=request.headers.get("User-Agent", ""))
-    if not services.file_download_may_resume(file=file, client_key=client_key):
-        return error_page(request, _limit_reached(file), file_id=file.id)
+    try:
+        services.file_download_admit(file=file, client_key=client_key)
+    except ApplicationError as exc:
+        return error_page(request, exc, file_id=file.id)
     etag = f'"{file.sha256}"'
     if _etag_matches(request.headers.get("If-None-Match"), etag):
         return _common_headers(HttpResponse(status=304), file)
@@ -459,11 +452,12 @@ def public_file(request, file_id):
     start, end = (0, file.size - 1) if byte_range is None else byte_range
     # nginx or object storage sends the bytes itself, unseen here: charge all it will send.
     handed_off = settings.GHARART_ACCEL_REDIRECT or (settings.GHARART_S3_REDIRECT and storage.is_object_storage())
-    first_window = end + 1 if handed_off else min(end + 1, start + METER_WINDOW)
-    started = services.file_download_start(file=file, client_key=client_key, link=link, start=start, end=end + 1, first_window=first_window)
-    if started is None or (started[0] and started[1] is None):
-        return error_page(request, _limit_reached(file), file_id=file.id)
-    download_id, charge = started
+    try:
+        download_id, charge = services.file_download_open(
+            file=file, client_key=client_key, link=link, start=start, end=end + 1, window=None if handed_off else METER_WINDOW
+        )
+    except ApplicationError as exc:
+        return error_page(request, exc, file_id=file.id)
     if settings.GHARART_S3_REDIRECT and storage.is_object_storage():
         # The client fetches the bytes (and any Range) from object storage directly.
         url = storage.blob_presigned_url(file.sha256, filename=file.name, content_type=file.content_type, disposition=_disposition(file))

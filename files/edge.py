@@ -17,6 +17,10 @@ from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from rest_framework import exceptions as drf_exceptions
 
+from deployments import constants as dc
+from deployments import previews
+from deployments.models import Deployment
+from deployments.serving import content_error, decide, serve_deployment_path, wants_html
 from files import constants as fc
 from files import docs, links, selectors
 from files.models import DocsAccessLog
@@ -73,8 +77,6 @@ def _identify(request, handle):
 
 
 def _error(request, status, code, message, *, headers=None, details=None):
-    from deployments.serving import content_error
-
     return content_error(request, status, code, message, headers={**EDGE_HEADERS, **(headers or {})}, details=details)
 
 
@@ -87,8 +89,6 @@ def _to_access_page(request, slug, path):
 
 def _not_allowed(request, slug, path, viewer, *, code=fc.DOCS_ACCESS_DENIED, message=None):
     """Browsers go to the sign-in page; API clients get 401 (no credentials) or 403."""
-    from deployments.serving import wants_html
-
     if wants_html(request) and code == fc.DOCS_ACCESS_DENIED:
         return _to_access_page(request, slug, path)
     if not viewer.credentials and not viewer.email and code == fc.DOCS_ACCESS_DENIED:
@@ -140,10 +140,6 @@ def edge_docs(request, handle, path=""):
 
 def edge_docs_preview(request, handle, token, path=""):
     """A signed preview of a ``docs`` deployment, behind the same access policy as the live docs."""
-    from deployments import constants as dc
-    from deployments import previews
-    from deployments.models import Deployment
-
     handle_obj = Handle.objects.filter(slug=handle).first()
     if handle_obj is None:
         return _error(request, 404, fc.DOCS_NOT_FOUND, "There are no such internal docs.")
@@ -167,8 +163,6 @@ def edge_docs_preview(request, handle, token, path=""):
 
 def _serve_docs(request, handle_obj, deployment, path, *, prefix="", log_prefix="", extra_headers=None):
     """Serve ``path`` of a docs ``deployment`` (live or previewed) to whoever the policy lets in."""
-    from deployments.serving import decide, serve_deployment_path
-
     handle = handle_obj.slug
     try:
         viewer = _identify(request, handle_obj)
@@ -181,10 +175,19 @@ def _serve_docs(request, handle_obj, deployment, path, *, prefix="", log_prefix=
         if viewer.member:
             return _error(request, 404, fc.DOCS_NOT_FOUND, "No internal docs are published yet.")
         return _not_allowed(request, handle, prefix + path, viewer)
-    if viewer.member:
-        kind = fc.VIEWER_MEMBER
-    else:
-        if not docs.window_open(policy):
+    kind = fc.VIEWER_MEMBER
+    if not viewer.member:
+        # The rule applies to whatever body would be served: the page asked for, a
+        # _redirects rewrite's target, or the docs' own 404.html. A path under a
+        # confidential rule is members-only whether it exists or not (no telling which
+        # confidential pages exist).
+        found = decide(deployment, path)
+        body_confidential = found.entry is not None and docs.page_confidential(policy, found.entry.path, found.entry.confidential)
+        confidential = docs.path_matches(path, policy.confidential_paths) or (
+            body_confidential and (found.status == 200 or found.rule is not None)
+        )
+        access = docs.access_decide(policy=policy, member=False, partner=bool(viewer.email), confidential=confidential)
+        if access.code == fc.DOCS_ACCESS_WINDOW_CLOSED:
             return _error(
                 request,
                 403,
@@ -192,27 +195,11 @@ def _serve_docs(request, handle_obj, deployment, path, *, prefix="", log_prefix=
                 "The internal docs are not open to partners at this time.",
                 details={"starts_at": _iso(policy.window_starts_at), "ends_at": _iso(policy.window_ends_at)},
             )
-        # The same decision as serving. The rule applies to whatever body would be served:
-        # the page asked for, a _redirects rewrite's target, or the docs' own 404.html. A
-        # path under a confidential rule is members-only whether it exists or not (no
-        # telling which confidential pages exist).
-        found = decide(deployment, path)
-        body_confidential = found.entry is not None and (
-            found.entry.confidential or docs.path_matches(found.entry.path, policy.confidential_paths)
-        )
-        confidential = docs.path_matches(path, policy.confidential_paths) or (
-            body_confidential and (found.status == 200 or found.rule is not None)
-        )
-        if policy.visibility == fc.VISIBILITY_PUBLIC:
-            kind = fc.VIEWER_PARTNER if viewer.email else fc.VIEWER_PUBLIC
-        elif viewer.email:
-            kind = fc.VIEWER_PARTNER
-        else:
-            return _not_allowed(request, handle, prefix + path, viewer)
-        if confidential:
-            if not viewer.email and not viewer.credentials:
-                return _not_allowed(request, handle, prefix + path, viewer)
+        if access.code == fc.DOCS_MEMBERS_ONLY and (viewer.email or viewer.credentials):
             return _error(request, 403, fc.DOCS_MEMBERS_ONLY, "This page is confidential: members of the handle only.")
+        if not access.allowed:
+            return _not_allowed(request, handle, prefix + path, viewer)
+        kind = access.kind
         if body_confidential:
             # A confidential 404.html: the plain not-found answer instead of its body.
             _log(request, handle_obj, viewer, kind, log_prefix + path, 404)
@@ -273,7 +260,7 @@ def edge_docs_access(request, handle):
         return response
     if request.method == "POST":
         try:
-            throttles.hit("docs_access", f"docs-access:ip:{throttles.client_ip(request)}")
+            throttles.hit(c.THROTTLE_DOCS_ACCESS, f"docs-access:ip:{throttles.client_ip(request)}")
         except ApplicationError as exc:
             context["errors"] = {"form": [exc.message]}
             response = render(request, "files/docs_signin.html", context, status=429)
@@ -284,11 +271,9 @@ def edge_docs_access(request, handle):
         if not links.is_email(email):
             context["errors"] = {"email": ["Enter a valid email address."]}
             return render(request, "files/docs_signin.html", context, status=400)
-        from files.tasks import docs_signin_send
-
         # The job decides whether this address may sign in: the answer is the same for all.
         try:
-            dispatch(docs_signin_send, handle_obj.id, email, next_path)
+            dispatch("files.docs_signin_send", handle_obj.id, email, next_path)
         except ApplicationError as exc:  # the broker is down: say so, and when to retry
             context["errors"] = {"form": [exc.message]}
             response = render(request, "files/docs_signin.html", context, status=exc.status)

@@ -6,6 +6,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from files import constants as fc
+from files.docs import policy_warnings
 from files.models import Campaign, DocsAccessLog, DocsAccessPolicy, File, MagicLink
 from gharart.errors import ApplicationError
 
@@ -97,8 +98,6 @@ def campaigns_ending_soon(*, handle, days=fc.EXPIRING_SOON_DAYS):
 
 def overview_panel(*, handle, membership):
     """Counts of files by access, files expiring soon, and docs policy warnings."""
-    from files.docs import policy_warnings
-
     counts = {a: 0 for a in fc.ACCESS_VALUES}
     for row in File.objects.filter(handle=handle).values("access").annotate(n=Count("pk")):
         counts[row["access"]] = row["n"]

@@ -87,11 +87,6 @@ class AcceptedOutput(serializers.Serializer):
     status = serializers.CharField(default="accepted")
 
 
-class PolicyWarning(serializers.Serializer):
-    code = serializers.ChoiceField(choices=[fc.WARNING_POLICY_TOO_PERMISSIVE, fc.WARNING_CONFIDENTIAL_NOT_COVERED])
-    message = serializers.CharField()
-    paths = serializers.ListField(child=serializers.CharField(), required=False)
-    domains = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class DocsPolicyInput(serializers.Serializer):

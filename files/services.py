@@ -7,23 +7,24 @@ report the same field errors (``ApplicationError(validation_error, details={fiel
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from deployments import storage
 from deployments.models import Blob
 from files import constants as fc
 from files import links, ranges
 from files.models import Campaign, DocsAccessPolicy, File, FileDownload, MagicLink
-from files.uploads import detect_content_type, sanitize_filename
+from files.uploads import SNIFF_BYTES, detect_content_type, sanitize_filename
 from gharart import constants as c
-from gharart.clock import db_now
+from gharart import throttles
+from gharart.access import Access, handle_access_allows
+from gharart.clock import db_now, parse_time
 from gharart.errors import ApplicationError
 from gharart.jobs import dispatch_on_commit
 from gharart.services import audit_record
@@ -35,48 +36,6 @@ UNSET = object()
 
 def _invalid(message, errors):
     return ApplicationError(c.VALIDATION_ERROR, message, details=errors)
-
-
-# Times outside these years are refused: near year 1 or 9999 an offset pushes the UTC time
-# out of range (a 500), and years before 1000 are not written as four digits in responses.
-MIN_YEAR, MAX_YEAR = 1970, 9998
-
-
-def parse_time(value, *, field, errors):
-    """ISO 8601 time (naive = UTC), or a date meaning the end of that UTC day; '' / None -> None."""
-    if value is None or value == "":
-        return None
-    parsed = _parse_time(value, field=field, errors=errors)
-    if parsed is None:
-        return None
-    try:
-        utc = parsed.astimezone(UTC)
-    except OverflowError:
-        utc = None
-    if utc is None or not MIN_YEAR <= utc.year <= MAX_YEAR:
-        errors[field] = [f"Use a time between {MIN_YEAR} and {MAX_YEAR}."]
-        return None
-    return utc
-
-
-def _parse_time(value, *, field, errors):
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    text = str(value).strip()
-    try:
-        parsed = parse_datetime(text)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        try:
-            day = parse_date(text)
-        except ValueError:
-            day = None
-        if day is None:
-            errors[field] = ["Use an ISO 8601 time such as 2026-11-25T12:00:00Z."]
-            return None
-        parsed = datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _clean_max_downloads(value, errors):
@@ -163,13 +122,33 @@ def _clean_file_fields(*, handle=None, current=None, access=UNSET, expires_at=UN
 
 
 def file_upload(*, handle, actor, upload, access=None, expires_at=None, recipients=None, title="", max_downloads=None, campaign_id=None):
-    """Store an uploaded file and create its row.
+    """Store an uploaded file and create its row, charged to the handle's daily upload quota.
+
+    Every way in (the API, the dashboard, the demo seed) comes through here, so every
+    upload costs one unit of ``file_uploads``: over the limit it is refused with 429
+    ``daily_write_limit_exceeded`` before anything is stored, and a refused upload (bad
+    fields, too large) gives its unit back.
 
     ``upload`` is a Django ``UploadedFile`` (spooled to disk by the upload handler). The
     bytes are streamed into the content-addressed store; the row is created only after
     they are in place, so a file never appears half stored. The name is sanitized and
     the content type detected from the bytes.
     """
+    with throttles.quota_charged(c.QUOTA_FILE_UPLOADS, handle.slug):
+        return _file_store(
+            handle=handle,
+            actor=actor,
+            upload=upload,
+            access=access,
+            expires_at=expires_at,
+            recipients=recipients,
+            title=title,
+            max_downloads=max_downloads,
+            campaign_id=campaign_id,
+        )
+
+
+def _file_store(*, handle, actor, upload, access, expires_at, recipients, title, max_downloads, campaign_id):
     fields, errors = _clean_file_fields(
         handle=handle,
         campaign_id=campaign_id,
@@ -188,7 +167,7 @@ def file_upload(*, handle, actor, upload, access=None, expires_at=None, recipien
         raise storage.BlobTooLarge(message=f"The file is larger than the limit of {max_bytes} bytes.", details={"max_bytes": max_bytes})
     name = sanitize_filename(upload.name)
     upload.seek(0)
-    head = upload.read(8192)
+    head = upload.read(SNIFF_BYTES)
     upload.seek(0)
     content_type = detect_content_type(head, name)
     info = storage.blob_put_stream(upload, max_bytes=max_bytes)
@@ -367,6 +346,39 @@ def _open_download(file_id, client_key, *, lock=False):
     return (qs.select_for_update() if lock else qs).first()
 
 
+def download_limit_reached(file):
+    """410 ``download_limit_reached``: every allowed download of ``file`` is used."""
+    return ApplicationError(
+        fc.DOWNLOAD_LIMIT_REACHED,
+        "This file's download limit is used up.",
+        status=410,
+        details={"max_downloads": file.max_downloads},
+    )
+
+
+def file_download_admit(*, file, client_key):
+    """Before any answer that could lead to bytes (HEAD and 304 too): 410 when this client has
+    no open download left to finish and ``max_downloads`` are used up."""
+    if not file_download_may_resume(file=file, client_key=client_key):
+        raise download_limit_reached(file)
+
+
+def file_download_open(*, file, client_key, link=None, start, end, window=None):
+    """Count the download that sends bytes ``[start, end)`` and charge its first window.
+
+    ``window`` is how many bytes are charged now (the rest as they are streamed, with
+    ``file_download_charge``); None charges them all (nginx or object storage sends them
+    unseen). Returns ``(download_id, charge)`` as ``file_download_start``; raises 410
+    ``download_limit_reached`` when a new download is needed and none is left, or when the
+    first window would re-send more than the download's allowance.
+    """
+    first_window = end if window is None else min(end, start + window)
+    started = file_download_start(file=file, client_key=client_key, link=link, start=start, end=end, first_window=first_window)
+    if started is None or (started[0] and started[1] is None):
+        raise download_limit_reached(file)
+    return started
+
+
 def file_download_may_resume(*, file, client_key) -> bool:
     """True when bytes may be sent to this client now (HEAD and 304 send none, but answer alike)."""
     if file.max_downloads is None or not file.limit_reached:
@@ -476,6 +488,16 @@ def _clean_email(email):
     return email
 
 
+# Minting a link directly (the dashboard's form, the API for members): partnerships+ and,
+# on a personal access token, ``files:write`` for this handle.
+MAGIC_LINK_MINT_ACCESS = Access(c.FILES_ROLES, c.SCOPE_FILES_WRITE)
+
+
+def magic_link_mint_allowed(*, user, auth, file) -> bool:
+    """Whether this caller mints links of ``file`` directly (else it may only ask for one)."""
+    return file is not None and handle_access_allows(user=user, auth=auth, handle=file.handle, access=MAGIC_LINK_MINT_ACCESS)
+
+
 @transaction.atomic
 def magic_link_mint(*, file, email, actor=None, send=False):
     """Issue a new magic link for ``email``; returns ``(link, token)``.
@@ -506,10 +528,8 @@ def magic_link_mint(*, file, email, actor=None, send=False):
         after={"file": file.id, "email": email, "emailed": bool(send), "requested_by_recipient": actor is None},
     )
     if send:
-        from files.tasks import magic_link_send
-
         # Broker down: the link (never shown or sent) is removed again and the request is 503.
-        dispatch_on_commit(magic_link_send, link.id, token, undo=lambda: MagicLink.objects.filter(pk=link.pk).delete())
+        dispatch_on_commit("files.magic_link_send", link.id, token, undo=lambda: MagicLink.objects.filter(pk=link.pk).delete())
     return link, token
 
 
@@ -520,9 +540,7 @@ def magic_link_request(*, file_id, email):
     be sent to this address, so the response and its timing reveal nothing.
     """
     email = _clean_email(email)
-    from files.tasks import magic_link_request_process
-
-    dispatch_on_commit(magic_link_request_process, str(file_id)[:40], email)
+    dispatch_on_commit("files.magic_link_request_process", str(file_id)[:40], email)
     return email
 
 

@@ -67,3 +67,15 @@ def access_allows(*, membership, auth, access: Access) -> bool:
     if membership is None or membership.role not in access.roles:
         return False
     return not (access.scope and isinstance(auth, PersonalAccessToken) and access.scope not in auth.scopes)
+
+
+def handle_access_allows(*, user, auth, handle, access: Access) -> bool:
+    """True when this caller would pass ``check_handle_access`` on ``handle`` (for routes that
+    answer something else instead of the error, e.g. an anonymous-looking reply)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    try:
+        check_handle_access(user=user, auth=auth, slug=handle.slug, access=access)
+    except ApplicationError:
+        return False
+    return True

@@ -4,7 +4,7 @@ A view declares what each method needs::
 
     class DeploymentList(HandleAPIView):
         access = {"GET": Access(READ_ROLES, "sites:read"), "POST": Access(SITE_ROLES, "sites:write")}
-        daily_quota = {"POST": "deployments"}
+        daily_quota = {"POST": c.QUOTA_DEPLOYMENTS}
 
 and finds the checked handle and membership on ``self.handle`` / ``self.membership``.
 """
@@ -12,6 +12,7 @@ and finds the checked handle and membership on ``self.handle`` / ``self.membersh
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
+from gharart import constants as c
 from gharart import idempotency, request_guard, throttles
 from gharart.access import Access, check_handle_access, check_scope, refuse_personal_access_token
 from gharart.errors import api_exception_handler
@@ -26,10 +27,10 @@ class GharartAPIView(APIView):
     ip_throttle_scopes: tuple = ()
     # Scope required of a PAT for non-handle routes, per method.
     token_scopes: dict = {}
-    # {"POST": "deployments"}: counts against the handle's daily write quota.
+    # {"POST": c.QUOTA_DEPLOYMENTS}: counts against the handle's daily write quota.
     daily_quota: dict = {}
     # The per-caller budget for unsafe methods; bulk routes (blob uploads) have their own.
-    write_throttle_scope = "write"
+    write_throttle_scope = c.THROTTLE_WRITE
     # False on routes that manage credentials: a PAT gets 403 there, so no token mints a broader one.
     personal_access_tokens_allowed = True
     # True on routes whose body is raw bytes streamed by the view (blob uploads), never parsed.
@@ -65,7 +66,7 @@ class GharartAPIView(APIView):
         for scope in self.ip_throttle_scopes:
             usages.append(throttles.hit(scope, f"{route}:ip:{throttles.client_ip(request)}"))
         if request.user.is_authenticated:
-            kind = "read" if request.method in ("GET", "HEAD", "OPTIONS") else self.write_throttle_scope
+            kind = c.THROTTLE_READ if request.method in ("GET", "HEAD", "OPTIONS") else self.write_throttle_scope
             usages.append(throttles.hit(kind, f"{route}:user:{request.user.pk}"))
         if usages:
             request._ratelimit_usage = min(usages, key=lambda u: u.remaining)

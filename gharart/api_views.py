@@ -51,7 +51,7 @@ class JWTObtainView(PublicAPIView):
 
 class JWTRefreshView(PublicAPIView):
     authentication_classes = []
-    ip_throttle_scopes = ("auth_token",)
+    ip_throttle_scopes = (c.THROTTLE_AUTH_TOKEN,)
 
     @extend_schema(
         request=JWTRefreshInput,

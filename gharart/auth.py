@@ -12,12 +12,13 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from gharart import constants as c
 from gharart import throttles
 from gharart.models import PersonalAccessToken, hash_token
 from gharart.services import PAT_PREFIX
 
 # Wrong bearer tokens (PATs and JWTs) per client address: settings.GHARART_THROTTLES.
-FAILURES_SCOPE = "auth_failures"
+FAILURES_SCOPE = c.THROTTLE_AUTH_FAILURES
 
 # last_used_at is written at most this often per token, so reads stay read-only.
 LAST_USED_RESOLUTION = timedelta(minutes=1)

@@ -43,6 +43,26 @@ ALL_SCOPES = (
     SCOPE_SUPPORT_WRITE,
 )
 
+# --- Throttle scopes (keys of settings.GHARART_THROTTLES) and daily quotas ----------------
+THROTTLE_READ = "read"
+THROTTLE_WRITE = "write"
+THROTTLE_BLOB_UPLOAD = "blob_upload"
+THROTTLE_AUTH_TOKEN = "auth_token"
+THROTTLE_SIGNIN_USERNAME_FAILURES = "signin_username_failures"
+THROTTLE_AUTH_FAILURES = "auth_failures"
+THROTTLE_MAGIC_LINK_IP = "magic_link_ip"
+THROTTLE_MAGIC_LINK_FILE_EMAIL = "magic_link_file_email"
+THROTTLE_MAGIC_LINK_FAILURES = "magic_link_failures"
+THROTTLE_FILE_PASSWORD_IP_FAILURES = "file_password_ip_failures"
+THROTTLE_FILE_PASSWORD_FILE_FAILURES = "file_password_file_failures"
+THROTTLE_PUBLIC_DOWNLOAD = "public_download"
+THROTTLE_DOCS_ACCESS = "docs_access"
+THROTTLE_FUNCTION_BINDING = "function_binding"
+THROTTLE_REQUEST_LOG_ANONYMOUS = "request_log_anonymous"
+# Keys of settings.GHARART_DAILY_QUOTAS: writes per handle and UTC day.
+QUOTA_DEPLOYMENTS = "deployments"
+QUOTA_FILE_UPLOADS = "file_uploads"
+
 # --- Site modes -------------------------------------------------------------------------
 SITE_MODE_LINKS = "links"
 SITE_MODE_DEPLOYMENT = "deployment"

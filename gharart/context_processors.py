@@ -1,14 +1,13 @@
+from django.db import DatabaseError
+
 from gharart.request_id import request_id_for
+from gharart.selectors import membership_list_for_user
 
 
 def dashboard(request):
     user = getattr(request, "user", None)
     memberships = []
     if user is not None and user.is_authenticated:
-        from django.db import DatabaseError
-
-        from gharart.selectors import membership_list_for_user
-
         try:
             memberships = list(membership_list_for_user(user=user))
         except DatabaseError:  # error pages must render even when the database is down

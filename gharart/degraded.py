@@ -33,6 +33,11 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from redis.exceptions import RedisError
 
+from gharart import constants as c
+from gharart.errors import ApplicationError, error_response
+from gharart.object_storage import is_unreachable
+from gharart.request_id import request_id_for
+
 logger = logging.getLogger("gharart.degraded")
 
 class CacheSkipped(RedisError):
@@ -85,11 +90,20 @@ STORAGE_MESSAGE = "File storage is unavailable for a moment. Try again in a few 
 STORAGE_RETRY_AFTER = "5"
 
 
+class StorageUnavailable(ApplicationError):
+    """Object storage is down, refuses or timed out: retry later, nothing was kept."""
+
+    status = 503
+    code = c.SERVICE_UNAVAILABLE
+
+    def __init__(self, message=STORAGE_MESSAGE, **kwargs):
+        kwargs.setdefault("headers", {"Retry-After": STORAGE_RETRY_AFTER})
+        super().__init__(message=message, **kwargs)
+
+
 def is_object_storage_down(exc) -> bool:
     """``StorageUnavailable``, or a botocore error of storage that cannot be reached."""
-    from deployments.storage import StorageUnavailable, _is_unavailable
-
-    return isinstance(exc, StorageUnavailable) or _is_unavailable(exc)
+    return isinstance(exc, StorageUnavailable) or is_unreachable(exc)
 
 
 DISK_FULL_MESSAGE = "The server is out of storage space; nothing was kept. Try again later."
@@ -101,9 +115,6 @@ def is_disk_full(exc) -> bool:
 
 
 def _unavailable_response(request, status, code, message, retry_after):
-    from gharart.errors import error_response
-    from gharart.request_id import request_id_for
-
     headers = {"Retry-After": retry_after, "Cache-Control": "no-store"}
     if request.path.startswith("/v2/"):
         return error_response(code, message, status, request=request, headers=headers)
@@ -123,8 +134,6 @@ class DependencyErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        from gharart import constants as c
-
         if isinstance(exception, DATABASE_ERRORS):
             logger.warning("database unavailable: %s: %s", type(exception).__name__, exception)
             return _unavailable_response(request, 503, c.SERVICE_UNAVAILABLE, DATABASE_MESSAGE, DATABASE_RETRY_AFTER)

@@ -17,6 +17,7 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
 from gharart import constants as c
+from gharart.object_storage import is_unreachable
 from gharart.request_id import current_request_id, request_id_for
 
 logger = logging.getLogger("gharart.errors")
@@ -77,12 +78,6 @@ def _flatten(value):
     return [str(value)]
 
 
-def _object_storage_down(exc) -> bool:
-    from gharart.degraded import is_object_storage_down
-
-    return is_object_storage_down(exc)
-
-
 def api_exception_handler(exc, context):
     request = context.get("request")
     rid = request_id_for(request) if request is not None else current_request_id()
@@ -129,7 +124,7 @@ def api_exception_handler(exc, context):
         logger.warning("database unavailable: %s: %s", type(exc).__name__, exc)
         code, message, status, details = c.SERVICE_UNAVAILABLE, "The database is unavailable for a moment. Try again in a few seconds.", 503, {}
         headers["Retry-After"] = "5"
-    elif _object_storage_down(exc):
+    elif is_unreachable(exc):  # StorageUnavailable is an ApplicationError, answered above
         logger.warning("object storage unavailable: %s: %s", type(exc).__name__, exc)
         code, message, status, details = c.SERVICE_UNAVAILABLE, "File storage is unavailable for a moment. Try again in a few seconds.", 503, {}
         headers["Retry-After"] = "5"

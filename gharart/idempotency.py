@@ -36,6 +36,7 @@ from django.utils.crypto import salted_hmac
 from gharart import constants as c
 from gharart.errors import ApplicationError
 from gharart.models import IdempotencyRecord
+from gharart.throttles import client_ip
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -53,7 +54,6 @@ def caller_of(request, fingerprint=""):
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
-    from gharart.throttles import client_ip
 
     scoped = hashlib.sha256(f"{client_ip(request)}\0{request.path}\0{fingerprint}".encode()).hexdigest()
     return f"anon:{scoped}"

@@ -51,3 +51,13 @@ def blob_storage_config(*, bucket, endpoint_url=None, region=None, access_key=No
         options["access_key"] = access_key
         options["secret_key"] = secret_key
     return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+def is_unreachable(exc) -> bool:
+    """True for what botocore raises when object storage cannot be reached or is failing."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return status >= 500 or exc.response.get("Error", {}).get("Code") in ("SlowDown", "ServiceUnavailable", "RequestTimeout")
+    return isinstance(exc, BotoCoreError)

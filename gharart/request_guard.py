@@ -32,6 +32,7 @@ from rest_framework.utils import json as drf_json
 
 from gharart import constants as c
 from gharart.errors import ApplicationError, error_response
+from gharart.views import bad_request
 
 NUL = "\x00"
 MAX_JSON_DEPTH = 100
@@ -60,7 +61,6 @@ def is_nul_database_error(exc) -> bool:
 def nul_response(request):
     if request.path.startswith("/v2/"):
         return error_response(c.VALIDATION_ERROR, MESSAGE, 400, request=request, details={"non_field_errors": [MESSAGE]})
-    from gharart.views import bad_request
 
     return bad_request(request)
 

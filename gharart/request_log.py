@@ -22,8 +22,10 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError
+from django.utils import timezone
 
-from gharart import throttles
+from gharart import constants as c
+from gharart import idempotency, throttles
 from gharart.degraded import CACHE_ERRORS, cache_guard, cache_unavailable
 from gharart.models import RequestLog
 from gharart.request_id import request_id_for
@@ -95,7 +97,7 @@ def _anonymous_row_allowed(request):
     """An anonymous /v2 row, within the per-address budget."""
     rate = f"{settings.GHARART_REQUEST_LOG_ANONYMOUS_PER_MINUTE}/min"
     try:
-        throttles.hit("request_log_anonymous", f"ip:{client_ip(request)}", rate=rate)
+        throttles.hit(c.THROTTLE_REQUEST_LOG_ANONYMOUS, f"ip:{client_ip(request)}", rate=rate)
     except throttles.RateLimited:
         return False
     return True
@@ -143,3 +145,10 @@ class RequestLogMiddleware:
                 # The log must never turn a response into a failure (e.g. the database is down).
                 logger.warning("request log write failed", exc_info=True)
         return response
+
+
+def request_log_prune():
+    """Delete request-log rows past retention and expired idempotency records (beat, every 6 h)."""
+    cutoff = timezone.now() - timedelta(days=settings.GHARART_REQUEST_LOG_RETENTION_DAYS)
+    deleted, _ = RequestLog.objects.filter(created_at__lt=cutoff).delete()
+    return {"request_log": deleted, "idempotency": idempotency.prune()}

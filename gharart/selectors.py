@@ -1,6 +1,6 @@
 """Reads for handles, memberships and tokens."""
 
-from gharart.models import AuditEvent, Handle, Membership, PersonalAccessToken
+from gharart.models import AuditEvent, Membership, PersonalAccessToken
 
 
 def membership_get(*, user, slug):
@@ -10,8 +10,6 @@ def membership_get(*, user, slug):
     return Membership.objects.select_related("handle").filter(user=user, handle__slug=slug).first()
 
 
-def handle_list_for_user(*, user):
-    return Handle.objects.filter(memberships__user=user).order_by("slug")
 
 
 def membership_list_for_user(*, user):

@@ -161,15 +161,16 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # request answers 503 service_unavailable (gharart/jobs.py) instead of hanging.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# Task names are <app>.<entity>_<verb>; each app's tasks.py keeps its former names registered too.
 CELERY_BEAT_SCHEDULE = {
-    "prune-request-log": {"task": "gharart.tasks.prune_request_log", "schedule": timedelta(hours=6)},
+    "prune-request-log": {"task": "gharart.request_log_prune", "schedule": timedelta(hours=6)},
     # Resume or fail site-intel runs whose worker died (none stays "running" forever).
-    "siteintel-reap-stale-runs": {"task": "siteintel.tasks.reap_stale_runs", "schedule": timedelta(minutes=1)},
-    "deployments-fail-stale-uploads": {"task": "deployments.tasks.deployment_sweep_stale", "schedule": timedelta(minutes=15)},
+    "siteintel-reap-stale-runs": {"task": "siteintel.runs_reap", "schedule": timedelta(minutes=1)},
+    "deployments-fail-stale-uploads": {"task": "deployments.deployment_sweep_stale", "schedule": timedelta(minutes=15)},
     # Scheduled releases whose eta job was lost (worker down at the time) run within a minute.
-    "deployments-scheduled-release-sweep": {"task": "deployments.tasks.scheduled_release_sweep", "schedule": timedelta(minutes=1)},
+    "deployments-scheduled-release-sweep": {"task": "deployments.scheduled_release_sweep", "schedule": timedelta(minutes=1)},
     # Custom domains whose TXT record vanished stop serving after GHARART_DOMAIN_GRACE.
-    "domains-recheck": {"task": "domains.tasks.domains_recheck", "schedule": timedelta(hours=1)},
+    "domains-recheck": {"task": "domains.domain_recheck_all", "schedule": timedelta(hours=1)},
 }
 
 # --- Auth -----------------------------------------------------------------------------

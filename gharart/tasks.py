@@ -1,16 +1,10 @@
-from datetime import timedelta
+"""Entry points of the project's own jobs (bodies in ``gharart.request_log``)."""
 
-from celery import shared_task
-from django.conf import settings
-from django.utils import timezone
-
-from gharart import idempotency
-from gharart.models import RequestLog
+from gharart import request_log
+from gharart.jobs import job
 
 
-@shared_task(name="gharart.tasks.prune_request_log", acks_late=True)
+@job("gharart.request_log_prune", aliases=("gharart.tasks.prune_request_log",))
 def prune_request_log():
     """Delete request-log rows past retention and expired idempotency records."""
-    cutoff = timezone.now() - timedelta(days=settings.GHARART_REQUEST_LOG_RETENTION_DAYS)
-    deleted, _ = RequestLog.objects.filter(created_at__lt=cutoff).delete()
-    return {"request_log": deleted, "idempotency": idempotency.prune()}
+    return request_log.request_log_prune()

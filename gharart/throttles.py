@@ -13,6 +13,7 @@ import hashlib
 import ipaddress
 import re
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -163,6 +164,21 @@ def quota_refund(quota: str, handle_slug: str):
     _decr(f"quota:{quota}:{handle_slug}:{today}")
 
 
+@contextmanager
+def quota_charged(quota: str, handle_slug: str):
+    """Charge one unit of the handle's daily ``quota`` for the write in the ``with`` block.
+
+    429 ``daily_write_limit_exceeded`` before the block runs when the quota is used up;
+    the unit is given back when the block raises (the write did not happen).
+    """
+    quota_hit(quota, handle_slug)
+    try:
+        yield
+    except BaseException:
+        quota_refund(quota, handle_slug)
+        raise
+
+
 def _decr(key):
     try:
         cache_guard()
@@ -197,8 +213,8 @@ def client_ip(request) -> str:
 
 # --- Sign-in (passwords): /accounts/login/, /admin/login/ and POST /v2/auth/token -------------
 
-SIGNIN_IP_SCOPE = "auth_token"
-SIGNIN_USERNAME_SCOPE = "signin_username_failures"
+SIGNIN_IP_SCOPE = c.THROTTLE_AUTH_TOKEN
+SIGNIN_USERNAME_SCOPE = c.THROTTLE_SIGNIN_USERNAME_FAILURES
 
 
 def _username_ident(username) -> str:

@@ -19,6 +19,7 @@ from gharart import selectors, services, throttles
 from gharart.dashboard import can, form_errors, handle_page, overview_panels
 from gharart.errors import ApplicationError, error_response
 from gharart.models import Handle
+from gharart.request_id import request_id_for
 
 
 @login_required
@@ -203,8 +204,6 @@ def _bare_error_page(request, status, message):
     """An error page that needs nothing: no database, no template, no static manifest."""
     from django.utils.html import escape
 
-    from gharart.request_id import request_id_for
-
     title = ERROR_TITLES.get(status, "Error")
     body = (
         f"<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>{title}</title><h1>{title}</h1>"
@@ -216,8 +215,6 @@ def _bare_error_page(request, status, message):
 def _support_link(request):
     """The error page's "Report this" link, carrying the request ID and the handle in view."""
     from urllib.parse import urlencode
-
-    from gharart.request_id import request_id_for
 
     params = {"requestId": request_id_for(request)}
     parts = request.path.split("/")

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
+from deployments import storage
 from gharart import constants as gc
 from gharart.access import Access
 from gharart.api import HandleAPIView
@@ -162,8 +163,6 @@ class ReplayScreenshotView(HandleAPIView):
 
     @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY}, tags=TAGS)
     def get(self, request, handle, hostname, run_id, sha256):
-        from deployments import storage
-
         target = selectors.hostname_get(handle=self.handle, hostname=hostname)
         shot = selectors.replay_screenshot_get(handle=self.handle, hostname=target.hostname, run_id=run_id, sha256=sha256)
         response = FileResponse(storage.blob_open(shot.sha256), content_type="image/png")

@@ -1,5 +1,14 @@
 """States, limits, diff kinds and error codes of site intel (API, services, templates, tests)."""
 
+# The preview gate a replay writes, and the deployment it replays against, belong to
+# deployments: their values and codes are the same names here.
+from deployments.constants import (  # noqa: F401
+    DEPLOYMENT_NOT_FOUND,
+    DEPLOYMENT_NOT_READY,
+    GATE_FAILED,
+    GATE_PASSED,
+)
+
 # --- Run states (crawl runs and replay runs) ------------------------------------------
 QUEUED = "queued"
 RUNNING = "running"
@@ -26,8 +35,6 @@ STOP_CANCELLED = "cancelled"
 SCHEME_HTTP = "http"
 SCHEME_HTTPS = "https"
 SCHEME_CHOICES = [(SCHEME_HTTPS, "https"), (SCHEME_HTTP, "http")]
-# The handle's own profile site, fetched in-process (no network).
-SCHEME_INTERNAL = "internal"
 
 # --- Request limits for a crawl (the settings give the defaults) -------------------------
 MAX_PAGES_LIMIT = 20_000
@@ -72,9 +79,6 @@ VISUAL_THRESHOLD_DEFAULT = 0.002
 # the top; ":~:" starts a text directive).
 IMPLICIT_FRAGMENTS = ("top",)
 
-# --- Preview gate values written by a replay -----------------------------------------------
-GATE_PASSED = "passed"
-GATE_FAILED = "failed"
 
 # --- Error codes --------------------------------------------------------------------------
 HOSTNAME_NOT_REGISTERED = "hostname_not_registered"
@@ -85,9 +89,6 @@ CRAWL_RUN_NOT_FOUND = "crawl_run_not_found"
 CRAWL_RUN_FINISHED = "crawl_run_finished"
 SNAPSHOT_NOT_FOUND = "snapshot_not_found"
 REPLAY_RUN_NOT_FOUND = "replay_run_not_found"
-DEPLOYMENT_NOT_FOUND = "deployment_not_found"
-DEPLOYMENT_NOT_READY = "deployment_not_ready"
-REPLAY_UNAVAILABLE = "replay_unavailable"
 VISUAL_REPLAY_UNAVAILABLE = "visual_replay_unavailable"
 SCREENSHOT_NOT_FOUND = "screenshot_not_found"
 

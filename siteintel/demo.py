@@ -1,5 +1,7 @@
 """Demo content: a first crawl of the demo handle's live profile site (in-process, inline)."""
 
+from deployments import constants as dc
+from deployments.selectors import live_deployment
 from siteintel import constants as c
 from siteintel import jobs, selectors
 from siteintel.hostnames import sites_hostname
@@ -8,11 +10,6 @@ from siteintel.models import CrawlRun
 
 def seed(*, handle, users, stdout):
     """Crawl the live profile site once so the Site intel page has a snapshot. Safe to rerun."""
-    try:
-        from deployments import constants as dc
-        from deployments.selectors import live_deployment
-    except ImportError:
-        return
     if live_deployment(handle=handle, target=dc.TARGET_SITE) is None:
         stdout.write("Site intel: no live site to crawl; skipped.")
         return

@@ -10,6 +10,10 @@ job), never as the sandboxed ``/profiles/`` route of the dashboard's origin. All
 run the one serving function of the public routes, so what is recorded is what visitors get.
 """
 
+from deployments.models import Deployment
+from deployments.services import deployment_gate_set
+from deployments.serving import deployment_response
+from domains.routing import site_host_response
 from siteintel import crawler
 from siteintel.hostnames import sites_hostname
 
@@ -19,8 +23,6 @@ def own_hostname(handle):
 
 
 def profile_fetcher(handle, start_url):
-    from domains.routing import site_host_response
-
     host = own_hostname(handle)
 
     def respond(path):
@@ -30,15 +32,11 @@ def profile_fetcher(handle, start_url):
 
 
 def deployment_get(*, handle, deployment_id):
-    from deployments.models import Deployment
-
     return Deployment.objects.filter(handle=handle, pk=deployment_id).first()
 
 
 def deployment_fetcher(deployment, start_url):
     """Fetch paths of ``deployment`` exactly as its live site would serve them."""
-    from deployments.serving import deployment_response
-
     def respond(path):
         return deployment_response(deployment, path, method="GET", headers={"User-Agent": crawler.USER_AGENT})
 
@@ -46,8 +44,6 @@ def deployment_fetcher(deployment, start_url):
 
 
 def gate_set(*, deployment, status, replay_run_id, summary):
-    from deployments.services import deployment_gate_set
-
     return deployment_gate_set(deployment=deployment, status=status, replay_run_id=replay_run_id, summary=summary)
 
 

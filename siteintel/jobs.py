@@ -16,9 +16,15 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from deployments import storage
+from gharart.jobs import job_task
 from siteintel import constants as c
-from siteintel import crawler, inprocess, selectors
+from siteintel import crawler, inprocess, selectors, visual
 from siteintel.models import CrawledPage, CrawlRun, ReplayDiff, ReplayRun, ReplayScreenshot
+
+# The entry points of these bodies (``siteintel.tasks``), by name.
+CRAWL_RUN_EXECUTE = "siteintel.crawl_run_execute"
+REPLAY_RUN_EXECUTE = "siteintel.replay_run_execute"
 
 logger = logging.getLogger("siteintel.jobs")
 
@@ -218,9 +224,6 @@ def visual_diffs(run, crawl, deployment, pages, after_records, *, heartbeat):
     """Render the most linked pages live and in the candidate; a ``visual_changed`` diff per
     page whose share of changed pixels exceeds the run's threshold. Returns ``(diffs,
     screenshots, stats)``; raises ``visual.VisualUnavailable`` when Chromium cannot start."""
-    from deployments import storage
-    from siteintel import visual
-
     chosen = visual_pages(pages, run.visual_max_pages)
     live = live_fetcher(run.handle, crawl.hostname, crawl.start_url)
     candidate = inprocess.preview_fetcher(deployment, crawl.start_url)
@@ -277,8 +280,6 @@ def visual_diffs(run, crawl, deployment, pages, after_records, *, heartbeat):
 
 def replay_run_execute(*, run_id):
     """Replay every page of the run's snapshot against its deployment, diff, set the gate."""
-    from siteintel import visual
-
     run = run_claim(ReplayRun, run_id)
     if run is None:
         return None
@@ -389,9 +390,7 @@ def runs_reap():
     failed with ``worker_lost``. A run still queued long after it was created (its message
     was lost) is dispatched again, and failed if it never starts.
     """
-    from siteintel import tasks
-
-    dispatch = {CrawlRun: tasks.crawl_run_execute, ReplayRun: tasks.replay_run_execute}
+    dispatch = {CrawlRun: job_task(CRAWL_RUN_EXECUTE), ReplayRun: job_task(REPLAY_RUN_EXECUTE)}
     stale_before = _stale_before()
     never_started_before = timezone.now() - timedelta(seconds=6 * settings.SITEINTEL_RUN_STALE_SECONDS)
     counts = {"resumed": 0, "failed": 0}

@@ -89,16 +89,14 @@ class CrawlRun(RunBase):
     @property
     def stop_reason_words(self):
         """Why the crawl stopped early, in words with what to change ("" when it completed)."""
-        from siteintel import constants as sic
-
-        if self.stop_reason == sic.STOP_MAX_PAGES:
+        if self.stop_reason == c.STOP_MAX_PAGES:
             return (
                 f"it reached its cap of {self.max_pages} pages, so pages past the cap were not crawled. "
                 "Start a new crawl with a higher page limit (up to the SITEINTEL_MAX_PAGES setting) to cover them"
             )
-        if self.stop_reason == sic.STOP_TIME_LIMIT:
+        if self.stop_reason == c.STOP_TIME_LIMIT:
             return "it ran out of time, so some pages were not crawled. Crawl again, or crawl a smaller part of the site"
-        if self.stop_reason == sic.STOP_CANCELLED:
+        if self.stop_reason == c.STOP_CANCELLED:
             return "it was cancelled"
         return ""
 

@@ -8,12 +8,14 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from deployments import constants as dc
+from deployments.models import Deployment
 from gharart import constants as gc
 from gharart.errors import ApplicationError
 from gharart.jobs import dispatch_on_commit
 from gharart.services import audit_record
 from siteintel import constants as c
-from siteintel import netguard, selectors
+from siteintel import jobs, netguard, selectors, visual
 from siteintel.hostnames import InvalidHostname, is_sites_hostname, parse_hostname, sites_hostname
 from siteintel.models import CrawlRun, Hostname, ReplayRun
 
@@ -108,8 +110,6 @@ def crawl_run_start(*, handle, hostname, max_pages=None, max_depth=None, actor=N
     ``crawl_already_running`` while another crawl of the hostname is queued or running
     (a database constraint makes this hold under concurrent requests too).
     """
-    from siteintel import tasks
-
     target = selectors.hostname_get(handle=handle, hostname=hostname)
     max_pages, max_depth = crawl_limits({"max_pages": max_pages, "max_depth": max_depth})
     if not target.internal:
@@ -128,7 +128,7 @@ def crawl_run_start(*, handle, hostname, max_pages=None, max_depth=None, actor=N
                 created_by=actor if getattr(actor, "is_authenticated", False) else None,
             )
             # Broker down: the queued run is removed again and the request is 503.
-            dispatch_on_commit(tasks.crawl_run_execute, run.id, undo=lambda: CrawlRun.objects.filter(pk=run.pk, state=c.QUEUED).delete())
+            dispatch_on_commit(jobs.CRAWL_RUN_EXECUTE, run.id, undo=lambda: CrawlRun.objects.filter(pk=run.pk, state=c.QUEUED).delete())
     except IntegrityError:
         raise _already_running(selectors.crawl_run_active(handle=handle, hostname=target.hostname))
     return run
@@ -159,16 +159,10 @@ def crawl_run_cancel(*, run):
 
 
 def _deployment_for_replay(*, handle, deployment_id):
-    try:
-        from deployments import constants as dc
-        from deployments.models import Deployment
-    except ImportError:
-        raise ApplicationError(c.REPLAY_UNAVAILABLE, "Deployments are not available on this server.", status=503)
     deployment = Deployment.objects.filter(handle=handle, pk=deployment_id).first() if deployment_id else None
     if deployment is None:
         raise ApplicationError(c.DEPLOYMENT_NOT_FOUND, "No such deployment for this handle.", status=404, details={"deployment_id": deployment_id})
-    ready = getattr(dc, "READY", "ready")
-    if deployment.state != ready:
+    if deployment.state != dc.READY:
         raise ApplicationError(c.DEPLOYMENT_NOT_READY, f"The deployment is {deployment.state}; only ready deployments can be replayed against.", status=409, details={"state": deployment.state})
     return deployment
 
@@ -210,8 +204,6 @@ def visual_options(data):
 
 def visual_check_available():
     """409 ``visual_replay_unavailable`` when this server has no Chromium (or Playwright)."""
-    from siteintel import visual
-
     reason = visual.unavailable_reason()
     if reason:
         raise ApplicationError(
@@ -232,8 +224,6 @@ def replay_run_start(*, handle, hostname, deployment_id, crawl_run_id=None, acto
     ``crawl_run_id`` is not a succeeded crawl of this hostname), ``deployment_not_found``;
     409 ``deployment_not_ready``, ``visual_replay_unavailable`` (no Chromium here).
     """
-    from siteintel import tasks
-
     target = selectors.hostname_get(handle=handle, hostname=hostname)
     if not deployment_id or not isinstance(deployment_id, str):
         raise _invalid("deployment_id", "Name the deployment to replay against.")
@@ -261,5 +251,5 @@ def replay_run_start(*, handle, hostname, deployment_id, crawl_run_id=None, acto
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
             **visual,
         )
-        dispatch_on_commit(tasks.replay_run_execute, run.id, undo=lambda: ReplayRun.objects.filter(pk=run.pk, state=c.QUEUED).delete())
+        dispatch_on_commit(jobs.REPLAY_RUN_EXECUTE, run.id, undo=lambda: ReplayRun.objects.filter(pk=run.pk, state=c.QUEUED).delete())
     return run

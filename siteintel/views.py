@@ -13,7 +13,7 @@ from gharart import constants as gc
 from gharart.dashboard import can, form_errors, handle_page
 from gharart.errors import ApplicationError
 from siteintel import constants as c
-from siteintel import selectors, services
+from siteintel import selectors, services, visual
 from siteintel.hostnames import sites_hostname
 
 PAGE_ROWS = 100
@@ -212,7 +212,6 @@ def _replay_options(request):
 
 
 def _replay_context(request, deployment_id, errors=None):
-    from siteintel import visual
     targets = selectors.hostname_list(handle=request.handle)
     runs = list(selectors.replay_run_list(handle=request.handle, deployment_id=deployment_id)[:5])
     latest = runs[0] if runs else None

@@ -226,7 +226,7 @@ def test_uploads_left_incomplete_for_24_hours_fail(api, users):
 
 def test_the_sweep_is_scheduled_with_beat(settings):
     tasks = {v["task"] for v in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert "deployments.tasks.deployment_sweep_stale" in tasks
+    assert "deployments.deployment_sweep_stale" in tasks
 
 
 # --- History and detail -------------------------------------------------------------------

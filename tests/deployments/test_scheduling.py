@@ -10,7 +10,7 @@ import pytest
 from django.core import mail
 
 from deployments import constants as dc
-from deployments import schedules
+from deployments import publishing_locks, schedules
 from deployments.models import Deployment, LivePointer, PublishingLock, Release, ScheduledRelease
 from deployments.tasks import scheduled_release_run, scheduled_release_sweep
 from gharart import constants as c
@@ -284,7 +284,7 @@ def test_the_lock_lifts_itself_at_until(api, users, handle):
     PublishingLock.objects.filter(handle=handle).update(until=db_now() - timedelta(seconds=1))
     assert api(users["viewer"]).get(f"{H}/site-lock").json()["locked"] is False
     assert api(users["web_manager"]).post(f"{H}/site-deployments/{new.id}/promote", {}, format="json").status_code == 200
-    assert schedules.publishing_lock_sweep() == 1
+    assert publishing_locks.publishing_lock_sweep() == 1
     assert PublishingLock.objects.get(handle=handle).locked is False
 
 

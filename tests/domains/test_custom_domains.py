@@ -213,7 +213,7 @@ def test_the_beat_job_rechecks_every_serving_domain(verified, dns_zone, api, own
     domains_recheck.delay()  # eager in tests: runs inline
     assert dns_zone.queries == [verified.record_name]  # pending domains are not re-checked
     schedule = settings.CELERY_BEAT_SCHEDULE["domains-recheck"]
-    assert schedule["task"] == "domains.tasks.domains_recheck" and schedule["schedule"] <= timedelta(hours=1)
+    assert schedule["task"] == domains_recheck.name == "domains.domain_recheck_all" and schedule["schedule"] <= timedelta(hours=1)
 
 
 @pytest.mark.parametrize(

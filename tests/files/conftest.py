@@ -4,6 +4,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from files import constants as fc
@@ -24,6 +25,14 @@ class Upload(io.BytesIO):
 
 def make_file(handle, user, *, data=PDF, name="media-kit.pdf", **fields):
     return services.file_upload(handle=handle, actor=user, upload=Upload(data, name), **fields)
+
+
+@pytest.fixture
+def dashboard_manager(users):
+    """A browser signed in as the partnerships manager."""
+    client = Client()
+    client.force_login(users["partnerships"])
+    return client
 
 
 @pytest.fixture
