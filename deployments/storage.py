@@ -438,8 +438,9 @@ class BlobWriter:
         # Local files
         self._tmp_path = None
         self._tmp = None
-        # Object storage
-        self._chunks = []
+        # Object storage: the part being filled (a BytesIO handed to botocore as it is,
+        # so a part is in memory once, not once more as a joined copy).
+        self._part = io.BytesIO()
         self._buffered = 0
         self._parts = []
         self._upload_key = None
@@ -471,7 +472,7 @@ class BlobWriter:
             if not self._object:
                 self._tmp.write(data)
                 return
-            self._chunks.append(bytes(data))
+            self._part.write(data)
             self._buffered += len(data)
             if self._buffered >= S3_PART_SIZE:
                 self._send_part()
@@ -481,8 +482,8 @@ class BlobWriter:
             raise
 
     def _take_part(self):
-        body = b"".join(self._chunks)
-        self._chunks = []
+        body, self._part = self._part, io.BytesIO()
+        body.seek(0)
         self._buffered = 0
         return body
 
@@ -566,7 +567,7 @@ class BlobWriter:
     def abort(self):
         """Leave nothing behind (no temp file, no multipart upload); a no-op once committed."""
         self._done = True
-        self._chunks = []
+        self._part = io.BytesIO()
         self._buffered = 0
         if self._tmp is not None and not self._tmp.closed:
             try:
