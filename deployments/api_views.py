@@ -1,13 +1,15 @@
 """The /v2 deployments API: thin views over ``services`` and ``selectors``."""
 
+from types import SimpleNamespace
+
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
+from deployments import archives, publishing_locks, schedules, selectors, services, storage, uploads
 from deployments import constants as dc
-from deployments import publishing_locks, schedules, selectors, services, storage
 from deployments.serializers import (
     ArchiveDeployInput,
     BindingInput,
@@ -34,6 +36,7 @@ from deployments.serializers import (
     SiteModeOutput,
     SubmissionOutput,
 )
+from files.uploads import StreamingUploadHandler
 from gharart import constants as c
 from gharart.access import Access, access_allows
 from gharart.api import HandleAPIView
@@ -64,6 +67,25 @@ class DeploymentListView(HandleAPIView):
     access = {"GET": READ, "POST": WRITE}
     daily_quota = {"POST": c.QUOTA_DEPLOYMENTS}
 
+    def initialize_request(self, request, *args, **kwargs):
+        # Before anything reads the body: an archive streams in as it arrives (a small one
+        # to a bounded spool, a large one into blob storage), refused past the cap.
+        if request.method == "POST":
+            self.upload_handler = StreamingUploadHandler(
+                request, field="artifact", receiver=uploads.ArchiveReceiver,
+                max_bytes=uploads.archive_upload_cap(), refuse=lambda _max: uploads.archive_too_large(),
+            )
+            request.upload_handlers = [self.upload_handler]
+        return super().initialize_request(request, *args, **kwargs)
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            handler = getattr(self, "upload_handler", None)
+            if handler is not None:  # a refused or failed upload leaves nothing in storage
+                handler.abort()
+
     @extend_schema(
         parameters=[DeploymentFilter],
         responses={200: DeploymentOutput(many=True), 400: ERR},
@@ -88,7 +110,13 @@ class DeploymentListView(HandleAPIView):
     def post(self, request, handle):
         content_type = (request.content_type or "").split(";")[0].strip()
         if content_type.startswith("multipart/") or content_type == "application/x-www-form-urlencoded":
-            data = ArchiveDeployInput(data=request.data)
+            try:
+                payload = request.data
+            except archives.InvalidArtifact as exc:  # too large, refused while it streamed in
+                refused = SimpleNamespace(name=self.upload_handler.file_name or "", size=self.upload_handler.received)
+                services.upload_refusal_record(handle=self.handle, target=dc.TARGET_SITE, upload=refused, exc=exc, actor=request.user)
+                raise
+            data = ArchiveDeployInput(data=payload)
             data.is_valid(raise_exception=True)
             dep = services.deployment_create_from_archive(
                 handle=self.handle,

@@ -240,10 +240,15 @@ def spool_upload(upload, *, limits: Limits | None = None) -> SpooledArchive:
     return SpooledArchive(path=path, sha256=digest.hexdigest(), size=size)
 
 
-def archive_kind(path: str) -> str:
-    """``zip`` or ``tar.gz``; anything else is ``not_an_archive``."""
-    with open(path, "rb") as fh:
-        magic = fh.read(4)
+def archive_kind(path) -> str:
+    """``zip`` or ``tar.gz`` (``path``, or a seekable binary file); else ``not_an_archive``."""
+    if hasattr(path, "read"):
+        path.seek(0)
+        magic = path.read(4)
+        path.seek(0)
+    else:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
     if magic[:2] == b"\x1f\x8b":
         return "tar.gz"
     if zipfile.is_zipfile(path):
@@ -380,8 +385,8 @@ def _zip_scan(zf: zipfile.ZipFile, limits: Limits, archive_size: int):
     return members
 
 
-def validate_zip_declared(path: str, *, limits: Limits | None = None, archive_size: int):
-    """The cheap checks of a zip (central directory only); used before queueing a large one."""
+def validate_zip_declared(path, *, limits: Limits | None = None, archive_size: int):
+    """The cheap checks of a zip (central directory only; ``path`` or a seekable file), before queueing a large one."""
     limits = limits or Limits.from_settings()
     try:
         with zipfile.ZipFile(path) as zf:

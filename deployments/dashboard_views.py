@@ -25,9 +25,9 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from deployments import constants as dc
-from deployments import dashboard_queries, selectors, services
+from deployments import dashboard_queries, selectors, services, uploads
 from deployments.dashboard_queries import human, lock_context
-from files.uploads import CappedTemporaryFileUploadHandler
+from files.uploads import StreamingUploadHandler
 from gharart import constants as c
 from gharart import throttles
 from gharart.dashboard import can, form_errors, handle_page
@@ -109,9 +109,7 @@ def artifact_problem(exc) -> str:
 
 
 def _upload_cap():
-    # An archive may be a little larger than the site it holds (headers, incompressible data).
-    total = settings.DEPLOY_MAX_TOTAL_BYTES
-    return total + max(total // 10, 1024 * 1024)
+    return uploads.archive_upload_cap()
 
 
 # --- Deployments: history and upload ------------------------------------------------------
@@ -208,12 +206,16 @@ def _upload(request, handle):
 @require_POST
 @handle_page(c.SITE_ROLES)
 def deployment_upload(request, handle):
-    # Before the body is read (the CSRF check reads it): spool to disk, stop at the size cap.
-    request.upload_handlers = [CappedTemporaryFileUploadHandler(request, max_bytes=_upload_cap())]
+    # Before the body is read (the CSRF check reads it): the archive streams in as it
+    # arrives (a bounded spool, or blob storage), stopped at the size cap.
+    handler = StreamingUploadHandler(request, field="artifact", receiver=uploads.ArchiveReceiver, max_bytes=_upload_cap())
+    request.upload_handlers = [handler]
     try:
         return csrf_protect(_upload)(request, handle)
     except ApplicationError as exc:  # raised by the upload handler while streaming
         return _upload_failed(request, exc, {"target": dc.TARGET_SITE, "message": ""})
+    finally:
+        handler.abort()
 
 
 @require_GET

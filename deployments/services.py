@@ -35,6 +35,7 @@ from deployments import (
     selectors,
     siterules,
     storage,
+    uploads,
 )
 from deployments import constants as dc
 from deployments.models import (
@@ -301,14 +302,15 @@ def deployment_create_from_archive(*, handle, upload, target=dc.TARGET_SITE, mes
 def _create_from_archive(*, handle, upload, target, message, actor):
     log = []
     started = time.monotonic()
-    spooled = archives.spool_upload(upload)
+    # A streamed upload arrived through the archive receiver already; any other is fed to one.
+    received = getattr(upload, "receiver", None) or uploads.archive_receive(upload)
     try:
-        kind = archives.archive_kind(spooled.path)
-        started = _step(log, "received", started, f"{kind} archive, {spooled.size} bytes")
-        if spooled.size <= settings.DEPLOY_INLINE_MAX_BYTES:
-            result = archives.ingest_archive(spooled.path, target=target)
+        if received.inline:
+            kind = archives.archive_kind(received.path)
+            started = _step(log, "received", started, f"{kind} archive, {received.size} bytes")
+            result = archives.ingest_archive(received.path, target=target)
             started = _step(log, "validated and unpacked", started, _ingest_detail(result))
-            dep = _deployment_start(handle=handle, target=target, message=message, actor=actor, state=dc.PROCESSING, artifact_sha256=spooled.sha256)
+            dep = _deployment_start(handle=handle, target=target, message=message, actor=actor, state=dc.PROCESSING, artifact_sha256=received.sha256)
             try:
                 with transaction.atomic():
                     dep = Deployment.objects.select_for_update().get(pk=dep.pk)
@@ -322,20 +324,27 @@ def _create_from_archive(*, handle, upload, target, message, actor):
                 # Never leave it "processing" with nobody working on it.
                 deployment_fail(deployment_id=dep.pk, code=dc.PROCESSING_FAILED, message="Recording the deployment failed; upload it again.")
                 raise
-        if kind == "zip":
-            archives.validate_zip_declared(spooled.path, archive_size=spooled.size)
-            started = _step(log, "validated", started, "declared sizes within the limits")
-        with open(spooled.path, "rb") as fh:
-            archive_blob = storage.blob_put_stream(fh)
-        dep = _deployment_start(
-            handle=handle,
-            target=target,
-            message=message,
-            actor=actor,
-            state=dc.PROCESSING,
-            artifact_sha256=spooled.sha256,
-            pending_archive_sha256=archive_blob.sha256,
-        )
+        # A large archive is in blob storage as it arrived: a worker unpacks it from there.
+        archive_blob = received.commit()
+        try:
+            with storage.blob_open(archive_blob.sha256) as fh:
+                kind = archives.archive_kind(fh)
+                started = _step(log, "received", started, f"{kind} archive, {received.size} bytes")
+                if kind == "zip":
+                    archives.validate_zip_declared(fh, archive_size=received.size)
+                    started = _step(log, "validated", started, "declared sizes within the limits")
+            dep = _deployment_start(
+                handle=handle,
+                target=target,
+                message=message,
+                actor=actor,
+                state=dc.PROCESSING,
+                artifact_sha256=archive_blob.sha256,
+                pending_archive_sha256=archive_blob.sha256,
+            )
+        except BaseException:
+            _blobs_release([archive_blob.sha256])  # refused: nothing of it is kept
+            raise
         _step(log, "queued", started, "large archive: unpacked by a background job")
         _log_save(dep, log)
         # Broker down: the deployment ends failed (its archive blob released) and the request is 503.
@@ -346,8 +355,7 @@ def _create_from_archive(*, handle, upload, target, message, actor):
         )
         return dep
     finally:
-        if os.path.exists(spooled.path):
-            os.unlink(spooled.path)
+        received.abort()
 
 
 def deployment_process_archive(*, deployment_id) -> Deployment | None:

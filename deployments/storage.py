@@ -373,46 +373,205 @@ def blob_put_stream(stream, *, expected_sha256: str | None = None, max_bytes: in
     Raises ``BlobHashMismatch`` (nothing kept) when ``expected_sha256`` differs, and
     ``BlobTooLarge`` past ``max_bytes``; a full disk is 507 ``insufficient_storage``.
     """
-    if is_object_storage():
-        sha256, size = _s3_put_stream(stream, expected_sha256=expected_sha256, max_bytes=max_bytes)
-        _blob_row_stored(sha256, size)
-        return BlobInfo(sha256=sha256, size=size)
-    digest = hashlib.sha256()
-    size = 0
-    fd, tmp_path = tempfile.mkstemp(dir=_tmp_dir(), prefix="upload-")
-    try:
+    with BlobWriter(expected_sha256=expected_sha256, max_bytes=max_bytes) as writer:
+        while True:
+            chunk = stream.read(CHUNK)
+            if not chunk:
+                break
+            writer.write(chunk)
+        writer.finish()
+        return writer.commit()
+
+
+# The first bytes of every written blob are kept, to name its type without reading it back.
+HEAD_BYTES = 8192
+
+
+class BlobWriter:
+    """A blob written as its bytes arrive, hashed on the way; nothing counts until ``commit``.
+
+    ``write`` as the bytes come (an upload handler's chunks, a stream), ``finish`` once
+    they are all there (the hash is known, checked against ``expected_sha256``), then
+    ``commit`` puts them under their hash and records the ``Blob`` row, or ``abort``
+    leaves nothing behind (idempotent, a no-op once committed; leaving the ``with``
+    block without a commit aborts).
+
+    Local files: one temporary file in the blob directory (the only copy), fsynced by
+    ``finish`` and renamed into place by ``commit``. Object storage: at most one part
+    (``S3_PART_SIZE``) in memory and nothing on local disk; past one part a multipart
+    upload (under ``tmp/``, or under the final name when the hash is announced), which
+    ``commit`` completes and copies into place server-side; a blob smaller than one part
+    is a single PUT under its final name at ``commit``. ``abort`` aborts the multipart
+    upload, so no part is left in the bucket.
+    """
+
+    def __init__(self, *, expected_sha256: str | None = None, max_bytes: int | None = None):
+        self.expected_sha256 = expected_sha256
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.sha256 = None
+        self.head = b""
+        self.committed = False
+        self._digest = hashlib.sha256()
+        self._done = False
+        self._object = is_object_storage()
+        # Local files
+        self._tmp_path = None
+        self._tmp = None
+        # Object storage: the part being filled (a BytesIO handed to botocore as it is,
+        # so a part is in memory once, not once more as a joined copy).
+        self._part = io.BytesIO()
+        self._buffered = 0
+        self._parts = []
+        self._upload_key = None
+        self._upload_id = None
+        if not self._object:
+            fd, self._tmp_path = tempfile.mkstemp(dir=_tmp_dir(), prefix="upload-")
+            self._tmp = os.fdopen(fd, "wb")
+            os.fchmod(fd, _file_mode())
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.abort()
+        return False
+
+    def write(self, data):
+        if self._done:
+            raise ValueError("write to a finished blob")
+        if not data:
+            return
         try:
-            with os.fdopen(fd, "wb") as tmp:
-                os.fchmod(tmp.fileno(), _file_mode())
-                while True:
-                    chunk = stream.read(CHUNK)
-                    if not chunk:
-                        break
-                    size += len(chunk)
-                    if max_bytes is not None and size > max_bytes:
-                        raise BlobTooLarge(message=f"The file is larger than the limit of {max_bytes} bytes.", details={"max_bytes": max_bytes})
-                    digest.update(chunk)
-                    tmp.write(chunk)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-        except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise insufficient_storage()
+            self.size += len(data)
+            if self.max_bytes is not None and self.size > self.max_bytes:
+                raise BlobTooLarge(message=f"The file is larger than the limit of {self.max_bytes} bytes.", details={"max_bytes": self.max_bytes})
+            self._digest.update(data)
+            if len(self.head) < HEAD_BYTES:
+                self.head += bytes(data[: HEAD_BYTES - len(self.head)])
+            if not self._object:
+                self._tmp.write(data)
+                return
+            self._part.write(data)
+            self._buffered += len(data)
+            if self._buffered >= S3_PART_SIZE:
+                self._send_part()
+        except BaseException as exc:
+            self.abort()
+            _raise_disk_full(exc)
             raise
-        sha256 = digest.hexdigest()
-        if expected_sha256 is not None and sha256 != expected_sha256:
-            raise BlobHashMismatch(
-                message="The uploaded bytes do not match the sha256 in the URL.",
-                details={"expected": expected_sha256, "actual": sha256},
-            )
-        _blob_touch([sha256])
-        _move_into_place(tmp_path, sha256)
-        tmp_path = None
-    finally:
-        if tmp_path is not None and os.path.exists(tmp_path):
-            os.unlink(tmp_path)
-    _blob_row_stored(sha256, size)
-    return BlobInfo(sha256=sha256, size=size)
+
+    def _take_part(self):
+        body, self._part = self._part, io.BytesIO()
+        body.seek(0)
+        self._buffered = 0
+        return body
+
+    def _send_part(self):
+        client, bucket, key_of = _s3()
+        with _guard("upload"):
+            if self._upload_id is None:
+                # An announced hash is the final name (completed only once verified).
+                name = blob_name(self.expected_sha256) if self.expected_sha256 else f"tmp/{uuid.uuid4().hex}"
+                self._upload_key = key_of(name)
+                self._upload_id = client.create_multipart_upload(Bucket=bucket, Key=self._upload_key)["UploadId"]
+            body = self._take_part()
+            number = len(self._parts) + 1
+            etag = client.upload_part(Bucket=bucket, Key=self._upload_key, UploadId=self._upload_id, PartNumber=number, Body=body)["ETag"]
+            del body
+            self._parts.append({"PartNumber": number, "ETag": etag})
+
+    def finish(self) -> BlobInfo:
+        """All bytes are in: flush them (fsync, or the last part) and check the hash."""
+        if self._done:
+            return BlobInfo(sha256=self.sha256, size=self.size)
+        try:
+            self.sha256 = self._digest.hexdigest()
+            if self.expected_sha256 is not None and self.sha256 != self.expected_sha256:
+                raise BlobHashMismatch(
+                    message="The uploaded bytes do not match the sha256 in the URL.",
+                    details={"expected": self.expected_sha256, "actual": self.sha256},
+                )
+            if not self._object:
+                self._tmp.flush()
+                os.fsync(self._tmp.fileno())
+                self._tmp.close()
+            elif self._upload_id is not None and self._buffered:
+                self._send_part()
+            self._done = True
+        except BaseException as exc:
+            self.abort()
+            _raise_disk_full(exc)
+            raise
+        return BlobInfo(sha256=self.sha256, size=self.size)
+
+    def commit(self) -> BlobInfo:
+        """Put the bytes under their hash (once) and record the row; returns what was stored."""
+        if self.committed:
+            return BlobInfo(sha256=self.sha256, size=self.size)
+        self.finish()
+        try:
+            _blob_touch([self.sha256])
+            if not self._object:
+                _move_into_place(self._tmp_path, self.sha256)
+                self._tmp_path = None
+            else:
+                self._s3_commit()
+        except BaseException:
+            self.abort()
+            raise
+        self.committed = True
+        _blob_row_stored(self.sha256, self.size)
+        return BlobInfo(sha256=self.sha256, size=self.size)
+
+    def _s3_commit(self):
+        client, bucket, key_of = _s3()
+        final_key = key_of(blob_name(self.sha256))
+        with _guard("upload"):
+            if self._upload_id is None:
+                body = self._take_part()
+                if not _s3_exists(client, bucket, final_key):
+                    client.put_object(Bucket=bucket, Key=final_key, Body=body)
+                return
+            if self._upload_key != final_key and _s3_exists(client, bucket, final_key):
+                self.abort()  # the same bytes are already stored
+                return
+            client.complete_multipart_upload(Bucket=bucket, Key=self._upload_key, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts})
+            self._upload_id = None
+            if self._upload_key != final_key:
+                try:
+                    _s3_copy(client, bucket, self._upload_key, final_key, self.size)
+                finally:
+                    client.delete_object(Bucket=bucket, Key=self._upload_key)
+
+    def abort(self):
+        """Leave nothing behind (no temp file, no multipart upload); a no-op once committed."""
+        self._done = True
+        self._part = io.BytesIO()
+        self._buffered = 0
+        if self._tmp is not None and not self._tmp.closed:
+            try:
+                self._tmp.close()
+            except OSError:
+                pass
+        if self._tmp_path is not None:
+            try:
+                os.unlink(self._tmp_path)
+            except FileNotFoundError:
+                pass
+            self._tmp_path = None
+        if self._upload_id is not None:
+            upload_id, self._upload_id = self._upload_id, None
+            try:
+                client, bucket, _ = _s3()
+                client.abort_multipart_upload(Bucket=bucket, Key=self._upload_key, UploadId=upload_id)
+            except Exception as exc:  # the bucket's lifecycle rule removes it later
+                logger.warning("could not abort multipart upload %s: %s", self._upload_key, exc)
+
+
+def _raise_disk_full(exc):
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        raise insufficient_storage()
 
 
 def _blob_touch(shas):
@@ -435,69 +594,6 @@ def _blob_row_stored(sha256, size):
             _blob_touch([sha256])
     except IntegrityError:
         pass  # stored concurrently by another request: same bytes
-
-
-def _s3_put_stream(stream, *, expected_sha256, max_bytes):
-    """Hash and send ``stream`` to object storage as it is read; return ``(sha256, size)``."""
-    client, bucket, key_of = _s3()
-    digest = hashlib.sha256()
-    size = 0
-    part = bytearray()
-    parts = []
-    upload_key = upload_id = None
-    try:
-        with _guard("upload"):
-            while True:
-                chunk = stream.read(CHUNK)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if max_bytes is not None and size > max_bytes:
-                    raise BlobTooLarge(message=f"The file is larger than the limit of {max_bytes} bytes.", details={"max_bytes": max_bytes})
-                digest.update(chunk)
-                part += chunk
-                if len(part) >= S3_PART_SIZE:
-                    if upload_id is None:
-                        # An announced hash is the final name (completed only once verified).
-                        upload_key = key_of(blob_name(expected_sha256) if expected_sha256 else f"tmp/{uuid.uuid4().hex}")
-                        upload_id = client.create_multipart_upload(Bucket=bucket, Key=upload_key)["UploadId"]
-                    number = len(parts) + 1
-                    etag = client.upload_part(Bucket=bucket, Key=upload_key, UploadId=upload_id, PartNumber=number, Body=bytes(part))["ETag"]
-                    parts.append({"PartNumber": number, "ETag": etag})
-                    part = bytearray()
-            sha256 = digest.hexdigest()
-            if expected_sha256 is not None and sha256 != expected_sha256:
-                raise BlobHashMismatch(
-                    message="The uploaded bytes do not match the sha256 in the URL.",
-                    details={"expected": expected_sha256, "actual": sha256},
-                )
-            _blob_touch([sha256])
-            final_key = key_of(blob_name(sha256))
-            if upload_id is None:
-                if not _s3_exists(client, bucket, final_key):
-                    client.put_object(Bucket=bucket, Key=final_key, Body=bytes(part))
-                return sha256, size
-            if part:
-                number = len(parts) + 1
-                etag = client.upload_part(Bucket=bucket, Key=upload_key, UploadId=upload_id, PartNumber=number, Body=bytes(part))["ETag"]
-                parts.append({"PartNumber": number, "ETag": etag})
-                part = bytearray()
-            if upload_key != final_key and _s3_exists(client, bucket, final_key):
-                return sha256, size  # the same bytes are already stored (finally aborts ours)
-            client.complete_multipart_upload(Bucket=bucket, Key=upload_key, UploadId=upload_id, MultipartUpload={"Parts": parts})
-            upload_id = None
-            if upload_key != final_key:
-                try:
-                    _s3_copy(client, bucket, upload_key, final_key, size)
-                finally:
-                    client.delete_object(Bucket=bucket, Key=upload_key)
-            return sha256, size
-    finally:
-        if upload_id is not None:
-            try:
-                client.abort_multipart_upload(Bucket=bucket, Key=upload_key, UploadId=upload_id)
-            except Exception as exc:  # the bucket's lifecycle rule removes it later
-                logger.warning("could not abort multipart upload %s: %s", upload_key, exc)
 
 
 S3_COPY_PART = 32 * 1024 * 1024

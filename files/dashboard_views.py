@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from files import constants as fc
 from files import docs, links, selectors, services
 from files.models import MagicLink
-from files.uploads import CappedTemporaryFileUploadHandler, content_length_too_large, too_large
+from files.uploads import StreamingUploadHandler, content_length_too_large, too_large
 from gharart import constants as c
 from gharart.dashboard import can, form_errors, handle_page, posted_time
 from gharart.errors import ApplicationError
@@ -152,14 +152,18 @@ def _upload(request, handle):
 @require_POST
 @handle_page(c.FILES_ROLES)
 def file_upload(request, handle):
-    # Before the body is read (CSRF reads it): spool to disk and stop at the size cap.
-    request.upload_handlers = [CappedTemporaryFileUploadHandler(request, max_bytes=settings.FILES_MAX_UPLOAD_BYTES)]
+    # Before the body is read (CSRF reads it): the file streams into blob storage as it
+    # arrives and stops at the size cap; whatever is not kept is dropped at the end.
+    handler = StreamingUploadHandler(request, field="file", receiver=services.file_upload_receiver, max_bytes=settings.FILES_MAX_UPLOAD_BYTES)
+    request.upload_handlers = [handler]
     try:
         return csrf_protect(_upload)(request, handle)
     except ApplicationError as exc:  # raised by the upload handler while streaming
         context = _files_context(request, upload_errors={"file": [exc.message]})
         template = "files/_files_section.html" if request.htmx else "files/files_page.html"
         return render(request, template, context, status=400 if request.htmx else exc.status)
+    finally:
+        handler.abort()
 
 
 def _file_response(request, handle, file_id, **extra):

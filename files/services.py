@@ -20,7 +20,7 @@ from deployments.models import Blob
 from files import constants as fc
 from files import links, ranges
 from files.models import Campaign, DocsAccessPolicy, File, FileDownload, MagicLink
-from files.uploads import SNIFF_BYTES, detect_content_type, sanitize_filename
+from files.uploads import StreamedUpload, detect_content_type, sanitize_filename
 from gharart import constants as c
 from gharart import throttles
 from gharart.access import Access, handle_access_allows
@@ -121,6 +121,11 @@ def _clean_file_fields(*, handle=None, current=None, access=UNSET, expires_at=UN
 # --- Files ------------------------------------------------------------------------------------
 
 
+def file_upload_receiver():
+    """What an upload's bytes stream into as they arrive (hashed, capped, nothing kept until commit)."""
+    return storage.BlobWriter(max_bytes=settings.FILES_MAX_UPLOAD_BYTES)
+
+
 def file_upload(*, handle, actor, upload, access=None, expires_at=None, recipients=None, title="", max_downloads=None, campaign_id=None):
     """Store an uploaded file and create its row, charged to the handle's daily upload quota.
 
@@ -129,10 +134,11 @@ def file_upload(*, handle, actor, upload, access=None, expires_at=None, recipien
     ``daily_write_limit_exceeded`` before anything is stored, and a refused upload (bad
     fields, too large) gives its unit back.
 
-    ``upload`` is a Django ``UploadedFile`` (spooled to disk by the upload handler). The
-    bytes are streamed into the content-addressed store; the row is created only after
-    they are in place, so a file never appears half stored. The name is sanitized and
-    the content type detected from the bytes.
+    ``upload`` is a ``StreamedUpload`` (its bytes went into blob storage as they arrived,
+    through ``file_upload_receiver``) or any Django ``UploadedFile`` (streamed into it
+    here). The bytes are put under their hash only together with the file's row, so a
+    file never appears half stored, and a refused upload leaves nothing behind. The name
+    is sanitized and the content type detected from the bytes.
     """
     with throttles.quota_charged(c.QUOTA_FILE_UPLOADS, handle.slug):
         return _file_store(
@@ -166,27 +172,37 @@ def _file_store(*, handle, actor, upload, access, expires_at, recipients, title,
     if upload.size is not None and upload.size > max_bytes:
         raise storage.BlobTooLarge(message=f"The file is larger than the limit of {max_bytes} bytes.", details={"max_bytes": max_bytes})
     name = sanitize_filename(upload.name)
-    upload.seek(0)
-    head = upload.read(SNIFF_BYTES)
-    upload.seek(0)
-    content_type = detect_content_type(head, name)
-    info = storage.blob_put_stream(upload, max_bytes=max_bytes)
-    with transaction.atomic():
-        # A concurrent delete of another file with the same bytes may have removed the blob
-        # between storing and this row: the lock orders us against it, and we store again.
-        if Blob.objects.select_for_update().filter(sha256=info.sha256).first() is None or not storage.blob_exists(info.sha256):
-            upload.seek(0)
-            info = storage.blob_put_stream(upload, max_bytes=max_bytes)
-        file = File(
-            handle=handle,
-            name=name,
-            size=info.size,
-            sha256=info.sha256,
-            content_type=content_type,
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
-            **fields,
-        )
-        file.save()
+    receiver = getattr(upload, "receiver", None)
+    with receiver or file_upload_receiver() as receiver:
+        if not isinstance(upload, StreamedUpload):
+            if hasattr(upload, "seek"):
+                upload.seek(0)
+            while chunk := upload.read(storage.CHUNK):
+                receiver.write(chunk)
+        receiver.finish()
+        content_type = detect_content_type(receiver.head, name)
+        committed = False
+        try:
+            with transaction.atomic():
+                # A concurrent delete of another file with the same bytes may be removing
+                # them: the row lock orders us against it, then the bytes go into place.
+                Blob.objects.select_for_update().filter(sha256=receiver.sha256).first()
+                info = receiver.commit()
+                committed = True
+                file = File(
+                    handle=handle,
+                    name=name,
+                    size=info.size,
+                    sha256=info.sha256,
+                    content_type=content_type,
+                    created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                    **fields,
+                )
+                file.save()
+        except BaseException:
+            if committed:  # the row was not kept: neither are bytes nothing else refers to
+                storage.blob_delete_if_unreferenced(receiver.sha256)
+            raise
     return file
 
 

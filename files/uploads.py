@@ -1,4 +1,4 @@
-"""Receiving an uploaded file: a size-capped upload handler, a safe name, a detected type."""
+"""Receiving an uploaded file: a streaming upload handler, a safe name, a detected type."""
 
 import mimetypes
 import os
@@ -6,7 +6,8 @@ import re
 import unicodedata
 
 import filetype
-from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, TemporaryFileUploadHandler
 
 from files import constants as fc
 from gharart.errors import ApplicationError
@@ -59,6 +60,104 @@ class CappedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
         except OSError:  # e.g. the disk is full: remove the partial spool file at once
             self.file.close()
             raise
+
+
+class StreamedUpload(UploadedFile):
+    """A file that arrived through ``StreamingUploadHandler``: its bytes are already in the
+    receiver (hashed, in blob storage or a bounded spool), not in a local file.
+
+    ``receiver`` is what took the bytes (``sha256``, ``size``, ``head``, ``commit()``,
+    ``abort()``); the service that keeps the file commits it. Closing the upload (Django
+    closes every uploaded file at the end of the request) aborts whatever was not
+    committed, so a refused upload leaves nothing behind.
+    """
+
+    def __init__(self, receiver, *, name, content_type, size, charset=None, content_type_extra=None):
+        super().__init__(file=None, name=name, content_type=content_type, size=size, charset=charset, content_type_extra=content_type_extra)
+        self.receiver = receiver
+
+    @property
+    def sha256(self):
+        return self.receiver.sha256
+
+    def chunks(self, chunk_size=None):
+        raise ValueError("A streamed upload is not read back; use its receiver.")
+
+    def read(self, *args):
+        raise ValueError("A streamed upload is not read back; use its receiver.")
+
+    def close(self):
+        self.receiver.abort()
+
+
+class StreamingUploadHandler(FileUploadHandler):
+    """Hands each chunk of the file field ``field`` to a receiver as it arrives.
+
+    Nothing is spooled whole: ``receiver()`` makes the sink of the file (a
+    ``storage.BlobWriter`` streams it into blob storage, hashing on the way), which
+    holds at most a bounded buffer. The declared Content-Length is checked before a
+    byte is read and the running size while streaming; past ``max_bytes`` (or on any
+    failure) the receiver is aborted at once. Other file fields are dropped. Views call
+    ``abort()`` when the request ends: no temp file or multipart upload outlives it.
+    """
+
+    chunk_size = 256 * 1024
+
+    def __init__(self, request=None, *, field, receiver, max_bytes=None, refuse=None):
+        super().__init__(request)
+        self.field = field
+        self.make_receiver = receiver
+        self.max_bytes = max_bytes
+        self.refuse = refuse or too_large
+        self.received = 0
+        self.receiver = None
+        self.receivers = []
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        if self.max_bytes is not None and content_length and content_length > self.max_bytes + MULTIPART_OVERHEAD:
+            raise self.refuse(self.max_bytes)
+        return None
+
+    def new_file(self, field_name, file_name, content_type, content_length, charset=None, content_type_extra=None):
+        super().new_file(field_name, file_name, content_type, content_length, charset, content_type_extra)
+        self.receiver = None
+        if field_name == self.field:
+            self.receiver = self.make_receiver()
+            self.receivers.append(self.receiver)
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.max_bytes is not None and self.received > self.max_bytes:
+            self.abort()
+            raise self.refuse(self.max_bytes)
+        if self.receiver is not None:
+            try:
+                self.receiver.write(raw_data)
+            except BaseException:
+                self.abort()
+                raise
+        return None
+
+    def file_complete(self, file_size):
+        if self.receiver is None:
+            return None
+        try:
+            self.receiver.finish()
+        except BaseException:
+            self.abort()
+            raise
+        return StreamedUpload(
+            self.receiver, name=self.file_name, content_type=self.content_type, size=file_size,
+            charset=self.charset, content_type_extra=self.content_type_extra,
+        )
+
+    def upload_interrupted(self):
+        self.abort()
+
+    def abort(self):
+        """Drop every file this request streamed that nothing committed (idempotent)."""
+        for receiver in self.receivers:
+            receiver.abort()
 
 
 def content_length_too_large(request, max_bytes) -> bool:

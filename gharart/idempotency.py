@@ -90,6 +90,9 @@ def body_fingerprint(request) -> str:
         for name in sorted(request.FILES.keys()):
             for upload in request.FILES.getlist(name):
                 digest.update(f"\0{name}\0{upload.name}\0{upload.size}\0".encode())
+                if getattr(upload, "sha256", None):  # streamed into storage: hashed on the way
+                    digest.update(upload.sha256.encode())
+                    continue
                 for chunk in upload.chunks():
                     digest.update(chunk)
                 upload.seek(0)

@@ -47,3 +47,24 @@ def stored_names():
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         names.extend(obj["Key"][len(prefix):] for obj in page.get("Contents", []))
     return sorted(names)
+
+
+def uploads_in_progress():
+    """Multipart uploads begun and neither completed nor aborted (S3), or blob temp files
+    being written (local files): what an abandoned upload would leave behind."""
+    if not storage.is_object_storage():
+        import os
+
+        tmp = os.path.join(storage.blob_storage().location, "tmp")
+        return sorted(os.listdir(tmp)) if os.path.isdir(tmp) else []
+    client, bucket, key_of = _s3()
+    prefix = key_of("x")[:-1]
+    found = []
+    for page in client.get_paginator("list_multipart_uploads").paginate(Bucket=bucket, Prefix=prefix):
+        found.extend(upload["Key"][len(prefix):] for upload in page.get("Uploads", []))
+    return sorted(found)
+
+
+def leftovers():
+    """Every stored name and every upload in progress (both empty: nothing was left)."""
+    return {"stored": stored_names(), "in_progress": uploads_in_progress()}
