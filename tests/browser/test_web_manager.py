@@ -125,7 +125,7 @@ def test_web_experience_manager_publishes_crawls_replays_promotes_and_rolls_back
     page.get_by_role("link", name="Fix it: switch the site mode").click()
     page.get_by_role("radio", name=re.compile("^Deployed site")).check()
     page.get_by_role("button", name="Switch site mode").click()
-    expect(page.locator("#site-mode .callout.success")).to_contain_text("Site mode is now deployment")
+    expect(page.locator("#site-mode .callout.success")).to_contain_text("Site mode is now Deployed site")
     assert "Change what /profiles/acme/ serves?" in dialogs[-1]
     page.goto("/profiles/acme/")
     expect(page.get_by_role("heading", name="Version 1")).to_be_visible()

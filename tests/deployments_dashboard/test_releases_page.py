@@ -30,7 +30,7 @@ def test_the_timeline_lists_every_release_newest_first(manager, two_releases):
     assert "(first release)" in html
     assert f'replaced <a href="/h/acme/deployments/{v1.id}/">v1</a>' in html
     assert "acme-admin" in html and "acme-web_manager" in html and "“test”" in html
-    assert "Site: " in html and 'badge live">Live</span> since' in html
+    assert "Profile site: " in html and 'badge live">Live</span> since' in html
 
 
 def test_previous_releases_offer_a_confirmed_rollback_and_the_live_one_does_not(manager, two_releases):
@@ -40,7 +40,7 @@ def test_previous_releases_offer_a_confirmed_rollback_and_the_live_one_does_not(
     old = html.split(f'id="rel-{first.id}"')[1].split("</li>")[0]
     live = html.split(f'id="rel-{second.id}"')[1].split("</li>")[0]
     assert "Roll back to this" in old and "Roll back to this" not in live
-    expected = f"Roll back to v1? It replaces v2, live since {second.created_at:%Y-%m-%d %H:%M} UTC"
+    expected = f"Roll back to v1? It replaces v2, live since {second.created_at:%-d %b %Y, %H:%M} UTC"
     assert f'hx-confirm="{expected}' in old and f'data-confirm="{expected}' in old
 
 
