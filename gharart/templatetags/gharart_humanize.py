@@ -68,3 +68,24 @@ def local_time(value, style="short", relative=False, default="—"):
     if relative:
         html = format_html('{} <span class="muted">({})</span>', html, relative_words(when))
     return html
+
+
+# The apps whose constants templates may name: {% if code|is_constant:"domains.PREVIEW_TOKEN_REQUIRED" %}.
+CONSTANT_MODULES = {
+    "gharart": "gharart.constants",
+    "deployments": "deployments.constants",
+    "files": "files.constants",
+    "siteintel": "siteintel.constants",
+    "domains": "domains.constants",
+}
+
+
+@register.filter
+def is_constant(value, dotted):
+    """Whether ``value`` equals the named constant ("app.NAME"), so a template compares a
+    code it was handed as data to a constant, never to a spelled-out string."""
+    import importlib
+
+    app, _, name = str(dotted).partition(".")
+    module = importlib.import_module(CONSTANT_MODULES[app])
+    return value == getattr(module, name)

@@ -11,7 +11,14 @@ from deployments import constants as dc
 from deployments import services as deployment_services
 from siteintel import constants as sc
 from siteintel.models import CrawlRun, ReplayRun
-from tests.browser.conftest import MOBILE, assert_same_page, log_in, mark_page, no_horizontal_scroll, screenshot
+from tests.browser.conftest import (
+    MOBILE,
+    assert_same_page,
+    log_in,
+    mark_page,
+    no_horizontal_scroll,
+    screenshot,
+)
 from tests.browser.sites import make_zip, storefront
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

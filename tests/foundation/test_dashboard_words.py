@@ -141,3 +141,43 @@ def test_the_partials_htmx_swaps_in_read_as_words_too(client, demo):
         if problems := problems_in_html(f"<body>{response.content.decode()}</body>"):
             found[path] = problems
     assert not found, found
+
+
+def _constant_values():
+    """Every lowercase string constant the apps define: states, targets, modes, codes."""
+    from deployments import constants as dc_module
+    from domains import constants as domain_module
+    from files import constants as file_module
+    from gharart import constants as gharart_module
+    from siteintel import constants as siteintel_module
+
+    values = set()
+    for module in (gharart_module, dc_module, file_module, siteintel_module, domain_module):
+        for name, value in vars(module).items():
+            if name.isupper() and isinstance(value, str) and value.replace("_", "").replace(".", "").isalpha() and value.islower():
+                values.add(value)
+    return values
+
+
+def test_templates_never_spell_a_state_or_code():
+    """Templates compare to model properties (``dep.is_ready``) or named constants
+    (``code|is_constant:"domains.PREVIEW_TOKEN_REQUIRED"``), never to a string literal that
+    is one of the apps' constants: a renamed state cannot silently break a page."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    values = _constant_values()
+    assert {"ready", "failed", "site", "link", "verified", "passed", "stale"} <= values
+    literal = re.compile(r"""(?:==|!=)\s*["']([^"']+)["']|["']([^"']+)["']\s*(?:==|!=|not in|in)\s""")
+    tag = re.compile(r"{%\s*(?:if|elif)\b(.*?)%}", re.S)
+    found = []
+    for path in sorted([*root.glob("templates/**/*.html"), *root.glob("*/templates/**/*.html")]):
+        if ".venv" in path.parts:
+            continue
+        for condition in tag.findall(path.read_text()):
+            for match in literal.finditer(condition):
+                spelled = match.group(1) or match.group(2)
+                if spelled in values:
+                    found.append(f"{path.relative_to(root)}: {condition.strip()[:100]}")
+    assert not found, found
