@@ -70,7 +70,7 @@ def demo(settings):
     crawl = CrawlRun.objects.filter(handle=handle).first()
     capped = CrawlRun.objects.create(handle=handle, hostname=crawl.hostname, max_pages=2, max_depth=2, state=sc.SUCCEEDED, stop_reason=sc.STOP_MAX_PAGES, pages_done=2, pages_found=9, started_at=now - timedelta(minutes=5), finished_at=now)
     CrawledPage.objects.create(crawl_run=capped, url=f"https://{crawl.hostname}/", path="/", status=200, depth=0)
-    CrawledPage.objects.create(crawl_run=capped, url=f"https://{crawl.hostname}/slow", path="/slow", status=None, error=sc.PAGE_TIMEOUT, depth=1)
+    CrawledPage.objects.create(crawl_run=capped, url=f"https://{crawl.hostname}/slow", path="/slow", status=None, error=sc.PAGE_CONNECT_ERROR, depth=1)
     replay = ReplayRun.objects.create(handle=handle, hostname=crawl.hostname, crawl_run=capped, deployment_id=regressed.id, state=sc.SUCCEEDED, gate_status=sc.GATE_FAILED, summary={"total": 2, "unchanged": 1, "changed": 1, "regressions": 1}, started_at=now, finished_at=now)
     ReplayDiff.objects.create(replay_run=replay, path="/slow", kind=sc.DIFF_MISSING, regression=True, before={"status": 200}, after={"status": 404})
     ReplayRun.objects.create(handle=handle, hostname=crawl.hostname, crawl_run=capped, deployment_id=regressed.id, state=sc.FAILED, error={"code": "replay_failed", "message": "The worker stopped."})
