@@ -18,9 +18,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import Resolver404, resolve, reverse
-from django.utils import dateparse, timezone
+from django.utils import dateparse
 from django.utils.http import urlencode
-from django.utils.timesince import timesince
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
@@ -32,6 +31,8 @@ from gharart import constants as c
 from gharart import throttles
 from gharart.dashboard import can, form_errors, handle_page
 from gharart.errors import ApplicationError
+from gharart.humanize import relative_words
+from gharart.templatetags.gharart_humanize import readable_time
 
 PAGE_SIZE = 50
 DEPLOYMENTS_QUOTA = c.QUOTA_DEPLOYMENTS
@@ -54,7 +55,8 @@ SERVING_TEXT = {
 # --- Small helpers -----------------------------------------------------------------------
 
 def _when(moment):
-    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M} UTC ({timesince(moment)} ago)"
+    """A time in a confirmation dialog (plain text, so in UTC words): "1 Dec 2026, 19:00 UTC (3 hours ago)"."""
+    return f"{readable_time(moment)} ({relative_words(moment)})"
 
 
 def _status_for(request, exc):
@@ -300,6 +302,30 @@ def _refusal(exc, dep):
     return text
 
 
+def _attention(handle, warnings):
+    """Warnings after a release, each with the link that fixes it (in words)."""
+    site = reverse("site-page", kwargs={"handle": handle.slug})
+    fixes = {
+        dc.WARNING_SITE_MODE_NOT_DEPLOYMENT: (f"{site}#site-mode", "Fix it: switch the site mode"),
+        dc.WARNING_SITE_MODE_MISMATCH: (f"{site}#site-mode", "Fix it: switch the site mode"),
+        dc.WARNING_STALE_FUNCTION_BINDINGS: (f"{site}#bindings", "Fix it: review the function bindings"),
+        dc.WARNING_MISSING_ARTIFACT_FILES: (reverse("deployments-page", kwargs={"handle": handle.slug}), "Fix it: upload the site again"),
+    }
+    out = []
+    for w in warnings or []:
+        url, text = fixes.get(w.get("code"), (None, ""))
+        routes = (w.get("details") or {}).get("routes")
+        if w.get("code") == dc.WARNING_STALE_FUNCTION_BINDINGS and routes:
+            text += f" ({', '.join(routes)})"
+        message = w.get("message", "")
+        if w.get("code") == dc.WARNING_SITE_MODE_NOT_DEPLOYMENT:
+            # The API's message names the mode by its code; the page names it as the form does.
+            mode = dict(c.SITE_MODE_CHOICES).get((w.get("details") or {}).get("mode"), "another mode")
+            message = f"The site mode is “{mode}”, so /profiles/{handle.slug}/ does not serve this deployment. Switch the site mode to “Deployed site”."
+        out.append({**w, "message": message, "fix_url": url, "fix_text": text})
+    return out
+
+
 def _detail_context(request, dep, **extra):
     handle = request.handle
     live = dashboard_queries.live_release(handle=handle, target=dep.target)
@@ -340,9 +366,9 @@ def _detail_context(request, dep, **extra):
     context.update(extra)
     context["promote_blocked"] = _promote_blocked(dep, context["gate_checks"], context["can_force"])
     if context["release_result"] is not None:
-        context["attention"] = context["release_result"].warning_details
+        context["attention"] = _attention(handle, context["release_result"].warning_details)
     elif is_live and dep.target == dc.TARGET_SITE:
-        context["attention"] = dashboard_queries.site_attention(handle=handle, live_site_id=dep.id)
+        context["attention"] = _attention(handle, dashboard_queries.site_attention(handle=handle, live_site_id=dep.id))
     return context
 
 
@@ -453,22 +479,35 @@ def deployment_rollback(request, handle, deployment_id):
 
 # --- Releases ------------------------------------------------------------------------------
 
+RELEASE_GROUP_LABELS = ((dc.TARGET_SITE, "Profile site"), (dc.TARGET_DOCS, "Internal docs"))
+
+
 def _releases_context(request, **extra):
     handle = request.handle
     target = request.GET.get("target") if request.GET.get("target") in dc.TARGETS else None
     releases = selectors.release_list(handle=handle, target=target).select_related("previous_deployment")
+    if target is None:
+        # Site and docs versions are numbered apart: grouped by target (site first), as the
+        # deployments history is, never interleaved in one list.
+        releases = releases.order_by(Case(When(target=dc.TARGET_SITE, then=Value(0)), default=Value(1)), "target", "-created_at", "-pk")
     page = Paginator(releases, PAGE_SIZE).get_page(request.GET.get("page"))
     live = {t: dashboard_queries.live_release(handle=handle, target=t) for t in dc.TARGETS}
+    labels = dict(RELEASE_GROUP_LABELS)
+    groups = []
     for rel in page:
         current = live.get(rel.target)
         rel.is_live_now = current is not None and current.deployment_id == rel.deployment_id
         rel.can_roll_back = not rel.is_live_now and rel.deployment.state == dc.READY
         rel.rollback_confirm = _rollback_confirm(rel.deployment, current)
+        if not groups or groups[-1]["target"] != rel.target:
+            groups.append({"target": rel.target, "label": labels[rel.target], "id": f"releases-{rel.target}", "releases": []})
+        groups[-1]["releases"].append(rel)
     base = reverse("releases-page", kwargs={"handle": handle.slug})
     context = {
         "page": page,
         "releases": page.object_list,
-        "live": live,
+        "release_groups": groups,
+        "live": [{"label": labels[t], "release": live[t]} for t in dc.TARGETS],
         "filter_target": target,
         "target_links": _filter_links(base, target, "target", dc.TARGET_CHOICES, {}),
         "can_act": can(request, c.SITE_ROLES),
@@ -479,7 +518,7 @@ def _releases_context(request, **extra):
     }
     context.update(extra)
     result = context["release_result"]
-    context["attention"] = result.warning_details if result is not None else []
+    context["attention"] = _attention(handle, result.warning_details) if result is not None else []
     return context
 
 
@@ -545,6 +584,7 @@ def _bindings_context(request, form=None, errors=None, **extra):
     bindings = list(selectors.binding_list(handle=handle).select_related("deployment"))
     for b in bindings:
         b.status = selectors.binding_status(b, live_id)
+        b.is_stale = b.status == dc.BINDING_STALE
         b.is_form_capture = b.function == dc.FUNCTION_FORM_CAPTURE
         if b.is_form_capture:
             subs = selectors.submission_list(binding=b)

@@ -96,6 +96,47 @@ class Deployment(models.Model):
     def __str__(self):
         return f"{self.handle_id} {self.target} v{self.version} ({self.state})"
 
+    # States and targets by name, so templates never spell a state string.
+    @property
+    def is_uploading(self):
+        return self.state == dc.UPLOADING
+
+    @property
+    def is_processing(self):
+        return self.state == dc.PROCESSING
+
+    @property
+    def is_in_flight(self):
+        return self.state not in dc.FINAL_STATES
+
+    @property
+    def is_ready(self):
+        return self.state == dc.READY
+
+    @property
+    def is_failed(self):
+        return self.state == dc.FAILED
+
+    @property
+    def is_site(self):
+        return self.target == dc.TARGET_SITE
+
+    @property
+    def is_docs(self):
+        return self.target == dc.TARGET_DOCS
+
+    @property
+    def gate_passed(self):
+        return self.gate_status == dc.GATE_PASSED
+
+    @property
+    def gate_failed(self):
+        return self.gate_status == dc.GATE_FAILED
+
+    @property
+    def has_no_index_html(self):
+        return dc.WARNING_NO_INDEX_HTML in (self.warnings or [])
+
     @property
     def preview_host_url(self):
         """This ready site deployment on its own preview host, grant included (else None)."""
@@ -195,6 +236,14 @@ class Release(models.Model):
     def __str__(self):
         return f"{self.kind} {self.deployment_id}"
 
+    @property
+    def is_site(self):
+        return self.target == dc.TARGET_SITE
+
+    @property
+    def is_docs(self):
+        return self.target == dc.TARGET_DOCS
+
 
 class FunctionBinding(models.Model):
     """A route on the profile site answered by a built-in function instead of a file."""
@@ -272,6 +321,22 @@ class ScheduledRelease(models.Model):
 
     def __str__(self):
         return f"{self.deployment_ref} at {self.at:%Y-%m-%d %H:%M} ({self.state})"
+
+    @property
+    def is_scheduled(self):
+        return self.state == dc.SCHEDULE_SCHEDULED
+
+    @property
+    def is_done(self):
+        return self.state == dc.SCHEDULE_DONE
+
+    @property
+    def is_failed(self):
+        return self.state == dc.SCHEDULE_FAILED
+
+    @property
+    def is_cancelled(self):
+        return self.state == dc.SCHEDULE_CANCELLED
 
 
 class PublishingLock(models.Model):

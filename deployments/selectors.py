@@ -346,6 +346,22 @@ def deployment_warning_details(*, deployment) -> list:
     return out
 
 
+def _rule_kind(status):
+    return "redirect" if status in siterules.REDIRECT_STATUSES else ("rewrite" if status == 200 else "not found")
+
+
+def _rule_words(rule):
+    """What a redirect rule does, in words, for the dashboard's rules table."""
+    status = rule["status"]
+    if status in siterules.REDIRECT_STATUSES:
+        what = f"Redirect ({status})"
+    elif status == 200:
+        what = "Serves the target at the same address"
+    else:
+        what = "Serves the target as “not found” (404)"
+    return what + (", even where a file exists" if rule["force"] else ", where no file exists")
+
+
 def deployment_site_rules_summary(*, deployment, first=10) -> dict:
     """What the dashboard shows of a deployment's rule files: counts, skipped lines, the first rules."""
     rules = deployment.site_rules or {}
@@ -356,7 +372,7 @@ def deployment_site_rules_summary(*, deployment, first=10) -> dict:
         "redirect_count": len(redirects),
         "header_block_count": len(headers),
         "first_redirects": [
-            {**r, "status_text": f"{r['status']}{'!' if r['force'] else ''}", "kind": "redirect" if r["status"] in siterules.REDIRECT_STATUSES else ("rewrite" if r["status"] == 200 else "not found")}
+            {**r, "status_text": f"{r['status']}{'!' if r['force'] else ''}", "kind": _rule_kind(r["status"]), "what": _rule_words(r)}
             for r in redirects[:first]
         ],
         "first_headers": headers[:first],
@@ -552,7 +568,7 @@ def site_status(*, handle) -> dict:
         details.append(
             warning(
                 dc.WARNING_SITE_MODE_MISMATCH,
-                f"A site deployment is live, but the site mode is '{mode}', so /profiles/{handle.slug}/ serves the {serving.replace('_', ' ')} instead of it.",
+                f"A site deployment is live, but the site mode is “{dict(c.SITE_MODE_CHOICES).get(mode, mode)}”, so /profiles/{handle.slug}/ serves the {serving.replace('_', ' ')} instead of it.",
                 mode=mode,
                 live_deployment_id=live_id,
             )
@@ -561,7 +577,7 @@ def site_status(*, handle) -> dict:
         details.append(
             warning(
                 dc.WARNING_SITE_MODE_MISMATCH,
-                "The site mode is 'deployment' but no site deployment is live, so the profile route answers 404 'no site published'.",
+                "The site mode is “Deployed site” but no site deployment is live, so the profile route answers 404 “no site published”.",
                 mode=mode,
                 live_deployment_id=None,
             )

@@ -45,5 +45,13 @@ class CustomDomain(models.Model):
         return f"{domc.VALUE_PREFIX}{self.verification_token}"
 
     @property
+    def is_verified(self):
+        return self.status == dc.VERIFIED
+
+    @property
+    def is_failing(self):
+        return self.status == dc.FAILING
+
+    @property
     def is_serving(self):
         return self.status in domc.SERVING_STATUSES

@@ -114,6 +114,9 @@ def files_page(request, handle):
 def _upload(request, handle):
     data = request.POST
     form = {k: data.get(k, "") for k in ("access", "expires_at", "recipients", "title", "max_downloads", "campaign_id")}
+    # The expiry is typed in the reader's time zone; app.js sends its UTC value (posted_time).
+    form["expires_at"] = posted_time(data, "expires_at") or ""
+    form["expires_at_local"] = data.get("expires_at_local", "")
     try:
         if content_length_too_large(request, settings.FILES_MAX_UPLOAD_BYTES):
             raise too_large(settings.FILES_MAX_UPLOAD_BYTES)
@@ -184,6 +187,8 @@ def file_edit(request, handle, file_id):
     file = _file_or_404(request, file_id)
     data = request.POST
     changes = {k: data.get(k) for k in ("access", "expires_at", "title", "max_downloads", "campaign_id") if k in data}
+    if "expires_at" in data or "expires_at_local" in data:
+        changes["expires_at"] = posted_time(data, "expires_at") or ""
     if "recipients" in data:
         changes["recipients"] = data.get("recipients", "")
     if changes.get("campaign_id"):
@@ -245,12 +250,17 @@ def _policy_form(policy):
     def dt(value):
         return value.strftime("%Y-%m-%dT%H:%M") if value else ""
 
+    def utc(value):
+        return value.isoformat() if value else ""
+
     return {
         "visibility": policy.visibility,
         "partner_emails": "\n".join(policy.partner_emails),
         "partner_domains": "\n".join(policy.partner_domains),
         "starts_at": dt(policy.starts_at),
         "ends_at": dt(policy.ends_at),
+        "starts_at_utc": utc(policy.starts_at),
+        "ends_at_utc": utc(policy.ends_at),
         "confidential_paths": "\n".join(policy.confidential_paths),
         "campaign_id": policy.campaign_id or "",
     }
@@ -258,7 +268,14 @@ def _policy_form(policy):
 
 def _titled(warnings):
     """Warnings with a title in words for the page (the API keeps only the code)."""
-    return [{**w, "title": fc.WARNING_TITLES.get(w["code"], "Check this")} for w in warnings]
+    return [
+        {
+            **w,
+            "title": fc.WARNING_TITLES.get(w["code"], "Check this"),
+            "paths_label": "Paths" if w["code"] == fc.WARNING_CONFIDENTIAL_PATH_UNUSED else "Pages",
+        }
+        for w in warnings
+    ]
 
 
 def _docs_context(request, policy, **extra):
@@ -289,9 +306,23 @@ CONFIRM_PUBLIC = (
 
 
 def _policy_data(post):
-    data = {k: post.get(k, "") for k in ("visibility", "partner_emails", "partner_domains", "starts_at", "ends_at", "confidential_paths")}
+    data = {k: post.get(k, "") for k in ("visibility", "partner_emails", "partner_domains", "confidential_paths")}
+    # The window is typed in the reader's time zone; app.js sends its UTC value (posted_time).
+    data["starts_at"] = posted_time(post, "starts_at") or ""
+    data["ends_at"] = posted_time(post, "ends_at") or ""
     data["campaign_id"] = post.get("campaign_id", "") or None
     return data
+
+
+def _policy_redisplay(post, data):
+    """The posted form shown back: the window in the fields as typed (local time), with its UTC value."""
+    return {
+        **data,
+        "starts_at": post.get("starts_at_local", data["starts_at"]),
+        "ends_at": post.get("ends_at_local", data["ends_at"]),
+        "starts_at_utc": data["starts_at"] if post.get("starts_at_local") else "",
+        "ends_at_utc": data["ends_at"] if post.get("ends_at_local") else "",
+    }
 
 
 @require_POST
@@ -322,13 +353,13 @@ def docs_access_page(request, handle):
     if data["visibility"] == fc.VISIBILITY_PUBLIC and policy.visibility != fc.VISIBILITY_PUBLIC and not request.POST.get("confirm_public"):
         # "Anyone" signs every partner out and opens the docs to the world: ask first.
         context = _docs_context(request, policy, confirm_public=True, errors={"visibility": [CONFIRM_PUBLIC]})
-        context["form"] = data
+        context["form"] = _policy_redisplay(request.POST, data)
         return render(request, template, context, status=400)
     try:
         policy = services.docs_policy_update(handle=request.handle, actor=request.user, data=data)
     except ApplicationError as exc:
         context = _docs_context(request, policy, errors=form_errors(exc))
-        context["form"] = data
+        context["form"] = _policy_redisplay(request.POST, data)
         return render(request, template, context, status=400)
     if not request.htmx:
         messages.success(request, f"Saved. Policy version {policy.version}; partners signed in before must sign in again.")
@@ -358,10 +389,7 @@ def _campaign_data(post):
 
 
 def _campaigns_context(request, **extra):
-    now = timezone.now()
     campaigns = list(selectors.campaign_list(handle=request.handle).order_by("-ends_at", "name"))
-    for cmp in campaigns:
-        cmp.status = "upcoming" if cmp.starts_at > now else ("ended" if cmp.ends_at <= now else "running")
     context = {
         "campaigns": campaigns,
         "form": _campaign_form(),

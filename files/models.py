@@ -28,6 +28,14 @@ class Campaign(models.Model):
     def __str__(self):
         return f"{self.name} ({self.id})"
 
+    @property
+    def is_upcoming(self):
+        return self.starts_at > timezone.now()
+
+    @property
+    def is_ended(self):
+        return self.ends_at <= timezone.now()
+
 
 class File(models.Model):
     """A file a handle shares: bytes stored once under their sha256 (``deployments.storage``).
@@ -65,6 +73,19 @@ class File(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.id})"
+
+    # Access modes by name, so templates never spell one.
+    @property
+    def is_public(self):
+        return self.access == fc.ACCESS_PUBLIC
+
+    @property
+    def is_link(self):
+        return self.access == fc.ACCESS_LINK
+
+    @property
+    def is_private(self):
+        return self.access == fc.ACCESS_PRIVATE
 
     @property
     def effective_expires_at(self):
@@ -133,6 +154,14 @@ class MagicLink(models.Model):
     def is_active(self):
         return self.revoked_at is None and self.expires_at > timezone.now()
 
+    @property
+    def revoked_by_access_change(self):
+        return self.revoked_reason == fc.REVOKE_FILE_ACCESS_CHANGED
+
+    @property
+    def revoked_by_recipient_removal(self):
+        return self.revoked_reason == fc.REVOKE_RECIPIENT_REMOVED
+
 
 class FileDownload(models.Model):
     """One counted download of a file that has ``max_downloads``: the ledger of what it was sent.
@@ -187,6 +216,10 @@ class DocsAccessPolicy(models.Model):
 
     def __str__(self):
         return f"{self.handle} docs: {self.visibility} v{self.version}"
+
+    @property
+    def is_public(self):
+        return self.visibility == fc.VISIBILITY_PUBLIC
 
     @property
     def window_starts_at(self):

@@ -33,6 +33,11 @@ class Handle(models.Model):
         return self.slug
 
     @property
+    def serves_deployment(self):
+        """The site mode serves the live deployment (not the links or maintenance page)."""
+        return self.site_mode == c.SITE_MODE_DEPLOYMENT
+
+    @property
     def sites_hostname(self):
         return f"{self.slug}.{settings.GHARART_SITES_DOMAIN}"
 

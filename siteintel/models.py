@@ -57,6 +57,18 @@ class RunBase(models.Model):
         return self.state in c.ACTIVE_STATES
 
     @property
+    def is_succeeded(self):
+        return self.state == c.SUCCEEDED
+
+    @property
+    def is_failed(self):
+        return self.state == c.FAILED
+
+    @property
+    def is_cancelled(self):
+        return self.state == c.CANCELLED
+
+    @property
     def progress_max(self):
         return max(self.pages_found, self.pages_done, 1)
 
@@ -163,6 +175,14 @@ class ReplayRun(RunBase):
     def __str__(self):
         return f"{self.id} {self.deployment_id} {self.state}"
 
+    @property
+    def gate_passed(self):
+        return self.gate_status == c.GATE_PASSED
+
+    @property
+    def gate_failed(self):
+        return self.gate_status == c.GATE_FAILED
+
 
 class ReplayDiff(models.Model):
     replay_run = models.ForeignKey(ReplayRun, on_delete=models.CASCADE, related_name="diffs")
@@ -184,6 +204,10 @@ class ReplayDiff(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.path}"
+
+    @property
+    def is_visual_change(self):
+        return self.kind == c.DIFF_VISUAL_CHANGED
 
     def screenshot_url(self, sha256):
         from django.urls import reverse

@@ -15,17 +15,29 @@
 
   // Local time inputs: <input type="datetime-local" data-utc="#hidden"> sends its UTC value
   // in the hidden field (the server stores UTC; without JavaScript it reads the local field as UTC).
+  function syncUtc(input) {
+    var hidden = document.querySelector(input.getAttribute("data-utc"));
+    if (!hidden) return;
+    var when = input.value ? new Date(input.value) : null;
+    hidden.value = when && !isNaN(when.getTime()) ? when.toISOString() : "";
+  }
   document.addEventListener("submit", function (event) {
     var inputs = event.target.querySelectorAll ? event.target.querySelectorAll("input[type=datetime-local][data-utc]") : [];
-    Array.prototype.forEach.call(inputs, function (input) {
-      var hidden = document.querySelector(input.getAttribute("data-utc"));
-      if (!hidden) return;
-      var when = input.value ? new Date(input.value) : null;
-      hidden.value = when && !isNaN(when.getTime()) ? when.toISOString() : "";
-    });
+    Array.prototype.forEach.call(inputs, syncUtc);
   }, true);
+  // Live previews (hx-include) read the hidden field before any submit: keep it current.
+  ["input", "change"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      if (event.target.matches && event.target.matches("input[type=datetime-local][data-utc]")) syncUtc(event.target);
+    }, true);
+  });
 
   // Times are rendered in UTC; show them in the reader's time zone, and keep countdowns current.
+  var LOCAL_STYLES = {
+    long: { weekday: "long", day: "numeric", month: "long", year: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" },
+    short: { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" },
+    date: { day: "numeric", month: "short", year: "numeric" }
+  };
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function localize(root) {
     // A local time input rendered with its UTC value shows it in the reader's zone.
@@ -34,12 +46,17 @@
       if (isNaN(when.getTime())) return;
       input.value = when.getFullYear() + "-" + pad(when.getMonth() + 1) + "-" + pad(when.getDate()) + "T" + pad(when.getHours()) + ":" + pad(when.getMinutes());
       input.removeAttribute("data-utc-value");
+      if (input.hasAttribute("data-utc")) syncUtc(input);
     });
-    Array.prototype.forEach.call(root.querySelectorAll("time[data-local]"), function (el) {
+    // <time data-local="long|short|date">: the server's readable UTC text becomes the
+    // reader's local time (the UTC text stays in the title).
+    Array.prototype.forEach.call(root.querySelectorAll("time[data-local]:not([data-localized])"), function (el) {
       var when = new Date(el.getAttribute("datetime"));
       if (isNaN(when.getTime())) return;
+      var style = LOCAL_STYLES[el.getAttribute("data-local")] || LOCAL_STYLES.long;
       el.title = el.textContent;
-      el.textContent = when.toLocaleString(undefined, { weekday: "long", day: "numeric", month: "long", year: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
+      el.textContent = when.toLocaleString(undefined, style);
+      el.setAttribute("data-localized", "");
     });
   }
   function countdownText(ms) {

@@ -1,6 +1,7 @@
 """Local time in Chromium: a release scheduled and a campaign entered in the reader's time zone
 (Asia/Kolkata, UTC+5:30) are stored in UTC and shown back in local time with a countdown."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -56,3 +57,36 @@ def test_create_a_campaign_in_local_time(browser_session, users, handle):
     # The edit form shows the stored UTC window back in local time.
     expect(page.get_by_label("Starts (your local time)")).to_have_value("2030-01-14T00:00")
     expect(page.get_by_label("Ends (your local time)")).to_have_value("2030-01-18T23:59")
+
+
+def test_a_file_expiry_is_typed_and_shown_in_local_time(browser_session, users, handle):
+    from files import services as file_services
+    from files.models import File
+    from tests.visible_text import problems_in_page
+
+    upload = SimpleUploadedFile("kit.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf")
+    stored = file_services.file_upload(handle=handle, actor=users["partnerships"], upload=upload, access="public")
+    page = browser_session.page(timezone_id="Asia/Kolkata", locale="en-GB")
+    log_in(page, "acme-partnerships", "pw-partnerships")
+    page.goto("/h/acme/files/")
+    card = page.locator(f"#file-{stored.id}")
+    card.get_by_text("Manage sharing, magic links and deletion").click()
+    day = (datetime.now(KOLKATA) + timedelta(days=10)).date()
+    card.get_by_label("Expires (your local time; empty for never; ignored with a campaign)").fill(f"{day.isoformat()}T18:00")
+    card.get_by_role("button", name="Save sharing").click()
+    card = page.locator(f"#file-{stored.id}")
+    expect(card.locator(".callout.success")).to_contain_text("Saved.")
+    stored.refresh_from_db()
+    assert stored.expires_at == datetime(day.year, day.month, day.day, 12, 30, tzinfo=UTC)  # 18:00 in Kolkata
+    # Shown back in local time: the facts, the badge in words, and the field as typed.
+    expect(card.locator("time[data-local]").first).to_contain_text("18:00")
+    expect(card.locator(".badge", has_text="expires in")).to_have_text(re.compile(r"^expires in (10|11) days$"))
+    if not card.locator("details[open]").count():
+        card.get_by_text("Manage sharing, magic links and deletion").click()
+    expect(card.get_by_label("Expires (your local time; empty for never; ignored with a campaign)")).to_have_value(f"{day.isoformat()}T18:00")
+    assert problems_in_page(page) == []
+    # The overview's "expiring soon" line reads in words too.
+    File.objects.filter(pk=stored.pk).update(expires_at=datetime.now(UTC) + timedelta(hours=2))
+    page.goto("/h/acme/")
+    expect(page.locator("main")).to_contain_text("expires in 2 hours")
+    assert problems_in_page(page) == []

@@ -1,6 +1,6 @@
 """Every main page of the seeded demo handle, at desktop size and at 375 px: no sideways
-scrolling, every form control labelled, no console errors, nothing loaded from another
-origin, and a screenshot of each.
+scrolling, every form control labelled, no raw code or ISO time in what it reads (after
+app.js), no console errors, nothing loaded from another origin, and a screenshot of each.
 
 The screenshots listed in ``docs/screenshots/.gitignore`` are the README's; ``make
 screenshots`` regenerates them.
@@ -23,6 +23,7 @@ from tests.browser.conftest import (
     unlabelled_controls,
 )
 from tests.browser.sites import make_zip, storefront
+from tests.visible_text import problems_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -75,7 +76,7 @@ def test_every_main_page_at_desktop_and_375px(browser_session, demo):
     for page in (desktop, mobile):
         log_in(page, "owner", DEMO_PASSWORD)
 
-    unlabelled, overflowing = {}, {}
+    unlabelled, overflowing, not_words = {}, {}, {}
     for name, path, heading, anchor in main_pages(demo["pending"]):
         for page, prefix in ((desktop, "desktop"), (mobile, "mobile")):
             response = page.goto(path)
@@ -86,6 +87,8 @@ def test_every_main_page_at_desktop_and_375px(browser_session, demo):
             no_horizontal_scroll(page)
             if page is desktop and unlabelled_controls(page):
                 unlabelled[path] = unlabelled_controls(page)
+            if page is desktop and problems_in_page(page):
+                not_words[path] = problems_in_page(page)  # after app.js: times in the reader's zone
             if overflowing_cards(page):
                 overflowing[f"{prefix} {path}"] = overflowing_cards(page)
             if anchor and page is desktop:
@@ -94,6 +97,7 @@ def test_every_main_page_at_desktop_and_375px(browser_session, demo):
 
     assert not unlabelled, f"form controls without a label: {unlabelled}"
     assert not overflowing, f"content sticking out of its card: {overflowing}"
+    assert not not_words, f"raw codes or ISO times a person reads: {not_words}"
 
     # The live demo site, as a visitor sees it.
     visitor = browser_session.page(viewport=MOBILE, is_mobile=True, has_touch=True)

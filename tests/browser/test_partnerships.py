@@ -53,7 +53,7 @@ def test_partnerships_manager_shares_a_media_kit_by_magic_link_and_revokes_it(
     page.get_by_label("Title (optional)").fill("Autumn media kit")
     page.get_by_label("Access", exact=True).select_option("link")
     page.get_by_label(re.compile("Recipients for magic links")).fill(PARTNER)
-    page.get_by_label("Expires (UTC, optional; not with a campaign)").fill(expires)
+    page.get_by_label("Expires (your local time, optional; not with a campaign)").fill(expires)
     page.get_by_role("button", name="Upload", exact=True).click()
     uploaded = page.locator("#files-section .callout.success")
     expect(uploaded).to_contain_text("Uploaded acme-media-kit.zip")

@@ -118,7 +118,7 @@ def test_promote_and_rollback_change_what_the_profile_serves(manager, handle, li
     manager.get(page(v2) + "preview/")
     html = manager.get(page(v2)).content.decode()
     since = Release.objects.get().created_at
-    expected = f"Promote v2 to live? It replaces v1, live since {since:%Y-%m-%d %H:%M} UTC"
+    expected = f"Promote v2 to live? It replaces v1, live since {since:%-d %b %Y, %H:%M} UTC"
     assert f'hx-confirm="{expected}' in html and f'data-confirm="{expected}' in html
 
     with commit():
@@ -129,7 +129,7 @@ def test_promote_and_rollback_change_what_the_profile_serves(manager, handle, li
 
     html = manager.get(page(v1)).content.decode()
     promoted_at = Release.objects.order_by("-created_at").first().created_at
-    expected = f"Roll back to v1? It replaces v2, live since {promoted_at:%Y-%m-%d %H:%M} UTC"
+    expected = f"Roll back to v1? It replaces v2, live since {promoted_at:%-d %b %Y, %H:%M} UTC"
     assert f'hx-confirm="{expected}' in html and f'data-confirm="{expected}' in html
     with commit():
         response = manager.post(page(v1) + "rollback/", {"reason": "v2 broke checkout"}, **HX)

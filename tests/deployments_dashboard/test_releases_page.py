@@ -2,6 +2,7 @@
 
 import pytest
 from django.test import Client
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from deployments import constants as dc
 from deployments import services
@@ -30,7 +31,7 @@ def test_the_timeline_lists_every_release_newest_first(manager, two_releases):
     assert "(first release)" in html
     assert f'replaced <a href="/h/acme/deployments/{v1.id}/">v1</a>' in html
     assert "acme-admin" in html and "acme-web_manager" in html and "“test”" in html
-    assert "Site: " in html and 'badge live">Live</span> since' in html
+    assert "Profile site: " in html and 'badge live">Live</span> since' in html
 
 
 def test_previous_releases_offer_a_confirmed_rollback_and_the_live_one_does_not(manager, two_releases):
@@ -40,7 +41,7 @@ def test_previous_releases_offer_a_confirmed_rollback_and_the_live_one_does_not(
     old = html.split(f'id="rel-{first.id}"')[1].split("</li>")[0]
     live = html.split(f'id="rel-{second.id}"')[1].split("</li>")[0]
     assert "Roll back to this" in old and "Roll back to this" not in live
-    expected = f"Roll back to v1? It replaces v2, live since {second.created_at:%Y-%m-%d %H:%M} UTC"
+    expected = f"Roll back to v1? It replaces v2, live since {second.created_at:%-d %b %Y, %H:%M} UTC"
     assert f'hx-confirm="{expected}' in old and f'data-confirm="{expected}' in old
 
 
@@ -81,6 +82,22 @@ def test_filter_by_target(manager, two_releases, handle, users):
     assert html.count('<li class="card" id="rel-') == 1 and "docs v1" in html
     partial = manager.get(URL + "?target=site", **HX).content.decode()
     assert partial.count('<li class="card" id="rel-') == 2 and "<html" not in partial
+
+
+def test_site_and_docs_releases_are_grouped_apart_not_interleaved(manager, two_releases, handle, users):
+    # Released between the two site versions in time, listed in its own group after them.
+    docs = create(handle, {"index.html": b"<h1>Docs</h1>"}, target="docs")
+    services.deployment_preview_report(deployment=docs)
+    services.deployment_promote(deployment=docs, actor=users["web_manager"], role="web_manager")
+    v3 = go_live(handle, SITE_V1, actor=users["admin"])
+    doc = HTMLParser(manager.get(URL).content.decode())
+    groups = doc.css("section.release-group")
+    assert [g.css_first("h2").text() for g in groups] == ["Profile site releases", "Internal docs releases"]
+    site_ids = [li.attributes["id"] for li in groups[0].css("li.card")]
+    docs_ids = [li.attributes["id"] for li in groups[1].css("li.card")]
+    site = Release.objects.filter(target=dc.TARGET_SITE).order_by("-created_at")
+    assert site_ids == [f"rel-{r.id}" for r in site] and site[0].deployment_id == v3.id
+    assert docs_ids == [f"rel-{Release.objects.get(target=dc.TARGET_DOCS).id}"]
 
 
 def test_viewers_see_the_timeline_with_disabled_rollback(login, two_releases):

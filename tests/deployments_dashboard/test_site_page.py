@@ -33,7 +33,7 @@ def test_switching_the_mode_serves_the_deployment_and_clears_the_warning(manager
         response = manager.post(URL + "mode/", {"mode": "deployment"}, **HX)
     html = response.content.decode()
     assert response.status_code == 200
-    assert html.lstrip().startswith('<section id="site-mode"') and "Site mode is now <strong>deployment</strong>" in html
+    assert html.lstrip().startswith('<section id="site-mode"') and "Site mode is now <strong>Deployed site</strong>" in html
     assert "Site mode mismatch." not in html
     served = Client().get("/profiles/acme/")
     assert served["X-Gharart-Site-Mode"] == "deployment" and served["X-Gharart-Deployment"] == live.id
@@ -44,7 +44,7 @@ def test_switching_the_mode_serves_the_deployment_and_clears_the_warning(manager
         response = manager.post(URL + "mode/", {"mode": "maintenance"}, **HX)
     # Maintenance is chosen on purpose: no mismatch warning, a note that the site stays live.
     html = response.content.decode()
-    assert "Site mode mismatch." not in html and "Site mode is now <strong>maintenance</strong>" in html
+    assert "Site mode mismatch." not in html and "Site mode is now <strong>Maintenance</strong>" in html
     assert f"v{live.version} stays live and visitors see it again" in html
     assert Client().get("/profiles/acme/").status_code == 503
     assert "Site mode mismatch." not in manager.get(URL).content.decode()
@@ -63,7 +63,7 @@ def test_mode_switch_without_javascript_and_with_a_bad_value(manager, handle):
     assert handle.site_mode == c.SITE_MODE_MAINTENANCE
     # The page it lands on says what the htmx swap says, in the same place.
     html = manager.get(response["Location"]).content.decode()
-    assert "Site mode is now <strong>maintenance</strong>" in html
+    assert "Site mode is now <strong>Maintenance</strong>" in html
     assert "Site mode is now" not in manager.get(URL).content.decode()
     response = manager.post(URL + "mode/", {"mode": "party"}, **HX)
     assert response.status_code == 400 and 'id="mode-error"' in response.content.decode()

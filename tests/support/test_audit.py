@@ -68,7 +68,7 @@ def test_the_page_shows_who_did_what_with_before_after_and_request_id(client, ap
     row = HTMLParser(audit_page(client, users["admin"]).content.decode()).css_first("#audit-table tbody tr")
     cells = [td.text().strip() for td in row.css("td")]
     assert cells[1] == "acme-owner"
-    assert cells[2] == c.AUDIT_TOKEN_CREATE
+    assert cells[2] == "Created a token" and row.css("td")[2].attributes["data-action"] == c.AUDIT_TOKEN_CREATE
     assert cells[3] == created.json()["id"]
     changes = [li.text().strip() for li in row.css("td")[4].css("li")]
     assert changes == ["name: ci", "scopes: sites:read"]  # a readable change, not raw JSON

@@ -49,7 +49,8 @@ def test_the_form_is_prefilled_from_the_query_string(owner_client, api, users):
     assert field_value(doc, "handle") == "acme"
     # The quoted request is the user's own, so the page says which request it was.
     help_text = doc.css_first("#report-requestId-help").text()
-    assert "/v2/me/tokens" in help_text and "400" in help_text and "validation_error" in help_text
+    assert "/v2/me/tokens" in help_text and "400" in help_text and "check the form" in help_text
+    assert doc.css_first("#report-requestId-help [data-error-code]").attributes["data-error-code"] == "validation_error"
     for name in ("summary", "details", "handle", "requestId", "reproArtifact"):
         node = doc.css_first(f'[name="{name}"]')
         assert doc.css_first(f'label[for="{node.attributes["id"]}"]') is not None, name
