@@ -46,11 +46,11 @@ class CustomDomain(models.Model):
 
     @property
     def is_verified(self):
-        return self.status == dc.VERIFIED
+        return self.status == domc.VERIFIED
 
     @property
     def is_failing(self):
-        return self.status == dc.FAILING
+        return self.status == domc.FAILING
 
     @property
     def is_serving(self):
