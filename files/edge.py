@@ -73,7 +73,7 @@ def _identify(request, handle):
 
 
 def _error(request, status, code, message, *, headers=None, details=None):
-    from deployments.serving import content_error
+    from deployments.content_pages import content_error
 
     return content_error(request, status, code, message, headers={**EDGE_HEADERS, **(headers or {})}, details=details)
 
@@ -87,7 +87,7 @@ def _to_access_page(request, slug, path):
 
 def _not_allowed(request, slug, path, viewer, *, code=fc.DOCS_ACCESS_DENIED, message=None):
     """Browsers go to the sign-in page; API clients get 401 (no credentials) or 403."""
-    from deployments.serving import wants_html
+    from deployments.content_pages import wants_html
 
     if wants_html(request) and code == fc.DOCS_ACCESS_DENIED:
         return _to_access_page(request, slug, path)

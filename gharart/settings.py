@@ -70,6 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "gharart.request_id.RequestIDMiddleware",
+    "blobs.middleware.NotModifiedMiddleware",
     # 400 for a NUL character in a URL, query or form (PostgreSQL cannot compare it).
     "gharart.request_guard.NulCharacterMiddleware",
     # 503 when the database is unreachable mid-request, 507 when the disk is full.
