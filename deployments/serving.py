@@ -142,17 +142,10 @@ def _serve_deployment_path(request, deployment, path, *, extra_headers=None, sit
         headers = {**base, "Cache-Control": "no-cache"}
         return content_error(request, 404, c.NOT_FOUND, "There is no such page on this site.", headers=headers)
     entry, status = decision.entry, decision.status
-    site_headers = rules.headers_for(_header_path(path)) if rules.header_blocks else ()
+    site_headers = site_headers_for(rules, path)
     locked = {k.lower() for k in extra}
-    # Range requests are answered from the identity bytes; everything else may be compressed.
     ranged = status == 200 and request.method == "GET" and "HTTP_RANGE" in request.META
-    compressible = compression.is_compressible(entry.content_type)
-    rep = None
-    if compressible and not ranged:
-        encoding = compression.negotiate(request.headers.get("Accept-Encoding", ""))
-        if encoding is not None:
-            rep = compression.variant(entry.sha256, entry.size, encoding)
-    blob = entry_blob(entry, rep)
+    blob, rep, compressible = representation(entry, ranged=ranged, accept_encoding=request.META.get("HTTP_ACCEPT_ENCODING", ""))
     headers = dict(base)
     if compressible:
         headers["Vary"] = "Accept-Encoding"
@@ -175,6 +168,21 @@ def _serve_deployment_path(request, deployment, path, *, extra_headers=None, sit
     return _with(response, {}, site_headers, locked)
 
 
+def representation(entry, *, ranged, accept_encoding):
+    """``(blob, variant or None, compressible)``: the bytes that answer for ``entry``.
+
+    Range requests are answered from the identity bytes; everything else may be
+    compressed as ``Accept-Encoding`` allows (``compression``).
+    """
+    compressible = compression.is_compressible(entry.content_type)
+    rep = None
+    if compressible and not ranged:
+        encoding = compression.negotiate(accept_encoding)
+        if encoding is not None:
+            rep = compression.variant(entry.sha256, entry.size, encoding)
+    return entry_blob(entry, rep), rep, compressible
+
+
 def entry_blob(entry, rep=None) -> Blob:
     """The blob a manifest entry sends: its identity bytes, or the compressed ``rep``."""
     if rep is None:
@@ -188,6 +196,11 @@ def _identity_request(request):
     return request
 
 
+def site_headers_for(rules, path):
+    """The site's ``_headers`` lines for ``path`` (empty without a ``_headers`` file)."""
+    return rules.headers_for(_header_path(path)) if rules.header_blocks else ()
+
+
 def _header_path(path):
     """The request path as ``_headers`` patterns see it: ``/a/b``, ``/dir/`` (slashes collapsed)."""
     segments = [s for s in (path or "").split("/") if s]
@@ -196,17 +209,25 @@ def _header_path(path):
 
 
 def _with(response, headers, site_headers=(), locked=frozenset()):
-    """Set the platform's ``headers``, then the site's own (``_headers``) where allowed.
+    """Set the platform's ``headers``, then the site's own (``_headers``, see ``site_header_updates``)."""
+    for k, v in headers.items():
+        response[k] = v
+    if site_headers:
+        current = {k.lower(): v for k, v in response.items()}
+        for name, value in site_header_updates(current, site_headers, locked):
+            response[name] = value
+    return response
+
+
+def site_header_updates(current, site_headers, locked=frozenset()):
+    """``[(name, value)]`` to set for the site's ``_headers`` over the platform's ``current``
+    headers (``{lowercase name: value}``).
 
     A site header never replaces a header the caller passed (``locked``); a site's
     ``Content-Security-Policy`` and ``Vary`` are added to the platform's, never instead
     of them (every policy in a CSP header is enforced, so a site can only narrow the
     sandbox). Names a site may not set at all were refused when the file was parsed.
     """
-    for k, v in headers.items():
-        response[k] = v
-    if not site_headers:
-        return response
     merged: dict = {}
     for name, value in site_headers:
         lower = name.lower()
@@ -214,16 +235,17 @@ def _with(response, headers, site_headers=(), locked=frozenset()):
             merged[lower] = (merged[lower][0], merged[lower][1] + ", " + value)
         else:
             merged[lower] = (name, value)
+    updates = []
     for lower, (name, value) in merged.items():
         if siterules.header_refusal(name):
             continue  # stored before a name was refused: never trust the stored copy alone
-        if lower in siterules.MERGED_HEADERS and response.has_header(name):
-            response[name] = response[name] + ", " + value
+        if lower in siterules.MERGED_HEADERS and lower in current:
+            updates.append((name, current[lower] + ", " + value))
         elif lower in locked:
             continue
         else:
-            response[name] = value
-    return response
+            updates.append((name, value))
+    return updates
 
 
 # --- The profile route -------------------------------------------------------------------
