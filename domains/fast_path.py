@@ -52,7 +52,7 @@ MAX_SITES = 1000
 class SiteIndex:
     """What the fast path knows of one handle's live state (one generation: never changes)."""
 
-    __slots__ = ("deployment", "rules", "state", "base", "decisions", "lookup")
+    __slots__ = ("deployment", "rules", "state", "base", "decisions", "lookup", "paths", "lines")
 
     def __init__(self, state, deployment):
         self.state = state
@@ -66,6 +66,17 @@ class SiteIndex:
             (serving.SITE_MODE_HEADER, state.site_mode),
         ]
         self.decisions = {}
+        self.paths = {}  # sha256 -> local path or None (object storage)
+        self.lines = {}  # (blob, status, site headers) -> response headers of a 200 or 304
+
+    def local_path(self, sha256):
+        found = self.paths.get(sha256, False)
+        if found is False:
+            found = storage.blob_path(sha256)
+            if len(self.paths) >= MAX_DECISIONS:
+                self.paths.clear()
+            self.paths[sha256] = found
+        return found
 
     def decide(self, path, query):
         key = (path, query)
@@ -76,7 +87,7 @@ class SiteIndex:
             finally:
                 close_old_connections()
             servable = decision.location is None and decision.entry is not None and decision.status == 200
-            found = (decision.entry, serving.site_headers_for(self.rules, path)) if servable else (None, ())
+            found = (decision.entry, tuple((name, value) for name, value in serving.site_headers_for(self.rules, path))) if servable else (None, ())
             if len(self.decisions) >= MAX_DECISIONS:
                 self.decisions.clear()
             self.decisions[key] = found
@@ -114,6 +125,17 @@ class _Sites:
 
 
 sites = _Sites()
+_hosts: dict = {}  # Host header -> (sites domain, names.SiteHost or None)
+
+
+def _classify(host):
+    found = _hosts.get(host)
+    domain = settings.GHARART_SITES_DOMAIN
+    if found is None or found[0] != domain:
+        if len(_hosts) >= MAX_SITES:
+            _hosts.clear()
+        found = _hosts[host] = (domain, names.classify(host))
+    return found[1]
 
 
 def _build(slug):
@@ -142,7 +164,7 @@ def answer(environ):
     method = environ.get("REQUEST_METHOD")
     if method not in ("GET", "HEAD") or environ.get("SCRIPT_NAME"):
         return None
-    site = names.classify(environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""))
+    site = _classify(environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""))
     if site is None or site.kind != dc.HOST_LIVE:
         return None
     full = _path(environ)
@@ -166,6 +188,38 @@ def answer(environ):
     plan = http.plan(method, environ, blob)
     if plan.status not in STATUS_LINES:
         return None  # 412/416: Django answers (and counts them in the request log)
+    key = (blob, plan.status, site_headers) if plan.status != 206 else None
+    lines = index.lines.get(key) if key is not None else None
+    if lines is None:
+        lines = _lines(index, plan, blob, rep, compressible, site_headers)
+        if key is not None:
+            if len(index.lines) >= MAX_DECISIONS:
+                index.lines.clear()
+            index.lines[key] = lines
+    accel = None
+    if not site_headers and settings.GHARART_ACCEL_REDIRECT:
+        accel = lambda sha: storage.blob_accel_redirect(sha, content_type=blob.content_type) if storage.blob_path(sha) is not None else None  # noqa: E731
+    try:
+        carried = http.body(plan, blob, method, open_blob=storage.blob_open, local_path=index.local_path, accel_target=accel)
+    except OSError:
+        return None  # missing bytes: Django answers (the compressed form's fallback, or the error page)
+    status = plan.status
+    if carried.accel:
+        status = 200
+        lines = [*http.accel_headers(lines), ("X-Accel-Redirect", carried.accel)]
+        payload = [b""]
+    elif carried.file is not None:
+        wrapper = environ.get("wsgi.file_wrapper")
+        payload = wrapper(carried.file, http.CHUNK) if wrapper else http.chunks(carried.file, 0, blob.size)
+    elif carried.chunks is not None:
+        payload = carried.chunks
+    else:
+        payload = [b""]
+    return STATUS_LINES[status], [*lines, (REQUEST_ID_HEADER, request_id_from(environ.get("HTTP_X_REQUEST_ID", "")))], payload
+
+
+def _lines(index, plan, blob, rep, compressible, site_headers):
+    """The response headers but X-Request-ID (as Django sets them for this answer)."""
     headers = list(index.base)
     if compressible:
         headers.append(("Vary", "Accept-Encoding"))
@@ -181,30 +235,9 @@ def answer(environ):
                 lines.append((name, value))
             else:
                 lines[at] = (name, value)
-    accel = None
-    if not site_headers and settings.GHARART_ACCEL_REDIRECT:
-        accel = lambda sha: storage.blob_accel_redirect(sha, content_type=blob.content_type) if storage.blob_path(sha) is not None else None  # noqa: E731
-    try:
-        carried = http.body(plan, blob, method, open_blob=storage.blob_open, local_path=storage.blob_path, accel_target=accel)
-    except OSError:
-        return None  # missing bytes: Django answers (the compressed form's fallback, or the error page)
-    status = plan.status
-    if carried.accel:
-        status = 200
-        lines = http.accel_headers(lines)
-        lines.append(("X-Accel-Redirect", carried.accel))
-        payload = [b""]
-    elif carried.file is not None:
-        wrapper = environ.get("wsgi.file_wrapper")
-        payload = wrapper(carried.file, http.CHUNK) if wrapper else http.chunks(carried.file, 0, blob.size)
-    elif carried.chunks is not None:
-        payload = carried.chunks
-    else:
-        payload = [b""]
     if not any(k.lower() == "x-content-type-options" for k, _ in lines):
-        lines.append(("X-Content-Type-Options", "nosniff"))
-    lines.append((REQUEST_ID_HEADER, request_id_from(environ.get("HTTP_X_REQUEST_ID", ""))))
-    return STATUS_LINES[status], lines, payload
+        lines.append(("X-Content-Type-Options", "nosniff"))  # site_response's default
+    return lines
 
 
 class SiteFastPath:

@@ -1,3 +1,4 @@
+import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -9,3 +10,7 @@ from domains.fast_path import SiteFastPath  # noqa: E402 - after Django is set u
 
 # Live-host static files are answered before Django (domains.fast_path); the rest is Django's.
 application = SiteFastPath(django_application)
+
+# Everything loaded so far lives as long as the process: keep it out of the cyclic
+# collector's generations, so collections triggered by requests scan only their own objects.
+gc.freeze()
