@@ -11,7 +11,7 @@ from django.http import HttpResponse, JsonResponse, QueryDict
 
 from deployments import constants as dc
 from deployments import services
-from deployments.serving import content_error
+from deployments.content_pages import content_error
 from gharart import constants as c
 from gharart import throttles
 from gharart.errors import ApplicationError

@@ -112,6 +112,18 @@ def _generation(slug):
     return generation
 
 
+def live_generation(slug: str):
+    """The slug's live-state generation as the shared cache holds it, without the database.
+
+    None when the cache has no counter yet, or a bump is still owed from a cache outage
+    (``live_state`` then answers and repairs). Raises CACHE_ERRORS while the cache is down.
+    """
+    if _failed_bumps:
+        return None
+    cache_guard()
+    return cache.get(_generation_key(slug))
+
+
 def live_state(slug: str) -> LiveState | None:
     """The cached live state of handle ``slug`` (None for an unknown handle)."""
     try:

@@ -27,28 +27,23 @@ import re
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
-from django.template.loader import render_to_string
+from django.http import HttpResponse
 from django.utils.encoding import iri_to_uri
-from django.utils.http import parse_etags
 
-from deployments import compression, selectors, siterules, storage
+from blobs.http import Blob
+from blobs.responses import HANDOFF_LOCAL, blob_response
+from deployments import compression, selectors, siterules
 from deployments import constants as dc
+from deployments.content_pages import OWN_PAGE_CSP, content_error, head_only, own_page, wants_html  # noqa: F401 - callers name them here
 from gharart import constants as c
-from gharart.errors import error_response
 from gharart.in_process import in_process_request
 from gharart.models import Handle
-from gharart.request_id import request_id_for
 
 logger = logging.getLogger(__name__)
 
 SANDBOX_CSP = "sandbox allow-scripts allow-forms allow-popups allow-downloads"
-# Our own generated pages (links, maintenance, errors): inline styles only, nothing else.
-OWN_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 LIVE_CACHE_CONTROL = "public, max-age=0, must-revalidate"
 PREVIEW_CACHE_CONTROL = "private, max-age=0, must-revalidate"
-STREAM_CHUNK = 64 * 1024
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 SITE_MODE_HEADER = "X-Gharart-Site-Mode"
 DEPLOYMENT_HEADER = "X-Gharart-Deployment"
 UNKNOWN_HANDLE_MODE = "none"
@@ -61,90 +56,6 @@ _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 
 def is_handle_slug(value: str) -> bool:
     return bool(_SLUG.match(value or ""))
-
-
-def wants_html(request) -> bool:
-    accept = request.headers.get("Accept", "")
-    return "text/html" in accept or "application/xhtml+xml" in accept
-
-
-def content_error(request, status, code, message, *, headers=None, details=None):
-    """An error on a content route: a small page for browsers, the JSON envelope otherwise."""
-    if wants_html(request):
-        body = render_to_string(
-            "deployments/content_error.html",
-            {"status": status, "code": code, "message": message, "request_id": request_id_for(request)},
-        )
-        response = HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
-        response["Content-Security-Policy"] = OWN_PAGE_CSP
-        for k, v in (headers or {}).items():
-            response[k] = v
-    else:
-        response = error_response(code, message, status, request=request, details=details, headers=headers)
-    response["Cache-Control"] = "no-store"
-    return _head(request, response)
-
-
-def _head(request, response):
-    """HEAD: same status and headers, no body (Content-Length still says the size)."""
-    if request.method == "HEAD" and not response.streaming:
-        length = len(response.content)
-        response.content = b""
-        response["Content-Length"] = str(length)
-    return response
-
-
-def _own_page(request, template, context, *, status=200, headers=None):
-    body = render_to_string(template, {**context, "request_id": request_id_for(request)})
-    response = HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
-    response["Content-Security-Policy"] = OWN_PAGE_CSP
-    for k, v in (headers or {}).items():
-        response[k] = v
-    return _head(request, response)
-
-
-def parse_range(header: str, size: int):
-    """``(start, end)`` inclusive for one satisfiable range, ``"unsatisfiable"``, or None (ignore)."""
-    match = _RANGE.match(header.strip())
-    if not match:
-        return None  # malformed or several ranges: answer 200 with the whole body
-    first, last = match.groups()
-    if first == "" and last == "":
-        return None
-    if first == "":
-        suffix = int(last)
-        if suffix == 0 or size == 0:
-            return "unsatisfiable"
-        return max(0, size - suffix), size - 1
-    start = int(first)
-    if start >= size:
-        return "unsatisfiable"
-    end = min(int(last), size - 1) if last else size - 1
-    if end < start:
-        return None
-    return start, end
-
-
-def _etag_matches(header, etag):
-    tags = parse_etags(header)
-    if "*" in tags:
-        return True
-    bare = etag.strip('"')
-    return any(t.removeprefix("W/").strip('"') == bare for t in tags)
-
-
-def _range_iter(fh, start, length):
-    try:
-        fh.seek(start)
-        left = length
-        while left > 0:
-            chunk = fh.read(min(STREAM_CHUNK, left))
-            if not chunk:
-                break
-            left -= len(chunk)
-            yield chunk
-    finally:
-        fh.close()
 
 
 def on_site_origin(request) -> bool:
@@ -162,10 +73,6 @@ def on_content_origin(request) -> bool:
     if not origin or getattr(request, "gharart_in_process", False) or on_site_origin(request):
         return False
     return request.get_host().lower() == urlsplit(origin).netloc.lower()
-
-
-def _use_accel(request):
-    return settings.GHARART_ACCEL_REDIRECT and not getattr(request, "gharart_in_process", False)
 
 
 # --- The one serving function ------------------------------------------------------------
@@ -226,89 +133,68 @@ def _serve_deployment_path(request, deployment, path, *, extra_headers=None, sit
         prefix = site_prefix if site_prefix is not None else _site_prefix(request, path)
         response = HttpResponse(status=decision.status)
         response["Location"] = _location(prefix, decision.location)
-        return _head(request, _with(response, base))
+        return head_only(request, _with(response, base))
     if decision.entry is None:
         headers = {**base, "Cache-Control": "no-cache"}
         return content_error(request, 404, c.NOT_FOUND, "There is no such page on this site.", headers=headers)
     entry, status = decision.entry, decision.status
-    site_headers = rules.headers_for(_header_path(path)) if rules.header_blocks else ()
+    site_headers = site_headers_for(rules, path)
     locked = {k.lower() for k in extra}
-    finish = lambda response, headers: _with(response, headers, site_headers, locked)  # noqa: E731
-    range_header = request.headers.get("Range") if status == 200 else None
-    # Range requests are answered from the identity bytes; everything else may be compressed.
-    compressible = compression.is_compressible(entry.content_type)
-    rep = None
-    if compressible and not range_header:
-        encoding = compression.negotiate(request.headers.get("Accept-Encoding", ""))
-        if encoding is not None:
-            rep = compression.variant(entry.sha256, entry.size, encoding)
-    etag = compression.etag_for(entry.sha256, rep.encoding if rep else None)
-    rep_sha, rep_size = (rep.sha256, rep.size) if rep else (entry.sha256, entry.size)
-    headers = {**base, "ETag": etag, "Accept-Ranges": "bytes"}
+    ranged = status == 200 and request.method == "GET" and "HTTP_RANGE" in request.META
+    blob, rep, compressible = representation(entry, ranged=ranged, accept_encoding=request.META.get("HTTP_ACCEPT_ENCODING", ""))
+    headers = dict(base)
     if compressible:
         headers["Vary"] = "Accept-Encoding"
     if rep:
         headers["Content-Encoding"] = rep.encoding
     if status == 404:
         headers["Cache-Control"] = "no-cache"
-        headers.pop("Accept-Ranges")
-    if status == 200:
-        inm = request.headers.get("If-None-Match")
-        if inm and _etag_matches(inm, etag):
-            headers.pop("Content-Encoding", None)
-            return finish(HttpResponse(status=304), headers)
-    byte_range = None
-    if range_header:
-        if_range = request.headers.get("If-Range")
-        if not if_range or if_range.strip() == etag:
-            byte_range = parse_range(range_header, entry.size)
-    if byte_range == "unsatisfiable":
-        response = HttpResponse(status=416, content_type=entry.content_type)
-        response["Content-Range"] = f"bytes */{entry.size}"
-        return finish(response, headers)
-    if request.method == "HEAD":
-        response = HttpResponse(status=206 if byte_range else status, content_type=entry.content_type)
-        if byte_range:
-            start, end = byte_range
-            response["Content-Range"] = f"bytes {start}-{end}/{entry.size}"
-            response["Content-Length"] = str(end - start + 1)
-        else:
-            response["Content-Length"] = str(rep_size)
-        return finish(response, headers)
     # nginx passes only the upstream headers its location names on, so a response with the
     # site's own _headers is sent by Django.
-    if status == 200 and not site_headers and _use_accel(request) and storage.blob_path(rep_sha) is not None:
-        # nginx sends the bytes (and handles Range itself) from an internal location.
-        response = HttpResponse(status=200, content_type=entry.content_type)
-        response["X-Accel-Redirect"] = iri_to_uri(settings.GHARART_ACCEL_REDIRECT_PREFIX + storage.blob_name(rep_sha))
-        headers.pop("Accept-Ranges", None)  # nginx adds its own
-        return finish(response, headers)
+    handoff = HANDOFF_LOCAL if status == 200 and not site_headers else None
     try:
-        fh = storage.blob_open(rep_sha)
+        response = blob_response(request, blob, headers=list(headers.items()), status=status, ranges=status == 200, handoff=handoff)
     except (FileNotFoundError, OSError):
         if rep is not None:
             # The compressed form went missing: the original still answers.
-            logger.warning("Compressed form %s of blob %s is missing; sending the original", rep_sha, entry.sha256)
+            logger.warning("Compressed form %s of blob %s is missing; sending the original", rep.sha256, entry.sha256)
             return _serve_deployment_path(_identity_request(request), deployment, path, extra_headers=extra_headers, site_prefix=site_prefix)
         logger.error("Blob %s of %s (%s) is missing from storage", entry.sha256, deployment.id, entry.path)
         return content_error(request, 404, dc.DEPLOYMENT_ARTIFACT_MISSING, f"{entry.path} of this deployment is missing from storage.", headers={**base, "Cache-Control": "no-store"})
-    if byte_range:
-        start, end = byte_range
-        response = StreamingHttpResponse(_range_iter(fh, start, end - start + 1), status=206, content_type=entry.content_type)
-        response["Content-Range"] = f"bytes {start}-{end}/{entry.size}"
-        response["Content-Length"] = str(end - start + 1)
-        return finish(response, headers)
-    response = FileResponse(fh, status=status, content_type=entry.content_type)
-    if response.has_header("Content-Disposition"):
-        del response["Content-Disposition"]
-    response["Content-Length"] = str(rep_size)
-    return finish(response, headers)
+    return _with(response, {}, site_headers, locked)
+
+
+def representation(entry, *, ranged, accept_encoding):
+    """``(blob, variant or None, compressible)``: the bytes that answer for ``entry``.
+
+    Range requests are answered from the identity bytes; everything else may be
+    compressed as ``Accept-Encoding`` allows (``compression``).
+    """
+    compressible = compression.is_compressible(entry.content_type)
+    rep = None
+    if compressible and not ranged:
+        encoding = compression.negotiate(accept_encoding)
+        if encoding is not None:
+            rep = compression.variant(entry.sha256, entry.size, encoding)
+    return entry_blob(entry, rep), rep, compressible
+
+
+def entry_blob(entry, rep=None) -> Blob:
+    """The blob a manifest entry sends: its identity bytes, or the compressed ``rep``."""
+    if rep is None:
+        return Blob(entry.sha256, entry.size, entry.content_type, compression.etag_for(entry.sha256, None))
+    return Blob(rep.sha256, rep.size, entry.content_type, compression.etag_for(entry.sha256, rep.encoding))
 
 
 def _identity_request(request):
     request.META.pop("HTTP_ACCEPT_ENCODING", None)
     request.__dict__.pop("headers", None)  # a cached_property built from META
     return request
+
+
+def site_headers_for(rules, path):
+    """The site's ``_headers`` lines for ``path`` (empty without a ``_headers`` file)."""
+    return rules.headers_for(_header_path(path)) if rules.header_blocks else ()
 
 
 def _header_path(path):
@@ -319,17 +205,25 @@ def _header_path(path):
 
 
 def _with(response, headers, site_headers=(), locked=frozenset()):
-    """Set the platform's ``headers``, then the site's own (``_headers``) where allowed.
+    """Set the platform's ``headers``, then the site's own (``_headers``, see ``site_header_updates``)."""
+    for k, v in headers.items():
+        response[k] = v
+    if site_headers:
+        current = {k.lower(): v for k, v in response.items()}
+        for name, value in site_header_updates(current, site_headers, locked):
+            response[name] = value
+    return response
+
+
+def site_header_updates(current, site_headers, locked=frozenset()):
+    """``[(name, value)]`` to set for the site's ``_headers`` over the platform's ``current``
+    headers (``{lowercase name: value}``).
 
     A site header never replaces a header the caller passed (``locked``); a site's
     ``Content-Security-Policy`` and ``Vary`` are added to the platform's, never instead
     of them (every policy in a CSP header is enforced, so a site can only narrow the
     sandbox). Names a site may not set at all were refused when the file was parsed.
     """
-    for k, v in headers.items():
-        response[k] = v
-    if not site_headers:
-        return response
     merged: dict = {}
     for name, value in site_headers:
         lower = name.lower()
@@ -337,16 +231,17 @@ def _with(response, headers, site_headers=(), locked=frozenset()):
             merged[lower] = (merged[lower][0], merged[lower][1] + ", " + value)
         else:
             merged[lower] = (name, value)
+    updates = []
     for lower, (name, value) in merged.items():
         if siterules.header_refusal(name):
             continue  # stored before a name was refused: never trust the stored copy alone
-        if lower in siterules.MERGED_HEADERS and response.has_header(name):
-            response[name] = response[name] + ", " + value
+        if lower in siterules.MERGED_HEADERS and lower in current:
+            updates.append((name, current[lower] + ", " + value))
         elif lower in locked:
             continue
         else:
-            response[name] = value
-    return response
+            updates.append((name, value))
+    return updates
 
 
 # --- The profile route -------------------------------------------------------------------
@@ -365,14 +260,14 @@ def profile_serve(request, slug, path, *, site_prefix=None) -> HttpResponse:
     if mode == c.SITE_MODE_MAINTENANCE:
         handle = Handle.objects.filter(pk=state.handle_id).first()
         retry = str(dc.MAINTENANCE_RETRY_AFTER_SECONDS)
-        return _own_page(request, "deployments/maintenance.html", {"handle": handle}, status=503, headers={**mode_header, "Retry-After": retry, "Cache-Control": "no-store"})
+        return own_page(request, "deployments/maintenance.html", {"handle": handle}, status=503, headers={**mode_header, "Retry-After": retry, "Cache-Control": "no-store"})
     if mode == c.SITE_MODE_LINKS:
         if path not in ("", "index.html"):
             response = content_error(request, 404, c.NOT_FOUND, "This site shows a links page only.")
             response[SITE_MODE_HEADER] = mode
             return response
         handle = Handle.objects.filter(pk=state.handle_id).first()
-        return _own_page(request, "deployments/links_page.html", {"handle": handle}, headers={**mode_header, "Cache-Control": LIVE_CACHE_CONTROL})
+        return own_page(request, "deployments/links_page.html", {"handle": handle}, headers={**mode_header, "Cache-Control": LIVE_CACHE_CONTROL})
     deployment = state.deployments.get(dc.TARGET_SITE)
     if deployment is not None:
         from deployments import bindings
@@ -385,7 +280,7 @@ def profile_serve(request, slug, path, *, site_prefix=None) -> HttpResponse:
             return response
     if deployment is None:
         handle = Handle.objects.filter(pk=state.handle_id).first()
-        return _own_page(request, "deployments/no_site.html", {"handle": handle}, status=404, headers={**mode_header, "Cache-Control": "no-cache"})
+        return own_page(request, "deployments/no_site.html", {"handle": handle}, status=404, headers={**mode_header, "Cache-Control": "no-cache"})
     return serve_deployment_path(request, deployment, path, extra_headers=mode_header, site_prefix=site_prefix)
 
 

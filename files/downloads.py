@@ -22,19 +22,19 @@ conditional UPDATE, so ``max_downloads`` is never exceeded however many requests
 a counted download may finish after the limit.
 """
 
-import re
 from datetime import UTC
 
 from django.conf import settings
 from django.core import signing
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
-from django.utils.http import content_disposition_header, http_date, urlencode
+from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.csrf import csrf_protect
 
+from blobs.responses import HANDOFF_ANY, Blob, blob_response, request_plan
 from deployments import storage
 from files import constants as fc
 from files import links, services
@@ -54,7 +54,6 @@ PASSWORD_IP_FAILURES = c.THROTTLE_FILE_PASSWORD_IP_FAILURES
 PASSWORD_FILE_FAILURES = c.THROTTLE_FILE_PASSWORD_FILE_FAILURES
 # Previewed on the landing page with an <img> of the same bytes (never SVG: it is a document).
 PREVIEW_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 NEXT_STEPS = {
     fc.FILE_NOT_FOUND: "The address may be mistyped, or the file was deleted or made private. Ask the person who shared it for a new link.",
@@ -165,40 +164,6 @@ def error_page(request, exc, *, file_id=None):
     return response
 
 
-def _parse_range(header, size):
-    """``(start, end)`` inclusive, None for no/unsupported range, 'unsatisfiable' for 416."""
-    if not header:
-        return None
-    match = _RANGE.match(header.strip())
-    if not match:
-        return None  # multiple ranges or other units: serve the whole file (allowed)
-    first, last = match.groups()
-    if first == "" and last == "":
-        return None
-    if first == "":
-        length = int(last)
-        if length == 0:
-            return "unsatisfiable"
-        return max(0, size - length), size - 1
-    start = int(first)
-    end = size - 1 if last == "" else min(int(last), size - 1)
-    if start >= size or (last != "" and int(last) < start):
-        return "unsatisfiable"
-    return start, end
-
-
-def _range_stream(sha256, start, end, fh=None):
-    remaining = end - start + 1
-    with fh if fh is not None else storage.blob_open(sha256) as fh:
-        fh.seek(start)
-        while remaining > 0:
-            chunk = fh.read(min(CHUNK, remaining))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-            yield chunk
-
-
 def _metered_stream(file, charge, start, end):
     """Bytes ``start..end`` (inclusive) of a metered file, charged window by window.
 
@@ -235,24 +200,18 @@ def _disposition(file):
     return content_disposition_header(not inline, file.name) or "attachment"
 
 
-def _common_headers(response, file):
-    response["ETag"] = f'"{file.sha256}"'
-    response["Last-Modified"] = http_date(file.created_at.timestamp())
-    response["Accept-Ranges"] = "bytes"
-    # Expiry, limits and revocation apply at once: caches must revalidate every time.
-    response["Cache-Control"] = "private, no-cache"
-    response["Content-Disposition"] = _disposition(file)
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+def _file_blob(file) -> Blob:
+    return Blob(file.sha256, file.size, file.content_type, f'"{file.sha256}"', file.created_at.timestamp())
 
 
-def _etag_matches(header, etag):
-    if not header:
-        return False
-    if header.strip() == "*":
-        return True
-    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
+def _file_headers(file):
+    return [
+        # Expiry, limits and revocation apply at once: caches must revalidate every time.
+        ("Cache-Control", "private, no-cache"),
+        ("Content-Disposition", _disposition(file)),
+        ("Content-Security-Policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
 
 
 # --- Passwords ---------------------------------------------------------------------------
@@ -434,22 +393,15 @@ def public_file(request, file_id):
         services.file_download_admit(file=file, client_key=client_key)
     except ApplicationError as exc:
         return error_page(request, exc, file_id=file.id)
-    etag = f'"{file.sha256}"'
-    if _etag_matches(request.headers.get("If-None-Match"), etag):
-        return _common_headers(HttpResponse(status=304), file)
-    byte_range = _parse_range(request.headers.get("Range"), file.size)
-    if_range = request.headers.get("If-Range")
-    if byte_range is not None and if_range and if_range.strip() != etag:
-        byte_range = None  # the client's partial copy is of other bytes: send them all
-    if byte_range == "unsatisfiable":
+    blob = _file_blob(file)
+    plan = request_plan(request, blob)
+    if plan.status in (304, 412) or request.method == "HEAD":
+        return blob_response(request, blob, headers=_file_headers(file), plan=plan)
+    if plan.status == 416:
         response = error_response("range_not_satisfiable", "The requested range is outside the file.", 416, request=request)
         response["Content-Range"] = f"bytes */{file.size}"
         return response
-    if request.method == "HEAD":
-        response = HttpResponse(content_type=file.content_type)
-        response["Content-Length"] = str(file.size)
-        return _common_headers(response, file)
-    start, end = (0, file.size - 1) if byte_range is None else byte_range
+    start, end = plan.start, plan.end
     # nginx or object storage sends the bytes itself, unseen here: charge all it will send.
     handed_off = settings.GHARART_ACCEL_REDIRECT or (settings.GHARART_S3_REDIRECT and storage.is_object_storage())
     try:
@@ -466,26 +418,5 @@ def public_file(request, file_id):
         response["Cache-Control"] = "no-store"
         response["Referrer-Policy"] = "no-referrer"
         return response
-    if settings.GHARART_ACCEL_REDIRECT:
-        response = HttpResponse(content_type=file.content_type)
-        response["X-Accel-Redirect"] = storage.blob_accel_redirect(file.sha256, content_type=file.content_type, disposition=_disposition(file))
-        return _common_headers(response, file)
-    if download_id:
-        stream = _metered_stream(file, charge, start, end)
-    elif byte_range is None:
-        path = storage.blob_path(file.sha256)
-        fh = open(path, "rb") if path else storage.blob_open(file.sha256)  # noqa: SIM115 - closed by the response
-        response = FileResponse(fh, content_type=file.content_type)
-        response.block_size = CHUNK
-        response["Content-Length"] = str(file.size)
-        return _common_headers(response, file)
-    else:
-        # Opened before the response starts: storage that is down is a clean 503, not a cut body.
-        stream = _range_stream(file.sha256, start, end, fh=storage.blob_open(file.sha256))
-    if byte_range is None:
-        response = StreamingHttpResponse(stream, content_type=file.content_type)
-    else:
-        response = StreamingHttpResponse(stream, status=206, content_type=file.content_type)
-        response["Content-Range"] = f"bytes {start}-{end}/{file.size}"
-    response["Content-Length"] = str(end - start + 1)
-    return _common_headers(response, file)
+    stream = (lambda p: _metered_stream(file, charge, p.start, p.end)) if download_id and not settings.GHARART_ACCEL_REDIRECT else None
+    return blob_response(request, blob, headers=_file_headers(file), plan=plan, handoff=HANDOFF_ANY, stream=stream, disposition=_disposition(file))

@@ -19,8 +19,9 @@ from rest_framework import exceptions as drf_exceptions
 
 from deployments import constants as dc
 from deployments import previews
+from deployments.content_pages import content_error, wants_html
 from deployments.models import Deployment
-from deployments.serving import content_error, decide, serve_deployment_path, wants_html
+from deployments.serving import decide, serve_deployment_path
 from files import constants as fc
 from files import docs, links, selectors
 from files.models import DocsAccessLog

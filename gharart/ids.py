@@ -8,10 +8,16 @@ import secrets
 import string
 
 _ALPHABET = string.ascii_lowercase + string.digits
+# Random bytes below 252 (7 x 36) map uniformly onto the alphabet; the others are dropped.
+_TABLE = bytes(ord(_ALPHABET[i % len(_ALPHABET)]) for i in range(256))
+_REJECT = bytes(range(252, 256))
 
 
 def new_id(prefix: str, length: int = 20) -> str:
-    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    out = b""
+    while len(out) < length:
+        out += secrets.token_bytes(length + 8).translate(_TABLE, _REJECT)
+    return f"{prefix}_" + out[:length].decode()
 
 
 def new_dep_id() -> str:

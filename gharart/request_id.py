@@ -22,13 +22,17 @@ def request_id_for(request) -> str:
     return getattr(request, "request_id", None) or current_request_id()
 
 
+def request_id_from(inbound: str) -> str:
+    """The inbound ``X-Request-ID`` when it is well-formed, else a new one."""
+    return inbound if _VALID.match(inbound) else new_req_id()
+
+
 class RequestIDMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        inbound = request.headers.get(HEADER, "")
-        request_id = inbound if _VALID.match(inbound) else new_req_id()
+        request_id = request_id_from(request.headers.get(HEADER, ""))
         request.request_id = request_id
         token = _current.set(request_id)
         try:

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "gharart.request_id.RequestIDMiddleware",
+    "blobs.middleware.NotModifiedMiddleware",
     # 400 for a NUL character in a URL, query or form (PostgreSQL cannot compare it).
     "gharart.request_guard.NulCharacterMiddleware",
     # 503 when the database is unreachable mid-request, 507 when the disk is full.
@@ -311,6 +312,10 @@ GHARART_SITES_SCHEME = os.environ.get("GHARART_SITES_SCHEME") or ("https" if _en
 # system resolver), and how long a verified domain whose record vanished keeps serving.
 GHARART_DNS_NAMESERVERS = os.environ.get("GHARART_DNS_NAMESERVERS", "")
 GHARART_DOMAIN_GRACE = timedelta(hours=_env_int("GHARART_DOMAIN_GRACE_HOURS", 72))
+# Live-host static files answered before Django (domains.fast_path), and how often each
+# node re-reads a handle's live-state generation from the cache (0: every request).
+GHARART_SITE_FAST_PATH = _env_bool("GHARART_SITE_FAST_PATH", True)
+GHARART_SITE_FAST_PATH_RECHECK_MS = _env_int("GHARART_SITE_FAST_PATH_RECHECK_MS", 200)
 GHARART_ACCEL_REDIRECT = _env_bool("GHARART_ACCEL_REDIRECT")
 GHARART_ACCEL_REDIRECT_PREFIX = os.environ.get("GHARART_ACCEL_REDIRECT_PREFIX", "/_blobs/")
 # With S3 blobs: public file downloads answer 302 to a short-lived presigned URL (after

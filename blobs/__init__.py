@@ -1,0 +1,1 @@
+"""Stored blobs on the wire: one byte-response (``blobs.http``) and its Django adapter."""
