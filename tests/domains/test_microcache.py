@@ -8,7 +8,6 @@ and every response carries its own request's ID.
 
 import hashlib
 import os
-import pwd
 import re
 import shutil
 import subprocess
@@ -26,11 +25,11 @@ from deployments import constants as dc
 from domains import constants as domc
 from gharart import constants as gc
 from tests.domains.conftest import ROOT_SITE, SITES, publish
+from tests.domains.nginx_conf import documented_conf
 from tests.reliability.servers import free_port, wait_for_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DEPLOY = Path(__file__).resolve().parents[2] / "docs" / "deploy"
 CSS = b"".join(b".item-%d { color: #%06x; margin: %dpx; }\n" % (i, i * 997, i % 13) for i in range(200))
 A = {**ROOT_SITE, "index.html": b"<!doctype html><title>Spring</title><h1>Spring collection</h1>", "css/site.css": CSS}
 B = {**ROOT_SITE, "index.html": b"<!doctype html><title>Summer</title><h1>Summer collection</h1>"}
@@ -43,29 +42,6 @@ def _nginx():
             pytest.fail("nginx or openssl is not installed (.ci/run installs them)")
         pytest.skip("nginx or openssl is not installed")
     return binary
-
-
-def documented_conf(folder, *, upstream, https_port, http_port, handoff_port, blobs):
-    """docs/deploy/nginx.conf with this machine's ports, paths, certificates and domain."""
-    conf = (DEPLOY / "nginx.conf").read_text()
-    replacements = [
-        ("user www-data;", f"user {pwd.getpwuid(os.getuid()).pw_name};\ndaemon off;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log warn;"),
-        ("worker_processes auto;", "worker_processes 1;"),
-        ("http {\n", f"http {{\n    access_log off;\n    client_body_temp_path {folder}/body; proxy_temp_path {folder}/proxy;\n"
-                     f"    fastcgi_temp_path {folder}/fastcgi; uwsgi_temp_path {folder}/uwsgi; scgi_temp_path {folder}/scgi;\n"),
-        ("server 127.0.0.1:8000;", f"server {upstream};"),
-        ("127.0.0.1:8081", f"127.0.0.1:{handoff_port}"),
-        ("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
-        ("listen 80 default_server;", f"listen 127.0.0.1:{http_port} default_server;"),
-        ("/etc/ssl/gharart/", f"{folder}/"),
-        ("/var/cache/nginx/gharart-sites", f"{folder}/cache"),
-        ("/srv/gharart/var/media/blobs/", blobs),
-        ("gharart-sites.example", SITES),
-    ]
-    for old, new in replacements:
-        assert old in conf, f"docs/deploy/nginx.conf no longer has {old!r}"
-        conf = conf.replace(old, new)
-    return conf
 
 
 @pytest.fixture
