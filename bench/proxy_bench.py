@@ -54,6 +54,10 @@ HANDLE = "bench"
 HOST = f"{HANDLE}.{SITES}"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
+NOTE = (
+    'Reading it: the microcache row runs docs/deploy/nginx.conf as written (one-second entries keyed by host, URI, encoding and the current second; the X-Accel-Redirect hand-off through its loopback server), so each of the storefront\'s URLs reaches Django about once a second and every other request is a cache hit; its p99 comes from the requests that miss together at the start of each second (no `proxy_cache_lock`: with it, waiters sleep in 500 ms steps and an earlier run measured 0.30x with a 490 ms p99). Caddy has no cache, so its proxy row is Django on every request. Gharart alone is the same gunicorn without a proxy (the in-Django fast path is measured in "Site hosts").'
+)
+
 WRK_SCRIPT = """
 paths = {%s}
 i = 0
@@ -319,6 +323,7 @@ def report(args, mach, cases, rows, paths, load_avg):
         ratio = f"{r['rps'] / rows[peer]['rps']:.2f}x" if peer else "peer"
         rounds = ", ".join(f"{x:.0f}" for x in r["rps_all"])
         lines.append(f"| {name} | {r['rps']:.0f} ({rounds}) | {ratio} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | {r['bad']} |")
+    lines += ["", NOTE]
     errors = [f"{n}: {rows[n]['errors']}" for n in names if rows[n]["errors"]]
     if errors:
         lines += ["", "Socket errors: " + "; ".join(errors)]
