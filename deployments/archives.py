@@ -403,7 +403,7 @@ class _Sink:
     """
 
     SMALL_BYTES = 256 * 1024
-    BATCH_FILES = 256
+    BATCH_FILES = 2048
     BATCH_BYTES = 16 * 1024 * 1024
 
     def __init__(self, target, limits):

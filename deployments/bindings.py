@@ -2,7 +2,9 @@
 
 Only active bindings answer (following what is live, or pinned to the live deployment);
 a binding pinned to an earlier deployment is stale and silent. Calls are throttled per
-client IP (``function_binding`` in ``GHARART_THROTTLES``).
+client IP (``function_binding`` in ``GHARART_THROTTLES``). Every answer of a binding is
+``Cache-Control: no-store``: a shared cache in front (the nginx microcache) must never keep
+one, or a call would skip its throttle and a form post its submission.
 """
 
 import json
@@ -41,7 +43,16 @@ def _site_url(site_prefix, location):
     return location
 
 
+NOT_STORED = "no-store"
+
+
 def run(request, state, binding, *, site_prefix):
+    response = _run(request, state, binding, site_prefix=site_prefix)
+    response["Cache-Control"] = NOT_STORED
+    return response
+
+
+def _run(request, state, binding, *, site_prefix):
     try:
         throttles.hit(c.THROTTLE_FUNCTION_BINDING, f"{state.slug}:{throttles.client_ip(request)}")
     except ApplicationError as exc:
@@ -50,11 +61,9 @@ def run(request, state, binding, *, site_prefix):
     if binding.function == dc.FUNCTION_REDIRECT:
         response = HttpResponse(status=config.get("status", 302))
         response["Location"] = _site_url(site_prefix, config["location"])
-        response["Cache-Control"] = "no-cache"
         return response
     if binding.function == dc.FUNCTION_JSON:
         response = JsonResponse(config.get("body"), status=config.get("status", 200), safe=False)
-        response["Cache-Control"] = "no-cache"
         if request.method == "HEAD":
             response["Content-Length"] = str(len(response.content))
             response.content = b""

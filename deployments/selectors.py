@@ -22,6 +22,7 @@ from urllib.parse import unquote
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from deployments import constants as dc
@@ -344,11 +345,10 @@ def _lines_in_words(problems):
 
 def deployment_warning_details(*, deployment) -> list:
     """The deployment's warnings, each ``{"code","message","details"}`` (line numbers for rule files)."""
-    rules = deployment.site_rules or {}
     out = []
     for code in deployment.warnings or []:
         if code in (dc.WARNING_REDIRECTS_INVALID, dc.WARNING_HEADERS_INVALID):
-            problems = rules.get("redirect_problems" if code == dc.WARNING_REDIRECTS_INVALID else "header_problems") or []
+            problems = _rule_problems(deployment, "redirect_problems" if code == dc.WARNING_REDIRECTS_INVALID else "header_problems")
             name = "_redirects" if code == dc.WARNING_REDIRECTS_INVALID else "_headers"
             where = _lines_in_words(problems)
             message = f"{len(problems)} line(s) of {name} could not be used and are skipped" + (f" ({where})" if where else "") + "; the rest of the site is served."
@@ -372,6 +372,14 @@ def _rule_words(rule):
     else:
         what = "Serves the target as “not found” (404)"
     return what + (", even where a file exists" if rule["force"] else ", where no file exists")
+
+
+def _rule_problems(deployment, key) -> list:
+    """The rule file's problem lines: from the list's annotation, else from ``site_rules``."""
+    listed = f"listed_{key}"
+    if hasattr(deployment, listed):
+        return getattr(deployment, listed) or []
+    return (deployment.site_rules or {}).get(key) or []
 
 
 def deployment_site_rules_summary(*, deployment, first=10) -> dict:
@@ -413,9 +421,23 @@ def deployment_path_explain(*, deployment, path) -> dict:
 
 # --- Deployments -------------------------------------------------------------------------
 
+# Columns a list row never shows and that can be large (a 20,000-file deployment's rules,
+# its deploy log, its missing-file list): left in the table, loaded only when one is opened.
+LIST_DEFERRED = ("site_rules", "log", "missing_files", "gate_summary")
+
+
 def deployment_list(*, handle, target=None, state=None):
-    # The handle is joined, not fetched once per row (the serializer shows its slug).
-    qs = Deployment.objects.filter(handle=handle).select_related("created_by", "handle")
+    # The handle is joined, not fetched once per row (the serializer shows its slug). Of the
+    # rules only the problem lines are read, for the warnings' wording.
+    qs = (
+        Deployment.objects.filter(handle=handle)
+        .select_related("created_by", "handle")
+        .defer(*LIST_DEFERRED)
+        .annotate(
+            listed_redirect_problems=KeyTransform("redirect_problems", "site_rules"),
+            listed_header_problems=KeyTransform("header_problems", "site_rules"),
+        )
+    )
     if target:
         qs = qs.filter(target=target)
     if state:

@@ -32,7 +32,7 @@ def test_the_nginx_conf_is_valid(tmp_path):
              "-keyout", str(tmp_path / f"{name}.key.pem"), "-out", str(tmp_path / f"{name}.fullchain.pem")],
             check=True, capture_output=True, timeout=60,
         )
-    conf = conf.replace("/etc/ssl/gharart/", f"{tmp_path}/")
+    conf = conf.replace("/etc/ssl/gharart/", f"{tmp_path}/").replace("/var/cache/nginx/gharart-sites", f"{tmp_path}/cache")
     (tmp_path / "nginx.conf").write_text(conf)
     result = subprocess.run(
         [nginx, "-t", "-q", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", f"error_log {tmp_path}/error.log; pid {tmp_path}/nginx.pid;"],
