@@ -36,7 +36,7 @@ from deployments.serializers import (
     SiteModeOutput,
     SubmissionOutput,
 )
-from files.uploads import StreamingUploadHandler
+from files.uploads import StreamedUploadView, StreamingUploadHandler
 from gharart import constants as c
 from gharart.access import Access, access_allows
 from gharart.api import HandleAPIView
@@ -60,31 +60,20 @@ def _release_result(result):
     }
 
 
-class DeploymentListView(HandleAPIView):
+class DeploymentListView(StreamedUploadView, HandleAPIView):
     """A handle's deployments (newest first), and new deployments by archive or digest."""
 
     pagination_class = NewestFirstCursorPagination
     access = {"GET": READ, "POST": WRITE}
     daily_quota = {"POST": c.QUOTA_DEPLOYMENTS}
 
-    def initialize_request(self, request, *args, **kwargs):
-        # Before anything reads the body: an archive streams in as it arrives (a small one
-        # to a bounded spool, a large one into blob storage), refused past the cap.
-        if request.method == "POST":
-            self.upload_handler = StreamingUploadHandler(
-                request, field="artifact", receiver=uploads.ArchiveReceiver,
-                max_bytes=uploads.archive_upload_cap(), refuse=lambda _max: uploads.archive_too_large(),
-            )
-            request.upload_handlers = [self.upload_handler]
-        return super().initialize_request(request, *args, **kwargs)
-
-    def dispatch(self, request, *args, **kwargs):
-        try:
-            return super().dispatch(request, *args, **kwargs)
-        finally:
-            handler = getattr(self, "upload_handler", None)
-            if handler is not None:  # a refused or failed upload leaves nothing in storage
-                handler.abort()
+    def streaming_upload_handler(self, request):
+        # An archive streams in as it arrives (a small one to a bounded spool, a large one
+        # into blob storage), refused past the cap.
+        return StreamingUploadHandler(
+            request, field="artifact", receiver=uploads.ArchiveReceiver,
+            max_bytes=uploads.archive_upload_cap(), refuse=lambda _max: uploads.archive_too_large(),
+        )
 
     @extend_schema(
         parameters=[DeploymentFilter],

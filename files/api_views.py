@@ -23,7 +23,12 @@ from files.serializers import (
     MagicLinkOutput,
     MagicLinkRequestInput,
 )
-from files.uploads import StreamingUploadHandler, content_length_too_large, too_large
+from files.uploads import (
+    StreamedUploadView,
+    StreamingUploadHandler,
+    content_length_too_large,
+    too_large,
+)
 from gharart import constants as c
 from gharart import throttles
 from gharart.access import Access
@@ -56,28 +61,16 @@ def _field(data, name):
     return data.get(name)
 
 
-class FileListView(HandleAPIView):
+class FileListView(StreamedUploadView, HandleAPIView):
     """The handle's files, and uploads (multipart, streamed to storage)."""
 
     access = {"GET": FILES_READ, "POST": FILES_WRITE}
     # No ``daily_quota`` here: ``services.file_upload`` charges every upload, whoever sends it.
     pagination_class = NewestFirstCursorPagination
 
-    def initialize_request(self, request, *args, **kwargs):
-        # Before anything reads the body (CSRF, idempotency): the file streams into blob
-        # storage as it arrives, and stops at the cap.
-        if request.method == "POST":
-            self.upload_handler = StreamingUploadHandler(request, field="file", receiver=services.file_upload_receiver, max_bytes=settings.FILES_MAX_UPLOAD_BYTES)
-            request.upload_handlers = [self.upload_handler]
-        return super().initialize_request(request, *args, **kwargs)
-
-    def dispatch(self, request, *args, **kwargs):
-        try:
-            return super().dispatch(request, *args, **kwargs)
-        finally:
-            handler = getattr(self, "upload_handler", None)
-            if handler is not None:  # a refused or failed upload leaves nothing in storage
-                handler.abort()
+    def streaming_upload_handler(self, request):
+        # The file streams into blob storage as it arrives, and stops at the cap.
+        return StreamingUploadHandler(request, field="file", receiver=services.file_upload_receiver, max_bytes=settings.FILES_MAX_UPLOAD_BYTES)
 
     def check_permissions(self, request):
         super().check_permissions(request)

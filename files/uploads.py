@@ -218,3 +218,30 @@ def detect_content_type(head: bytes, filename: str) -> str:
     if not head:
         return mimetypes.types_map.get(".txt", "text/plain") if filename.endswith(".txt") else "application/octet-stream"
     return "application/octet-stream"
+
+
+class StreamedUploadView:
+    """A DRF view mixin whose POST body streams through ``StreamingUploadHandler``.
+
+    ``streaming_upload_handler(request)`` names the field, the receiver and the cap; the
+    handler is installed before anything reads the body (CSRF, idempotency), and aborted
+    once the request is answered, so a refused or failed upload leaves nothing in storage.
+    """
+
+    upload_handler = None
+
+    def streaming_upload_handler(self, request):  # pragma: no cover - each view names its own
+        raise NotImplementedError
+
+    def initialize_request(self, request, *args, **kwargs):
+        if request.method == "POST":
+            self.upload_handler = self.streaming_upload_handler(request)
+            request.upload_handlers = [self.upload_handler]
+        return super().initialize_request(request, *args, **kwargs)
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            if self.upload_handler is not None:
+                self.upload_handler.abort()
