@@ -141,7 +141,15 @@ if REDIS_URL:
     # socket_timeout stays above the worker's 1 s BRPOP poll; a frozen Redis fails a publish in seconds.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 3}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "gharart"}}
+    # Files under var/, so the web server and the Celery worker share one cache: a release
+    # the worker promotes (a scheduled one) bumps the live-state generation the web reads.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
+    }
     _broker_dir = VAR_DIR / "celery"
     for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 # A worker subprocess started by a test points at the test database by name.
 if os.environ.get("GHARART_TEST_DB_NAME"):
     DATABASES["default"]["NAME"] = os.environ["GHARART_TEST_DB_NAME"]
+if not os.environ.get("REDIS_URL"):
+    # Each test process keeps its own cache (the embedded default shares one under var/).
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "gharart-tests"}}
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 (VAR_DIR / "staticfiles").mkdir(parents=True, exist_ok=True)
