@@ -78,6 +78,14 @@ def _back(handle):
     return redirect(reverse("domains-page", kwargs={"handle": handle}))
 
 
+def _done(request, handle, notice):
+    """The answer to a change that worked: the panel with its notice, or back with a message."""
+    if request.htmx:
+        return _respond(request, notice=notice)
+    messages.success(request, notice)
+    return _back(handle)
+
+
 @require_GET
 @handle_page(c.READ_ROLES)
 def domains_page(request, handle):
@@ -94,10 +102,7 @@ def domain_add(request, handle):
         errors = form_errors(exc) if exc.code == c.VALIDATION_ERROR else {"domain": [exc.message]}
         return _respond(request, status=exc.status if request.htmx else 400, form={"domain": raw}, errors=errors)
     notice = f"Added {row.domain}. Add the TXT record below at your DNS provider, then verify."
-    if request.htmx:
-        return _respond(request, notice=notice)
-    messages.success(request, notice)
-    return _back(handle)
+    return _done(request, handle, notice)
 
 
 @require_POST
@@ -110,10 +115,7 @@ def domain_verify(request, handle, domain):
         refusal = {"domain": row.domain, "reason": (exc.details or {}).get("reason", exc.message), "name": row.record_name, "value": row.record_value}
         return _respond(request, status=409, refusal=refusal)
     notice = f"{row.domain} is verified and now serves the live site."
-    if request.htmx:
-        return _respond(request, notice=notice)
-    messages.success(request, notice)
-    return _back(handle)
+    return _done(request, handle, notice)
 
 
 @require_POST
@@ -123,7 +125,4 @@ def domain_remove(request, handle, domain):
     name = row.domain
     services.domain_remove(row=row, actor=request.user)
     notice = f"Removed {name}: it no longer serves the site."
-    if request.htmx:
-        return _respond(request, notice=notice)
-    messages.success(request, notice)
-    return _back(handle)
+    return _done(request, handle, notice)
