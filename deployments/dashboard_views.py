@@ -29,15 +29,13 @@ from deployments.dashboard_queries import human, lock_context
 from files.uploads import StreamingUploadHandler
 from gharart import constants as c
 from gharart import throttles
-from gharart.dashboard import can, form_errors, handle_page
+from gharart.dashboard import can, form_errors, handle_page, swap_status
 from gharart.errors import ApplicationError
 from gharart.humanize import relative_words
 from gharart.templatetags.gharart_humanize import readable_time
 
 PAGE_SIZE = 50
 DEPLOYMENTS_QUOTA = c.QUOTA_DEPLOYMENTS
-# Statuses app.js swaps into the page; anything else is answered as 400 to HTMX.
-HTMX_SWAPPED = (400, 409, 422, 429)
 SUBMISSIONS_SHOWN = 10
 MODE_HELP = {
     c.SITE_MODE_LINKS: "A generated page with your display name, bio and links.",
@@ -60,9 +58,7 @@ def _when(moment):
 
 
 def _status_for(request, exc):
-    if request.htmx:
-        return exc.status if exc.status in HTMX_SWAPPED else 400
-    return exc.status
+    return swap_status(request, exc.status)
 
 
 def _page_or_partial(request, page, partial, context, status=200):

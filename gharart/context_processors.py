@@ -1,5 +1,6 @@
 from django.db import DatabaseError
 
+from gharart.dashboard import SWAPPED_STATUSES
 from gharart.request_id import request_id_for
 from gharart.selectors import membership_list_for_user
 
@@ -14,6 +15,7 @@ def dashboard(request):
             memberships = []
     return {
         "request_id": request_id_for(request),
+        "swapped_statuses": " ".join(str(status) for status in SWAPPED_STATUSES),
         "my_memberships": memberships,
         "current_handle": getattr(request, "handle", None),
         "current_membership": getattr(request, "membership", None),

@@ -3,6 +3,11 @@
 ``@handle_page(roles)`` requires login, answers 404 to non-members (never revealing the
 handle) and 403 to members without the role, and sets ``request.handle`` and
 ``request.membership``.
+
+One protocol for every page: ``render_page`` answers a plain request with the whole page
+and an HTMX request with the one ``{% partialdef %}`` fragment it swaps; a refusal answers
+with a status in ``SWAPPED_STATUSES`` (the list ``app.js`` reads from the page, so the two
+never disagree); ``apply_error`` puts a service's refusal on the form's fields.
 """
 
 import functools
@@ -12,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.shortcuts import render
 
 from gharart import constants as c
 from gharart.errors import ApplicationError
@@ -38,6 +44,40 @@ def handle_page(roles=c.READ_ROLES):
         return wrapped
 
     return decorator
+
+
+# Statuses whose HTML body app.js swaps into the page like a 200 (form errors, refusals,
+# "try again later"). base.html hands this list to app.js; any other error status to an
+# HTMX request is answered as 400 so its message is still shown in place.
+SWAPPED_STATUSES = (400, 409, 422, 429)
+
+
+def swap_status(request, status):
+    """The status to answer: as is to a plain request, one app.js swaps to an HTMX one."""
+    if getattr(request, "htmx", False) and status >= 400 and status not in SWAPPED_STATUSES:
+        return 400
+    return status
+
+
+def render_page(request, template, context, *, fragment=None, status=200):
+    """The whole ``template`` to a plain request; to an HTMX request only its
+    ``{% partialdef fragment %}`` (``template#fragment``), the part the page swaps."""
+    name = f"{template}#{fragment}" if fragment and getattr(request, "htmx", False) else template
+    return render(request, name, context, status=swap_status(request, status))
+
+
+def apply_error(form, exc: ApplicationError):
+    """Put a service's refusal on ``form``: each field named in a validation error's details
+    on that field (unknown names on the whole form), any other refusal on the whole form."""
+    details = exc.details if exc.code == c.VALIDATION_ERROR and isinstance(exc.details, dict) else {}
+    placed = False
+    for field, messages in details.items():
+        for message in messages if isinstance(messages, list) else [messages]:
+            form.add_error(field if field in form.fields else None, str(message))
+            placed = True
+    if not placed:
+        form.add_error(None, exc.message)
+    return form
 
 
 def can(request, roles):

@@ -16,9 +16,9 @@ from django.views.decorators.http import require_POST
 
 from gharart import constants as c
 from gharart import selectors, services, throttles
-from gharart.dashboard import can, form_errors, handle_page, overview_panels
+from gharart.dashboard import apply_error, can, handle_page, overview_panels, render_page
 from gharart.errors import ApplicationError, error_response
-from gharart.models import Handle
+from gharart.forms import TokenCreateForm
 from gharart.request_id import request_id_for
 
 
@@ -87,43 +87,24 @@ def handle_audit(request, handle):
     return render(request, template, context)
 
 
-def _parse_expiry(value):
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ApplicationError(c.VALIDATION_ERROR, "The token could not be created.", details={"expires_at": ["Enter a valid date."]})
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+def _tokens_page(request, *, form, created=None, status=200):
+    context = {"form": form, "created": created, "scopes": c.ALL_SCOPES, "tokens": selectors.token_list(user=request.user)}
+    return render_page(request, "gharart/tokens.html", context, fragment="tokens-section", status=status)
 
 
 @login_required
 def tokens(request):
-    context = {"scopes": c.ALL_SCOPES, "errors": {}, "created": None, "form": {}}
-    if request.method == "POST":
-        form = request.POST
-        context["form"] = {"name": form.get("name", ""), "scopes": form.getlist("scopes"), "handle": form.get("handle", ""), "expires_at": form.get("expires_at", "")}
+    if request.method != "POST":
+        return _tokens_page(request, form=TokenCreateForm(user=request.user))
+    form = TokenCreateForm(request.POST, user=request.user)
+    if form.is_valid():
         try:
-            handle = None
-            if form.get("handle"):
-                handle = Handle.objects.filter(slug=form["handle"], memberships__user=request.user).first()
-                if handle is None:
-                    raise ApplicationError(c.VALIDATION_ERROR, "The token could not be created.", details={"handle": ["You are not a member of this handle."]})
-            token, secret = services.token_create(
-                user=request.user,
-                name=form.get("name", ""),
-                scopes=form.getlist("scopes"),
-                handle=handle,
-                expires_at=_parse_expiry(form.get("expires_at")),
-            )
-            context["created"] = {"token": token, "secret": secret}
-            context["form"] = {}
+            token, secret = services.token_create(user=request.user, **form.cleaned_data)
         except ApplicationError as exc:
-            context["errors"] = form_errors(exc)
-    context["tokens"] = selectors.token_list(user=request.user)
-    # HTMX swaps just the section; a plain request gets the whole page.
-    template = "gharart/_tokens_section.html" if request.htmx else "gharart/tokens.html"
-    return render(request, template, context, status=400 if context["errors"] else 200)
+            apply_error(form, exc)
+        else:
+            return _tokens_page(request, form=TokenCreateForm(user=request.user), created={"token": token, "secret": secret})
+    return _tokens_page(request, form=form, status=400)
 
 
 @login_required
@@ -134,7 +115,7 @@ def token_revoke(request, token_id):
     except ApplicationError:
         pass
     if request.htmx:
-        return render(request, "gharart/_tokens_section.html", {"tokens": selectors.token_list(user=request.user), "scopes": c.ALL_SCOPES, "errors": {}, "form": {}})
+        return _tokens_page(request, form=TokenCreateForm(user=request.user))
     return redirect("tokens")
 
 

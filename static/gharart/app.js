@@ -203,10 +203,12 @@
     }
   });
   // Error responses still carry useful HTML (form errors, "try again later"): let HTMX
-  // swap 400/409/422/429 bodies.
+  // swap the bodies of the statuses the server lists on <body data-swap-statuses>
+  // (gharart.dashboard.SWAPPED_STATUSES, the one list both sides read).
+  var swapped = (document.body.getAttribute("data-swap-statuses") || "").split(" ");
   document.addEventListener("htmx:beforeSwap", function (event) {
-    var status = event.detail.xhr.status;
-    if (status === 400 || status === 422 || status === 409 || status === 429) {
+    var status = String(event.detail.xhr.status);
+    if (swapped.indexOf(status) !== -1) {
       var type = event.detail.xhr.getResponseHeader("Content-Type") || "";
       if (type.indexOf("text/html") === 0) {
         event.detail.shouldSwap = true;
