@@ -134,11 +134,14 @@ class IngestResult:
 
 # --- Paths and content types -------------------------------------------------------------
 
+_BACKSLASH_OR_CONTROL = re.compile(r"[\\\x00-\x1f\x7f]")
+
+
 def safe_path(name: str) -> str:
     """The manifest path (``/a/b.html``) of an archive member or digest entry, or InvalidArtifact."""
     if not isinstance(name, str) or not name or len(name) > 1000:
         raise InvalidArtifact(dc.REASON_UNSAFE_PATH, "A path is empty or too long.", path=str(name)[:200])
-    if "\\" in name or any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+    if _BACKSLASH_OR_CONTROL.search(name):
         raise InvalidArtifact(dc.REASON_UNSAFE_PATH, f"The path {name!r} contains a backslash or a control character.", path=name)
     if _DRIVE.match(name):
         raise InvalidArtifact(dc.REASON_UNSAFE_PATH, f"The path {name!r} starts with a drive letter.", path=name)
@@ -398,8 +401,8 @@ def validate_zip_declared(path, *, limits: Limits | None = None, archive_size: i
 class _Sink:
     """Stores member bytes as blobs and remembers what it created, to undo on failure.
 
-    Small members are hashed in memory and stored in batches (``blob_put_many``: parallel
-    fsyncs, one commit per batch); large ones are streamed to storage one by one.
+    Small members are hashed in memory and stored in batches (``blob_put_many``: two
+    filesystem syncs and one commit per batch); large ones are streamed to storage one by one.
     """
 
     SMALL_BYTES = 256 * 1024

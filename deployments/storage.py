@@ -16,6 +16,8 @@ storage that is down, refuses or times out raises ``StorageUnavailable`` (503
 ``service_unavailable`` with ``Retry-After``).
 """
 
+import ctypes
+import ctypes.util
 import errno
 import hashlib
 import io
@@ -693,13 +695,69 @@ def blob_delete_if_unreferenced(sha256: str, *, stored_before=None) -> bool:
     return True
 
 
+def _syncfs_function():
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        return libc.syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+_syncfs = _syncfs_function()
+
+
+def _sync_filesystem(path):
+    """Make every byte and rename written so far on the filesystem holding ``path`` durable:
+    one ``syncfs(2)`` (``os.sync`` where it is missing) for a whole batch of files."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if _syncfs is None or _syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
+
+
+def _files_put_durably(items):
+    """Put many ``(sha256, bytes)`` blobs into the blob directory with two filesystem syncs
+    in all, where an fsync per file would cost one each: every file is written under a
+    temporary name, the filesystem is synced (so no blob can ever take its final name
+    with bytes that did not reach the disk), the files are renamed into place, and the
+    filesystem is synced again (so the renames are durable before any row says the blobs
+    exist). On any failure the temporary files are removed."""
+    tmp_dir = _tmp_dir()
+    mode = _file_mode()
+    staged = []
+    try:
+        try:
+            for sha, data in items:
+                fd, tmp_path = tempfile.mkstemp(dir=tmp_dir, prefix="upload-")
+                staged.append((sha, tmp_path))
+                with os.fdopen(fd, "wb") as tmp:
+                    os.fchmod(tmp.fileno(), mode)
+                    tmp.write(data)
+            _sync_filesystem(tmp_dir)
+        except OSError as exc:
+            _raise_disk_full(exc)
+            raise
+        while staged:
+            sha, tmp_path = staged[-1]
+            _move_into_place(tmp_path, sha)
+            staged.pop()
+        _sync_filesystem(tmp_dir)
+    finally:
+        for _, tmp_path in staged:
+            if os.path.exists(tmp_path):
+                os.unlink(tmp_path)
+
+
 def blob_put_many(items, *, workers: int = 16) -> list[BlobInfo]:
     """Store many small blobs given as ``(sha256, bytes)`` (each hash is verified).
 
     For archive ingest: blobs already present (row and bytes) are skipped, the new ones
-    are written and fsynced in parallel threads, moved into place, and their rows are
-    inserted in one transaction afterwards, so the "row only once the bytes are in place"
-    rule holds while a 10,000-file archive costs a handful of commits instead of 10,000.
+    are written (local files: ``_files_put_durably``; object storage: parallel PUTs) and
+    their rows are inserted in one transaction afterwards, so the "row only once the bytes
+    are in place" rule holds while a 10,000-file archive costs a handful of commits and
+    filesystem syncs instead of 10,000.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -716,34 +774,18 @@ def blob_put_many(items, *, workers: int = 16) -> list[BlobInfo]:
     missing = blobs_missing(present, workers=workers) if present else set()
     todo = [(sha, data) for sha, data in wanted.items() if sha not in present or sha in missing]
 
-    def write(item):
+    def put_object(item):
         sha, data = item
-        if is_object_storage():
-            client, bucket, key_of = _s3()
-            with _guard("upload"):
-                client.put_object(Bucket=bucket, Key=key_of(blob_name(sha)), Body=data)
-            return
-        fd, tmp_path = tempfile.mkstemp(dir=_tmp_dir(), prefix="upload-")
-        try:
-            try:
-                with os.fdopen(fd, "wb") as tmp:
-                    os.fchmod(tmp.fileno(), _file_mode())
-                    tmp.write(data)
-                    tmp.flush()
-                    os.fsync(tmp.fileno())
-            except OSError as exc:
-                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                    raise insufficient_storage()
-                raise
-            _move_into_place(tmp_path, sha)
-            tmp_path = None
-        finally:
-            if tmp_path is not None and os.path.exists(tmp_path):
-                os.unlink(tmp_path)
+        client, bucket, key_of = _s3()
+        with _guard("upload"):
+            client.put_object(Bucket=bucket, Key=key_of(blob_name(sha)), Body=data)
 
     if todo:
-        with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
-            list(pool.map(write, todo))
+        if is_object_storage():
+            with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+                list(pool.map(put_object, todo))
+        else:
+            _files_put_durably(todo)
         with transaction.atomic():
             Blob.objects.bulk_create([Blob(sha256=sha, size=len(data)) for sha, data in todo], ignore_conflicts=True)
     return [BlobInfo(sha256=sha, size=len(data)) for sha, data in wanted.items()]
