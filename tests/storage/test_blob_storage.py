@@ -158,3 +158,41 @@ def test_a_large_upload_copied_into_place_in_parts_keeps_every_byte(monkeypatch)
     with storage.blob_open(info.sha256) as fh:
         assert hashlib.sha256(fh.read()).hexdigest() == info.sha256
     assert stored_names() == [storage.blob_name(info.sha256)]
+
+
+def test_a_batch_that_fails_half_way_leaves_no_temporary_file_and_no_row(blob_backend, monkeypatch):
+    if blob_backend != "local":
+        pytest.skip("temporary files and filesystem syncs are the local backend's")
+    items = [(hashlib.sha256(d).hexdigest(), d) for d in (f"batch {i}".encode() for i in range(20))]
+    real_move = storage._move_into_place
+    moved = []
+
+    def move_then_fail(tmp_path, sha):
+        if len(moved) == 5:
+            raise OSError("the disk went away")
+        moved.append(sha)
+        real_move(tmp_path, sha)
+
+    monkeypatch.setattr(storage, "_move_into_place", move_then_fail)
+    with pytest.raises(OSError):
+        storage.blob_put_many(items)
+    assert os.listdir(storage._tmp_dir()) == []
+    assert not Blob.objects.filter(sha256__in=[s for s, _ in items]).exists()
+    monkeypatch.setattr(storage, "_move_into_place", real_move)
+    storage.blob_put_many(items)  # the retry stores them all
+    assert os.listdir(storage._tmp_dir()) == []
+    for sha, data in items:
+        with storage.blob_open(sha) as fh:
+            assert fh.read() == data
+
+
+def test_a_batch_is_synced_before_its_files_take_their_names_and_before_its_rows(blob_backend, monkeypatch):
+    if blob_backend != "local":
+        pytest.skip("filesystem syncs are the local backend's")
+    events = []
+    real_sync, real_move = storage._sync_filesystem, storage._move_into_place
+    monkeypatch.setattr(storage, "_sync_filesystem", lambda path: (events.append("sync"), real_sync(path)))
+    monkeypatch.setattr(storage, "_move_into_place", lambda tmp, sha: (events.append("rename"), real_move(tmp, sha)))
+    items = [(hashlib.sha256(d).hexdigest(), d) for d in (f"ordered {i}".encode() for i in range(3))]
+    storage.blob_put_many(items)
+    assert events == ["sync", "rename", "rename", "rename", "sync"]
