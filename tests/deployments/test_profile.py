@@ -69,6 +69,12 @@ def test_without_a_404_page_it_is_a_plain_404(client, handle, users, site_mode_d
     publish(handle, {"index.html": b"home"}, actor=users["owner"])
     r = client.get("/profiles/acme/nope", HTTP_ACCEPT="text/html")
     assert r.status_code == 404 and b"Page not found" in r.content
+    # A visitor reads words and a request ID to quote, never the error code itself.
+    from tests.visible_text import problems_in_html
+
+    html = r.content.decode()
+    assert problems_in_html(html) == [] and "<title>Page not found" in html
+    assert r["X-Request-ID"] in html and 'data-error-code="not_found"' in html
     assert r["X-Gharart-Site-Mode"] == "deployment"
     r = client.get("/profiles/acme/nope")
     assert r.status_code == 404 and r.json()["error"]["code"] == c.NOT_FOUND
