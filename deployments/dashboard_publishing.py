@@ -12,8 +12,9 @@ from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from deployments import dashboard_views, publishing_locks, schedules, selectors
+from deployments import dashboard_views, publishing_locks, schedules
 from deployments.dashboard_queries import human, lock_context
+from deployments.selectors.releases import scheduled_release_get
 from gharart import constants as c
 from gharart.dashboard import form_errors, handle_page, posted_time
 from gharart.errors import ApplicationError
@@ -83,7 +84,7 @@ def deployment_schedule(request, handle, deployment_id):
 def deployment_schedule_cancel(request, handle, deployment_id, scheduled_id):
     dep = _detail_or_404(request, deployment_id)
     try:
-        sched = selectors.scheduled_release_get(handle=request.handle, scheduled_id=scheduled_id)
+        sched = scheduled_release_get(handle=request.handle, scheduled_id=scheduled_id)
         schedules.scheduled_release_cancel(scheduled=sched, actor=request.user)
     except ApplicationError as exc:
         return dashboard_views._detail_response(request, dep, status=exc.status, schedule_errors={"form": [exc.message]})

@@ -5,7 +5,10 @@ selector results together in the shape a page wants.
 """
 
 from deployments import constants as dc
-from deployments import publishing_locks, selectors, serving
+from deployments import publishing_locks, serving
+from deployments.selectors.live import live_deployment_ids
+from deployments.selectors.releases import release_latest
+from deployments.selectors.site import binding_stale_list, site_status, warning
 from gharart import constants as c
 from gharart.dashboard import can
 
@@ -16,8 +19,8 @@ def live_release(*, handle, target):
     Promote and rollback move the live pointer and record the release under one lock, so
     the latest release always names what is live and since when.
     """
-    release = selectors.release_latest(handle=handle, target=target)
-    if release is None or selectors.live_deployment_ids(handle=handle).get(target) != release.deployment_id:
+    release = release_latest(handle=handle, target=target)
+    if release is None or live_deployment_ids(handle=handle).get(target) != release.deployment_id:
         return None
     return release
 
@@ -28,12 +31,12 @@ def site_attention(*, handle, live_site_id=None) -> list:
     Each item is ``{"code", "message", "details"}`` like the API's ``warning_details``.
     """
     if live_site_id is None:
-        live_site_id = selectors.live_deployment_ids(handle=handle).get(dc.TARGET_SITE)
-    items = list(selectors.site_status(handle=handle)["warning_details"])
-    stale = selectors.binding_stale_list(handle=handle, live_site_id=live_site_id)
+        live_site_id = live_deployment_ids(handle=handle).get(dc.TARGET_SITE)
+    items = list(site_status(handle=handle)["warning_details"])
+    stale = binding_stale_list(handle=handle, live_site_id=live_site_id)
     if stale:
         items.append(
-            selectors.warning(
+            warning(
                 dc.WARNING_STALE_FUNCTION_BINDINGS,
                 f"{len(stale)} function binding(s) are pinned to a deployment that is not live and do not answer: " + ", ".join(b.route for b in stale),
                 binding_ids=[b.id for b in stale],

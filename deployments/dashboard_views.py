@@ -24,8 +24,35 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from deployments import constants as dc
-from deployments import dashboard_queries, selectors, services, uploads
+from deployments import dashboard_queries, uploads
 from deployments.dashboard_queries import human, lock_context
+from deployments.selectors.deployments import (
+    deployment_files_by_type,
+    deployment_get,
+    deployment_list,
+    deployment_site_rules_summary,
+)
+from deployments.selectors.ingest import upload_refusal_list
+from deployments.selectors.live import deployment_path_explain, live_deployment_ids
+from deployments.selectors.releases import (
+    deployment_gate_checks,
+    deployment_gate_open,
+    deployment_releases,
+    release_list,
+    scheduled_release_list,
+)
+from deployments.selectors.site import (
+    binding_get,
+    binding_list,
+    binding_status,
+    site_status,
+    submission_list,
+)
+from deployments.services import releases as releases_services
+from deployments.services import site as site_services
+from deployments.services.ingest import deployment_create_from_archive
+from deployments.services.releases import deployment_preview_report
+from deployments.services.site import handle_links_update, site_mode_set
 from files.uploads import StreamingUploadHandler
 from gharart import constants as c
 from gharart import throttles
@@ -74,7 +101,7 @@ def _errors(exc):
 
 def _deployment_or_404(request, deployment_id):
     try:
-        return selectors.deployment_get(handle=request.handle, deployment_id=deployment_id)
+        return deployment_get(handle=request.handle, deployment_id=deployment_id)
     except ApplicationError:
         raise Http404("No such deployment.")
 
@@ -125,12 +152,12 @@ def _filter_links(base, current, name, choices, keep):
 def _history_context(request, **extra):
     target = request.GET.get("target") if request.GET.get("target") in dc.TARGETS else None
     state = request.GET.get("state") if request.GET.get("state") in dict(dc.STATE_CHOICES) else None
-    rows = selectors.deployment_list(handle=request.handle, target=target, state=state)
+    rows = deployment_list(handle=request.handle, target=target, state=state)
     if target is None:
         # Site and docs versions are numbered apart: grouped by target (site first), not interleaved.
         rows = rows.order_by(Case(When(target=dc.TARGET_SITE, then=Value(0)), default=Value(1)), "target", "-created_at", "-pk")
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    live_ids = selectors.live_deployment_ids(handle=request.handle)
+    live_ids = live_deployment_ids(handle=request.handle)
     for dep in page:
         dep.is_live = live_ids.get(dep.target) == dep.id
     base = reverse("deployments-page", kwargs={"handle": request.handle.slug})
@@ -151,7 +178,7 @@ def _history_context(request, **extra):
         "max_total_bytes": settings.DEPLOY_MAX_TOTAL_BYTES,
         "created": None,
         **lock_context(request),
-        "refusals": list(selectors.upload_refusal_list(handle=request.handle, target=target)[:10]) if page.number == 1 else [],
+        "refusals": list(upload_refusal_list(handle=request.handle, target=target)[:10]) if page.number == 1 else [],
     }
     context.update(extra)
     if context["created"] is not None:
@@ -164,7 +191,7 @@ def _history_context(request, **extra):
 def deployments_page(request, handle):
     created = None
     if request.GET.get("created"):
-        created = selectors.deployment_list(handle=request.handle).filter(pk=request.GET["created"]).first()
+        created = deployment_list(handle=request.handle).filter(pk=request.GET["created"]).first()
     context = _history_context(request, created=created)
     return _page_or_partial(request, "deployments/deployments_page.html", "deployments/_history.html", context)
 
@@ -186,7 +213,7 @@ def _upload(request, handle):
     try:
         # The handle's daily deployments quota counts dashboard uploads like API ones.
         with throttles.quota_charged(DEPLOYMENTS_QUOTA, slug):
-            dep = services.deployment_create_from_archive(
+            dep = deployment_create_from_archive(
                 handle=request.handle,
                 upload=request.FILES.get("artifact"),
                 target=form["target"],
@@ -223,7 +250,7 @@ def deployment_row(request, handle, deployment_id):
     dep = _deployment_or_404(request, deployment_id)
     if not request.htmx:
         return redirect("deployment-detail", handle=handle, deployment_id=dep.id)
-    dep.is_live = selectors.live_deployment_ids(handle=request.handle).get(dep.target) == dep.id
+    dep.is_live = live_deployment_ids(handle=request.handle).get(dep.target) == dep.id
     if request.GET.get("part") == "summary":
         # The upload banner's line follows the row: never "processing" once the row says Ready.
         return render(request, "deployments/_created_summary.html", {"created": dep})
@@ -250,7 +277,7 @@ def _promote_confirm(dep, live):
 
 def _promote_blocked(dep, gate_checks, can_force):
     """Why a normal promote is not available now, in words (None when the gate is open)."""
-    if selectors.deployment_gate_open(deployment=dep):
+    if deployment_gate_open(deployment=dep):
         return None
     replay = gate_checks.get("replay") or {}
     if dep.gate_status == dc.GATE_FAILED:
@@ -326,17 +353,17 @@ def _detail_context(request, dep, **extra):
     handle = request.handle
     live = dashboard_queries.live_release(handle=handle, target=dep.target)
     is_live = live is not None and live.deployment_id == dep.id
-    releases = list(selectors.deployment_releases(deployment=dep).select_related("previous_deployment")[:50])
-    was_live = selectors.deployment_releases(deployment=dep).filter(deployment=dep).exists()
+    releases = list(deployment_releases(deployment=dep).select_related("previous_deployment")[:50])
+    was_live = deployment_releases(deployment=dep).filter(deployment=dep).exists()
     context = {
         "dep": dep,
         "is_live": is_live,
         "live": live,
-        "files_by_type": selectors.deployment_files_by_type(deployment=dep) if dep.state == dc.READY else {},
-        "site_rules": selectors.deployment_site_rules_summary(deployment=dep) if dep.state == dc.READY else None,
+        "files_by_type": deployment_files_by_type(deployment=dep) if dep.state == dc.READY else {},
+        "site_rules": deployment_site_rules_summary(deployment=dep) if dep.state == dc.READY else None,
         "rules_test": None,
-        "gate_checks": {check["name"]: check for check in selectors.deployment_gate_checks(deployment=dep)},
-        "gate_open": selectors.deployment_gate_open(deployment=dep),
+        "gate_checks": {check["name"]: check for check in deployment_gate_checks(deployment=dep)},
+        "gate_open": deployment_gate_open(deployment=dep),
         "releases": releases,
         "can_rollback_to": was_live and not is_live and dep.state == dc.READY,
         "promote_confirm": _promote_confirm(dep, live),
@@ -354,7 +381,7 @@ def _detail_context(request, dep, **extra):
         "force_errors": {},
         "form": {},
         "attention": [],
-        "schedules": list(selectors.scheduled_release_list(handle=handle, deployment=dep)[:20]),
+        "schedules": list(scheduled_release_list(handle=handle, deployment=dep)[:20]),
         "schedule_errors": {},
         "schedule_form": {},
         **lock_context(request),
@@ -397,7 +424,7 @@ def _rules_test(dep, raw):
         path = "/" + path
     if dep.state != dc.READY:
         return {"path": path, "error": "Only a ready deployment can be tested."}
-    return selectors.deployment_path_explain(deployment=dep, path=path)
+    return deployment_path_explain(deployment=dep, path=path)
 
 
 @require_GET
@@ -418,7 +445,7 @@ def deployment_preview(request, handle, deployment_id):
     """Open the preview report (the API's GET .../preview): checks storage and records the gate."""
     dep = _deployment_or_404(request, deployment_id)
     try:
-        report = services.deployment_preview_report(deployment=dep, actor=request.user, opens_gate=can(request, c.SITE_ROLES))
+        report = deployment_preview_report(deployment=dep, actor=request.user, opens_gate=can(request, c.SITE_ROLES))
     except ApplicationError as exc:
         return _detail_response(request, dep, status=_status_for(request, exc), refusal=_refusal(exc, dep))
     return _detail_response(request, dep, report=report)
@@ -431,7 +458,7 @@ def deployment_promote(request, handle, deployment_id):
     force = request.POST.get("force") in ("1", "true", "on")
     reason = request.POST.get("reason", "")
     try:
-        result = services.deployment_promote(deployment=dep, actor=request.user, role=request.membership.role, reason=reason, force=force)
+        result = releases_services.deployment_promote(deployment=dep, actor=request.user, role=request.membership.role, reason=reason, force=force)
     except ApplicationError as exc:
         if exc.code == c.FORBIDDEN:
             raise PermissionDenied(exc.message)
@@ -457,7 +484,7 @@ def deployment_rollback(request, handle, deployment_id):
     reason = request.POST.get("reason", "")
     from_releases = request.POST.get("from") == "releases"
     try:
-        result = services.deployment_rollback(deployment=dep, actor=request.user, reason=reason)
+        result = releases_services.deployment_rollback(deployment=dep, actor=request.user, reason=reason)
     except ApplicationError as exc:
         refusal = _refusal(exc, dep)
         if from_releases:
@@ -481,7 +508,7 @@ RELEASE_GROUP_LABELS = ((dc.TARGET_SITE, "Profile site"), (dc.TARGET_DOCS, "Inte
 def _releases_context(request, **extra):
     handle = request.handle
     target = request.GET.get("target") if request.GET.get("target") in dc.TARGETS else None
-    releases = selectors.release_list(handle=handle, target=target).select_related("previous_deployment")
+    releases = release_list(handle=handle, target=target).select_related("previous_deployment")
     if target is None:
         # Site and docs versions are numbered apart: grouped by target (site first), as the
         # deployments history is, never interleaved in one list.
@@ -556,7 +583,7 @@ def _links_form(handle):
 
 def _mode_context(request, saved=False, errors=None):
     handle = request.handle
-    status = selectors.site_status(handle=handle)
+    status = site_status(handle=handle)
     live = dashboard_queries.live_release(handle=handle, target=dc.TARGET_SITE)
     # Maintenance is chosen on purpose: a live deployment it hides is the point, not a mismatch.
     on_purpose = status["mode"] == c.SITE_MODE_MAINTENANCE
@@ -577,13 +604,13 @@ def _bindings_context(request, form=None, errors=None, **extra):
     handle = request.handle
     live = dashboard_queries.live_release(handle=handle, target=dc.TARGET_SITE)
     live_id = live.deployment_id if live else None
-    bindings = list(selectors.binding_list(handle=handle).select_related("deployment"))
+    bindings = list(binding_list(handle=handle).select_related("deployment"))
     for b in bindings:
-        b.status = selectors.binding_status(b, live_id)
+        b.status = binding_status(b, live_id)
         b.is_stale = b.status == dc.BINDING_STALE
         b.is_form_capture = b.function == dc.FUNCTION_FORM_CAPTURE
         if b.is_form_capture:
-            subs = selectors.submission_list(binding=b)
+            subs = submission_list(binding=b)
             b.submission_count = subs.count()
             b.recent_submissions = [{"sub": s, "fields": json.dumps(s.data, ensure_ascii=False, sort_keys=True)} for s in subs[:SUBMISSIONS_SHOWN]]
         b.delete_confirm = f"Delete the binding {' '.join(b.methods)} {b.route}? The route stops answering with {b.get_function_display().lower()} at once."
@@ -596,7 +623,7 @@ def _bindings_context(request, form=None, errors=None, **extra):
         "method_choices": dc.BINDING_METHODS,
         "function_choices": dc.FUNCTION_CHOICES,
         "redirect_statuses": dc.REDIRECT_STATUSES,
-        "pin_choices": list(selectors.deployment_list(handle=handle, target=dc.TARGET_SITE, state=dc.READY)[:50]),
+        "pin_choices": list(deployment_list(handle=handle, target=dc.TARGET_SITE, state=dc.READY)[:50]),
         "form_capture_limit": dc.FORM_CAPTURE_MAX_BYTES_LIMIT,
         "binding_created": None,
         "binding_deleted": None,
@@ -635,7 +662,7 @@ def site_page(request, handle):
 @handle_page(c.SITE_ROLES)
 def site_mode(request, handle):
     try:
-        services.site_mode_set(handle=request.handle, mode=request.POST.get("mode", ""), actor=request.user)
+        site_mode_set(handle=request.handle, mode=request.POST.get("mode", ""), actor=request.user)
     except ApplicationError as exc:
         context = _site_context(request, mode=_mode_context(request, errors=_errors(exc)))
         return _page_or_partial(request, "deployments/site_page.html", "deployments/_site_mode.html", context, status=400)
@@ -670,7 +697,7 @@ def site_links(request, handle):
             form["rows"].append({"label": "", "url": ""})
     else:
         try:
-            services.handle_links_update(handle=request.handle, display_name=form["display_name"], bio=form["bio"], links=form["rows"], actor=request.user)
+            handle_links_update(handle=request.handle, display_name=form["display_name"], bio=form["bio"], links=form["rows"], actor=request.user)
         except ApplicationError as exc:
             errors = _errors(exc)
             status = 400
@@ -745,7 +772,7 @@ def binding_create(request, handle):
     binding = None
     if not errors:
         try:
-            binding = services.binding_create(
+            binding = site_services.binding_create(
                 handle=request.handle,
                 route=form["route"],
                 methods=form["methods"],
@@ -770,11 +797,11 @@ def binding_create(request, handle):
 @handle_page(c.SITE_ROLES)
 def binding_delete(request, handle, binding_id):
     try:
-        binding = selectors.binding_get(handle=request.handle, binding_id=binding_id)
+        binding = binding_get(handle=request.handle, binding_id=binding_id)
     except ApplicationError:
         raise Http404("No such function binding.")
     label = f"{' '.join(binding.methods)} {binding.route}"
-    services.binding_delete(binding=binding, actor=request.user)
+    site_services.binding_delete(binding=binding, actor=request.user)
     if not request.htmx:
         messages.success(request, f"Deleted the binding {label}.")
         return redirect(reverse("site-page", kwargs={"handle": handle}) + "#bindings")

@@ -2,7 +2,7 @@
 
 Guarantees:
 
-- A scheduled release runs ``services.deployment_promote`` itself at its time, so every
+- A scheduled release runs ``deployment_promote`` itself at its time, so every
   check (state, integrity, preview gate, publishing lock, the scheduler's role) is made
   then. A refusal ends it ``failed`` with the error, audited and emailed to the scheduler.
 - It runs once: it is claimed by a conditional UPDATE inside the same transaction that
@@ -22,9 +22,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from deployments import constants as dc
-from deployments import services
 from deployments.models import ScheduledRelease
 from deployments.publishing_locks import publishing_lock_state, publishing_locked_error
+from deployments.services.releases import deployment_promote
 from gharart import constants as c
 from gharart.clock import Now, db_now, parse_time
 from gharart.errors import ApplicationError
@@ -138,7 +138,7 @@ def _promote_now(sched):
     deployment = sched.deployment
     reason = sched.reason or f"Scheduled release {sched.id}"
     with transaction.atomic():  # a refusal rolls back only the promote, not the claim
-        return services.deployment_promote(deployment=deployment, actor=sched.created_by, role=role, reason=reason, force=sched.force)
+        return deployment_promote(deployment=deployment, actor=sched.created_by, role=role, reason=reason, force=sched.force)
 
 
 def _run_claimed(sched):
