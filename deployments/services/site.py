@@ -61,12 +61,13 @@ def _normalize_route(route):
     return "/" + "/".join(segments)
 
 
-def _validate_config(function, config):
-    """The cleaned config of ``function`` and a list of problems."""
+def binding_config_check(*, function, config):
+    """The cleaned config of ``function`` and its problems, each ``(key, text)`` (key None
+    for the config as a whole)."""
     if config is None:
         config = {}
     if not isinstance(config, dict):
-        return {}, ["The config is a JSON object."]
+        return {}, [(None, "The config is a JSON object.")]
     problems = []
     allowed = {
         dc.FUNCTION_REDIRECT: {"location", "status"},
@@ -75,43 +76,43 @@ def _validate_config(function, config):
     }.get(function, set())
     unknown = sorted(set(config) - allowed)
     if unknown:
-        problems.append(f"Unknown key(s) for {function}: {', '.join(unknown)}.")
+        problems.append((None, f"Unknown key(s) for {function}: {', '.join(unknown)}."))
     clean = {}
     if function == dc.FUNCTION_REDIRECT:
         location = config.get("location")
         if not isinstance(location, str) or not location.strip() or len(location) > 2000:
-            problems.append("location: the URL or site path to redirect to.")
+            problems.append(("location", "the URL or site path to redirect to."))
         elif any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in location):
             # CR/LF and other control characters cannot go in a Location header.
-            problems.append("location: no line breaks or other control characters.")
+            problems.append(("location", "no line breaks or other control characters."))
         elif not (location.startswith("/") and not location.startswith("//")) and not location.startswith(("https://", "http://")):
-            problems.append("location: a site path starting with / or an http(s) URL.")
+            problems.append(("location", "a site path starting with / or an http(s) URL."))
         else:
             clean["location"] = location.strip()
         status = config.get("status", 302)
         if status not in dc.REDIRECT_STATUSES or isinstance(status, bool):
-            problems.append("status: one of 301, 302, 307, 308.")
+            problems.append(("status", "one of 301, 302, 307, 308."))
         else:
             clean["status"] = status
     elif function == dc.FUNCTION_JSON:
         if "body" not in config:
-            problems.append("body: the JSON value to answer with.")
+            problems.append(("body", "the JSON value to answer with."))
         else:
             clean["body"] = config["body"]
         status = config.get("status", 200)
         if not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 599:
-            problems.append("status: an HTTP status from 200 to 599.")
+            problems.append(("status", "an HTTP status from 200 to 599."))
         else:
             clean["status"] = status
     elif function == dc.FUNCTION_FORM_CAPTURE:
         success = config.get("success_path", "/")
         if not isinstance(success, str) or _normalize_route(success) is None:
-            problems.append("success_path: a site path starting with / to send the visitor to.")
+            problems.append(("success_path", "a site path starting with / to send the visitor to."))
         else:
             clean["success_path"] = success
         max_bytes = config.get("max_bytes", 64 * 1024)
         if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or not 1 <= max_bytes <= dc.FORM_CAPTURE_MAX_BYTES_LIMIT:
-            problems.append(f"max_bytes: a whole number from 1 to {dc.FORM_CAPTURE_MAX_BYTES_LIMIT}.")
+            problems.append(("max_bytes", f"a whole number from 1 to {dc.FORM_CAPTURE_MAX_BYTES_LIMIT}."))
         else:
             clean["max_bytes"] = max_bytes
     return clean, problems
@@ -139,9 +140,9 @@ def binding_create(*, handle, route, methods, function, config=None, deployment_
             errors["methods"] = [f"Unsupported method(s): {', '.join(bad)}. Use {', '.join(dc.BINDING_METHODS)}."]
         elif function == dc.FUNCTION_FORM_CAPTURE and clean_methods != ["POST"]:
             errors["methods"] = ["A form-capture binding answers POST only."]
-    clean_config, problems = _validate_config(function, config)
+    clean_config, problems = binding_config_check(function=function, config=config)
     if problems and "function" not in errors:
-        errors["config"] = problems
+        errors["config"] = [f"{key}: {text}" if key else text for key, text in problems]
     pinned = None
     if deployment_id is not None:
         pinned = Deployment.objects.filter(handle=handle, pk=deployment_id, target=dc.TARGET_SITE, state=dc.READY).first() if isinstance(deployment_id, str) else None
