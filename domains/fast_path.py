@@ -18,7 +18,7 @@ in the request log), missing bytes, a NUL in the request, a cache that is down, 
 error of the fast path itself.
 
 **Freshness.** The index of a handle is keyed by its live-state generation
-(``deployments.selectors``: bumped in Redis on every promote, rollback, site-mode and
+(``deployments.selectors.live``: bumped in Redis on every promote, rollback, site-mode and
 binding change). The fast path reads it from the shared cache at most every
 ``GHARART_SITE_FAST_PATH_RECHECK_MS`` (default 200 ms) per handle, so a change is seen on
 every node within that time; 0 reads it on every request. A warm request makes no

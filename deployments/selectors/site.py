@@ -97,17 +97,8 @@ def overview_panel(*, handle, membership):
     for pointer in LivePointer.objects.filter(handle=handle, deployment__isnull=False).select_related("deployment", "release", "release__actor"):
         live[pointer.target] = {"deployment": pointer.deployment, "release": pointer.release}
     status = site_status(handle=handle)
-    warnings = list(status["warning_details"])
     site_live = live.get(dc.TARGET_SITE)
-    stale = binding_stale_list(handle=handle, live_site_id=site_live["deployment"].id if site_live else None)
-    if stale:
-        warnings.append(
-            warning(
-                dc.WARNING_STALE_FUNCTION_BINDINGS,
-                f"{len(stale)} function binding(s) are pinned to a deployment that is not live and do not answer: " + ", ".join(b.route for b in stale),
-                binding_ids=[b.id for b in stale],
-            )
-        )
+    warnings = site_attention(handle=handle, live_site_id=site_live["deployment"].id if site_live else None, status=status)
     for target, item in live.items():
         dep = item["deployment"]
         if dep.missing_files:
@@ -137,22 +128,29 @@ def overview_panel(*, handle, membership):
 
 
 
-def site_attention(*, handle, live_site_id=None) -> list:
+def binding_stale_warning(*, handle, live_site_id, after_release=False) -> dict | None:
+    """The warning about bindings pinned to a deployment that is not ``live_site_id`` (None
+    when there are none); ``after_release`` words it for the release that just went live."""
+    stale = binding_stale_list(handle=handle, live_site_id=live_site_id)
+    if not stale:
+        return None
+    what = "stay pinned to an earlier deployment and stop answering" if after_release else "are pinned to a deployment that is not live and do not answer"
+    routes = [b.route for b in stale]
+    return warning(
+        dc.WARNING_STALE_FUNCTION_BINDINGS,
+        f"{len(stale)} function binding(s) {what}: " + ", ".join(routes),
+        binding_ids=[b.id for b in stale],
+        routes=routes,
+    )
+
+
+def site_attention(*, handle, live_site_id=None, status=None) -> list:
     """What is wrong with what ``/profiles/{handle}/`` serves: site-mode mismatch and stale bindings.
 
     Each item is ``{"code", "message", "details"}`` like the API's ``warning_details``.
     """
     if live_site_id is None:
         live_site_id = live_deployment_ids(handle=handle).get(dc.TARGET_SITE)
-    items = list(site_status(handle=handle)["warning_details"])
-    stale = binding_stale_list(handle=handle, live_site_id=live_site_id)
-    if stale:
-        items.append(
-            warning(
-                dc.WARNING_STALE_FUNCTION_BINDINGS,
-                f"{len(stale)} function binding(s) are pinned to a deployment that is not live and do not answer: " + ", ".join(b.route for b in stale),
-                binding_ids=[b.id for b in stale],
-                routes=[b.route for b in stale],
-            )
-        )
-    return items
+    items = list((status or site_status(handle=handle))["warning_details"])
+    stale = binding_stale_warning(handle=handle, live_site_id=live_site_id)
+    return items + [stale] if stale else items

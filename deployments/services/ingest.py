@@ -513,6 +513,10 @@ def _batch_error(exc, stored):
     return ApplicationError(exc.code, exc.message, status=exc.status, details=details, headers=getattr(exc, "headers", None))
 
 
+def _batch_too_large(message, **limit):
+    return ApplicationError(dc.PAYLOAD_TOO_LARGE, message, status=413, details=limit)
+
+
 def _not_required(sha256):
     return ApplicationError(dc.BLOB_NOT_REQUIRED, "This deployment lists no file with that sha256.", status=422, details={"sha256": sha256})
 
@@ -573,12 +577,7 @@ def deployment_blobs_put_batch(*, deployment, stream) -> BatchResult:
                 for member in tar:
                     members += 1
                     if members > settings.DEPLOY_BLOB_BATCH_MAX_BLOBS:
-                        raise ApplicationError(
-                            dc.PAYLOAD_TOO_LARGE,
-                            f"A batch holds at most {settings.DEPLOY_BLOB_BATCH_MAX_BLOBS} blobs.",
-                            status=413,
-                            details={"max_blobs": settings.DEPLOY_BLOB_BATCH_MAX_BLOBS},
-                        )
+                        raise _batch_too_large(f"A batch holds at most {settings.DEPLOY_BLOB_BATCH_MAX_BLOBS} blobs.", max_blobs=settings.DEPLOY_BLOB_BATCH_MAX_BLOBS)
                     name = member.name.removeprefix("./")
                     if not member.isreg() or not storage.is_sha256(name):
                         raise validation_error("The batch could not be stored.", blobs=f"{member.name[:100]}: every member is a regular file named by the lowercase hex sha256 of its bytes.")
@@ -586,12 +585,7 @@ def deployment_blobs_put_batch(*, deployment, stream) -> BatchResult:
                         raise storage.BlobTooLarge(message=f"{name} is larger than the limit of {limits.max_file_bytes} bytes.", details={"max_bytes": limits.max_file_bytes, "sha256": name})
                     total += member.size
                     if total > settings.DEPLOY_BLOB_BATCH_MAX_BYTES:
-                        raise ApplicationError(
-                            dc.PAYLOAD_TOO_LARGE,
-                            f"A batch holds at most {settings.DEPLOY_BLOB_BATCH_MAX_BYTES} bytes; send the rest in another.",
-                            status=413,
-                            details={"max_bytes": settings.DEPLOY_BLOB_BATCH_MAX_BYTES},
-                        )
+                        raise _batch_too_large(f"A batch holds at most {settings.DEPLOY_BLOB_BATCH_MAX_BYTES} bytes; send the rest in another.", max_bytes=settings.DEPLOY_BLOB_BATCH_MAX_BYTES)
                     if name in seen:
                         skipped += 1  # twice in this batch
                         continue

@@ -21,7 +21,7 @@ from deployments.models import (
 from deployments.selectors.deployments import deployment_missing_files
 from deployments.selectors.live import live_state_invalidate
 from deployments.selectors.releases import deployment_gate_checks, deployment_gate_open
-from deployments.selectors.site import binding_stale_list, warning
+from deployments.selectors.site import binding_stale_warning, warning
 from deployments.services.common import acting_user, live_pointer_lock, validation_error
 from gharart import constants as c
 from gharart.errors import ApplicationError
@@ -109,17 +109,8 @@ def _release_warnings(handle, deployment):
                 mode=mode,
             )
         )
-    stale = binding_stale_list(handle=handle, live_site_id=deployment.id)
-    if stale:
-        details.append(
-            warning(
-                dc.WARNING_STALE_FUNCTION_BINDINGS,
-                f"{len(stale)} function binding(s) stay pinned to an earlier deployment and stop answering: " + ", ".join(b.route for b in stale),
-                binding_ids=[b.id for b in stale],
-                routes=[b.route for b in stale],
-            )
-        )
-    return details
+    stale = binding_stale_warning(handle=handle, live_site_id=deployment.id, after_release=True)
+    return details + [stale] if stale else details
 
 
 def _swap(*, pointer, deployment, kind, reason, actor) -> Release:
