@@ -1,8 +1,8 @@
 """Dashboard forms of the Deployments, Releases and Site pages.
 
 A form turns posted text into the values a service takes (a bool, a list of methods, a
-function's config with its numbers and JSON, the UTC time ``app.js`` wrote); the service keeps every rule, and its
-refusals come back onto the form through ``gharart.dashboard.apply_error``.
+function's config with its numbers and JSON, a UTC datetime); the service keeps every
+rule, and its refusals come back onto the form through ``gharart.dashboard.apply_error``.
 """
 
 import json
@@ -12,6 +12,7 @@ from django import forms
 from deployments import constants as dc
 from deployments.services.site import binding_config_check
 from gharart import constants as c
+from gharart.clock import parse_time
 from gharart.dashboard import apply_error, posted_time
 from gharart.errors import ApplicationError
 
@@ -43,15 +44,19 @@ class DeploymentUploadForm(forms.Form):
 
 class TimeForm(forms.Form):
     """A form whose ``time_fields`` are ``datetime-local`` inputs ``{name}_local`` with the UTC
-    twin ``{name}`` that ``app.js`` writes (``gharart.dashboard.posted_time``). The time goes
-    to the service as the API receives it, so a bad one is refused in the API's words."""
+    twin ``{name}`` that ``app.js`` writes (``gharart.dashboard.posted_time``). Each becomes
+    a UTC ``datetime`` (the API's parser); text that is no time is handed on as typed, so
+    the service refuses it in the API's words together with its other checks."""
 
     time_fields = ()
 
     def clean(self):
         cleaned = super().clean()
         for name in self.time_fields:
-            cleaned[name] = posted_time(self.data, name)
+            text = posted_time(self.data, name)
+            problems = {}
+            moment = parse_time(text, field=name, errors=problems)
+            cleaned[name] = text if problems else moment
         return cleaned
 
 

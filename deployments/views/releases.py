@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.db.models import Case, Value, When
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from deployments import constants as dc
@@ -67,6 +67,7 @@ def _releases_context(request, *, refusal=None, release_result=None):
         "release_groups": groups,
         "live": [{"label": labels[t], "release": live[t]} for t in dc.TARGETS],
         "filter_target": target,
+        "filter_query": urlencode({"target": target}) if target else "",
         "target_links": filter_links(base, target, "target", dc.TARGET_CHOICES, {}),
         "can_act": can(request, c.SITE_ROLES),
         "role_note": role_note(request, "roll back"),
@@ -81,6 +82,14 @@ def _releases_response(request, status=200, **extra):
     return render_page(request, PAGE, _releases_context(request, **extra), fragment="releases", status=status)
 
 
+def _posted(request, deployment_id, form_class):
+    """The deployment of the URL and its posted form, cleaned: every field is a switch or
+    free text, and the service checks them in the API's words."""
+    form = form_class(request.POST)
+    form.is_valid()
+    return deployment_or_404(request, deployment_id), form
+
+
 @require_GET
 @handle_page(c.READ_ROLES)
 def releases_page(request, handle):
@@ -90,9 +99,7 @@ def releases_page(request, handle):
 @require_POST
 @handle_page(c.SITE_ROLES)
 def deployment_promote(request, handle, deployment_id):
-    dep = deployment_or_404(request, deployment_id)
-    form = PromoteForm(request.POST)
-    form.is_valid()  # a switch and free text: the service checks the reason
+    dep, form = _posted(request, deployment_id, PromoteForm)
     try:
         result = promote(deployment=dep, actor=request.user, role=request.membership.role, **form.cleaned_data)
     except ApplicationError as exc:
@@ -111,9 +118,7 @@ def deployment_promote(request, handle, deployment_id):
 @require_POST
 @handle_page(c.SITE_ROLES)
 def deployment_rollback(request, handle, deployment_id):
-    dep = deployment_or_404(request, deployment_id)
-    form = RollbackForm(request.POST)
-    form.is_valid()
+    dep, form = _posted(request, deployment_id, RollbackForm)
     from_releases = request.POST.get("from") == "releases"
     try:
         result = rollback(deployment=dep, actor=request.user, **form.cleaned_data)
@@ -134,9 +139,7 @@ def deployment_rollback(request, handle, deployment_id):
 @require_POST
 @handle_page(c.SITE_ROLES)
 def deployment_schedule(request, handle, deployment_id):
-    dep = deployment_or_404(request, deployment_id)
-    form = ScheduleForm(request.POST)
-    form.is_valid()
+    dep, form = _posted(request, deployment_id, ScheduleForm)
     try:
         sched = scheduled_release_create(deployment=dep, actor=request.user, role=request.membership.role, **form.service_values())
     except ApplicationError as exc:

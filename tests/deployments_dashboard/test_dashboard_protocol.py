@@ -97,3 +97,18 @@ def test_no_view_chooses_a_partial_file_or_maps_errors_by_their_words():
     gone = ["_deployments_section.html", "_history.html", "_deployment_main.html", "_releases.html", "_site_mode.html", "_links_editor.html", "_bindings.html"]
     for name in gone:
         assert not (APP / "templates" / "deployments" / name).exists(), name
+
+
+def test_time_fields_become_utc_datetimes_and_bad_text_goes_on_for_the_service_to_refuse():
+    from datetime import UTC, datetime
+
+    from deployments.forms import PublishingLockForm, ScheduleForm
+
+    form = ScheduleForm({"at": "2030-01-01T09:00:00Z", "at_local": "2030-01-01T10:00", "reason": "launch"})
+    assert form.is_valid() and form.service_values() == {"at": datetime(2030, 1, 1, 9, tzinfo=UTC), "reason": "launch"}
+    local_only = ScheduleForm({"at_local": "2030-01-01T10:00"})
+    assert local_only.is_valid() and local_only.cleaned_data["at"] == datetime(2030, 1, 1, 10, tzinfo=UTC)
+    bad = PublishingLockForm({"locked": "1", "reason": "", "until_local": "soon"})
+    assert bad.is_valid() and bad.service_values() == {"locked": True, "reason": "", "until": "soon"}
+    lift = PublishingLockForm({"locked": "0"})
+    assert lift.is_valid() and lift.service_values() == {"locked": False, "reason": "", "until": None}
