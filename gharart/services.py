@@ -124,7 +124,7 @@ def _link_text(link):
     return str(link.get("label", "")).strip(), str(link.get("url", "")).strip()
 
 
-def link_problems(links) -> dict:
+def links_check(*, links) -> dict:
     """{row number (from 1): what is wrong} of the links page rows that cannot be saved."""
     problems = {}
     for i, link in enumerate(links or []):
@@ -136,7 +136,7 @@ def link_problems(links) -> dict:
 
 def handle_profile_update(*, handle, display_name, bio, links):
     """Update the links page content (display name, bio, links)."""
-    problems = link_problems(links)
+    problems = links_check(links=links)
     if problems:
         raise ApplicationError(c.VALIDATION_ERROR, "The links could not be saved.", details={"links": list(problems.values())})
     clean_links = [{"label": label[:80], "url": url[:500]} for label, url in map(_link_text, links or []) if label or url]

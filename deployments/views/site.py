@@ -28,7 +28,7 @@ from deployments.views.pages import lock_context, role_note
 from gharart import constants as c
 from gharart.dashboard import apply_error, can, handle_page, render_page
 from gharart.errors import ApplicationError
-from gharart.services import link_problems
+from gharart.services import links_check
 
 PAGE = "deployments/site_page.html"
 SUBMISSIONS_SHOWN = 10
@@ -170,7 +170,7 @@ def site_links(request, handle):
         except ApplicationError as exc:
             apply_error(form, exc)
             status = 400
-            invalid_rows = set(link_problems(form.rows))
+            invalid_rows = set(links_check(links=form.rows))
         else:
             if not request.htmx:
                 messages.success(request, "The links page is saved.")
