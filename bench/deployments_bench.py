@@ -155,13 +155,18 @@ def ms(values):
 # --- Measurements -------------------------------------------------------------------------
 
 def measure_ingest_and_redeploy(handle, user, files_count):
-    from deployments import services, storage
+    from deployments import storage
     from deployments.models import DeploymentFile
+    from deployments.services.ingest import (
+        deployment_blob_put,
+        deployment_create_from_archive,
+        deployment_create_from_digest,
+    )
 
     files = big_site(files_count)
     archive = zip_bytes(files)
     started = time.perf_counter()
-    dep = services.deployment_create_from_archive(handle=handle, upload=Upload(archive, "site.zip"), message="bench", actor=user)
+    dep = deployment_create_from_archive(handle=handle, upload=Upload(archive, "site.zip"), message="bench", actor=user)
     ingest_s = time.perf_counter() - started
     assert dep.state == "ready" and dep.file_count == files_count, dep.state
 
@@ -170,14 +175,14 @@ def measure_ingest_and_redeploy(handle, user, files_count):
     new_bytes = b"<!doctype html><title>Page 7</title><h1>Changed</h1>"
     changed = {**manifest, changed_path: __import__("hashlib").sha256(new_bytes).hexdigest()}
     started = time.perf_counter()
-    redeploy, required = services.deployment_create_from_digest(handle=handle, files=changed, message="one file", actor=user)
+    redeploy, required = deployment_create_from_digest(handle=handle, files=changed, message="one file", actor=user)
     assert len(required) == 1
     for sha in required:
-        redeploy, left = services.deployment_blob_put(deployment=redeploy, sha256=sha, stream=io.BytesIO(new_bytes))
+        redeploy, left = deployment_blob_put(deployment=redeploy, sha256=sha, stream=io.BytesIO(new_bytes))
     digest_one_s = time.perf_counter() - started
     assert redeploy.state == "ready"
     started = time.perf_counter()
-    same, required = services.deployment_create_from_digest(handle=handle, files=changed, message="no change", actor=user)
+    same, required = deployment_create_from_digest(handle=handle, files=changed, message="no change", actor=user)
     digest_none_s = time.perf_counter() - started
     assert same.state == "ready" and required == []
     return {
@@ -195,7 +200,14 @@ def measure_ingest_and_redeploy(handle, user, files_count):
 def measure_swaps(handle, user, manifest, swaps):
     """Promote/rollback timings for a 10-file and a 20,000-file pair, rounds interleaved so
     both sizes see the same database state (no ordering bias)."""
-    from deployments import services
+    from deployments.services.ingest import (
+        deployment_create_from_digest,
+    )
+    from deployments.services.releases import (
+        deployment_preview_report,
+        deployment_promote,
+        deployment_rollback,
+    )
 
     shas = list(manifest.values())
     pairs = {}
@@ -205,24 +217,24 @@ def measure_swaps(handle, user, manifest, swaps):
             # Paths are distinct per deployment; the bytes reuse blobs already stored.
             files = {f"/{label}/f{i:05d}.html": shas[i % len(shas)] for i in range(size - 1)}
             files["/index.html"] = shas[0]
-            dep, required = services.deployment_create_from_digest(handle=handle, files=files, message=f"{size} files {label}", actor=user)
+            dep, required = deployment_create_from_digest(handle=handle, files=files, message=f"{size} files {label}", actor=user)
             assert not required and dep.state == "ready"
-            services.deployment_preview_report(deployment=dep, actor=user)
+            deployment_preview_report(deployment=dep, actor=user)
             pairs[size].append(dep)
     timings = {size: {"promote": [], "rollback": []} for size in pairs}
     for size in pairs:  # untimed warm-up round
         for dep in pairs[size]:
-            services.deployment_promote(deployment=dep, actor=user, role="owner", reason="warm-up")
+            deployment_promote(deployment=dep, actor=user, role="owner", reason="warm-up")
     for _ in range(swaps):
         for size, pair in pairs.items():
             for dep in pair:
                 started = time.perf_counter()
-                services.deployment_promote(deployment=dep, actor=user, role="owner", reason="bench")
+                deployment_promote(deployment=dep, actor=user, role="owner", reason="bench")
                 timings[size]["promote"].append(time.perf_counter() - started)
             # b is live: roll back to a, then to b (both were live before).
             for dep in pair:
                 started = time.perf_counter()
-                services.deployment_rollback(deployment=dep, actor=user, reason="bench")
+                deployment_rollback(deployment=dep, actor=user, reason="bench")
                 timings[size]["rollback"].append(time.perf_counter() - started)
             # Leaves b live again for the next round.
     return {
@@ -283,14 +295,22 @@ def load(base, paths, seconds, clients, etags=None):
 
 
 def measure_serving(handle, user, work, env, args):
-    from deployments import demo, services
+    from deployments import demo
+    from deployments.services.ingest import (
+        deployment_create_from_archive,
+    )
+    from deployments.services.releases import (
+        deployment_preview_report,
+        deployment_promote,
+    )
+    from deployments.services.site import site_mode_set
     from gharart import constants as c
 
     site = demo.site_files()
-    dep = services.deployment_create_from_archive(handle=handle, upload=Upload(zip_bytes(site), "shop.zip"), message="storefront", actor=user)
-    services.deployment_preview_report(deployment=dep, actor=user)
-    services.deployment_promote(deployment=dep, actor=user, role="owner", reason="bench")
-    services.site_mode_set(handle=handle, mode=c.SITE_MODE_DEPLOYMENT, actor=user)
+    dep = deployment_create_from_archive(handle=handle, upload=Upload(zip_bytes(site), "shop.zip"), message="storefront", actor=user)
+    deployment_preview_report(deployment=dep, actor=user)
+    deployment_promote(deployment=dep, actor=user, role="owner", reason="bench")
+    site_mode_set(handle=handle, mode=c.SITE_MODE_DEPLOYMENT, actor=user)
     from django.core.cache import cache
 
     cache.clear()

@@ -73,7 +73,7 @@ def unzip_and_hash(archive_path, out_dir):
 
 
 def measure_ingest(handle, user, work, rounds):
-    from deployments import services
+    from deployments.services.ingest import deployment_create_from_archive
 
     rows = []
     for count in SIZES:
@@ -84,7 +84,7 @@ def measure_ingest(handle, user, work, rounds):
             path = work / f"site-{count}.zip"
             path.write_bytes(archive)
             theirs.append(timed(lambda path=path: unzip_and_hash(path, work / "unzipped"))[0])
-            seconds, dep = timed(lambda archive=archive: services.deployment_create_from_archive(handle=handle, upload=Upload(archive, "site.zip"), message="bench", actor=user))
+            seconds, dep = timed(lambda archive=archive: deployment_create_from_archive(handle=handle, upload=Upload(archive, "site.zip"), message="bench", actor=user))
             assert dep.state == "ready" and dep.file_count == count, (dep.state, dep.error)
             ours.append(seconds)
         rows.append({"files": count, "archive_mib": len(archive) / 2**20, "ours": statistics.median(ours), "theirs": statistics.median(theirs),

@@ -108,14 +108,17 @@ def url_paths(files):
 
 
 def publish_storefront(user, handle):
-    from deployments import demo, services
+    from deployments import demo
+    from deployments.services.ingest import deployment_create_from_archive
+    from deployments.services.releases import deployment_preview_report, deployment_promote
+    from deployments.services.site import site_mode_set
     from gharart import constants as c
 
     site = demo.site_files()
-    dep = services.deployment_create_from_archive(handle=handle, upload=Upload(zip_bytes(site), "shop.zip"), message="storefront", actor=user)
-    services.deployment_preview_report(deployment=dep, actor=user)
-    services.deployment_promote(deployment=dep, actor=user, role="owner", reason="bench")
-    services.site_mode_set(handle=handle, mode=c.SITE_MODE_DEPLOYMENT, actor=user)
+    dep = deployment_create_from_archive(handle=handle, upload=Upload(zip_bytes(site), "shop.zip"), message="storefront", actor=user)
+    deployment_preview_report(deployment=dep, actor=user)
+    deployment_promote(deployment=dep, actor=user, role="owner", reason="bench")
+    site_mode_set(handle=handle, mode=c.SITE_MODE_DEPLOYMENT, actor=user)
     return site
 
 

@@ -43,7 +43,8 @@ from django.core.management import call_command
 
 files, download_mb = int(sys.argv[1]), int(sys.argv[2])
 call_command("migrate", verbosity=0)
-from deployments import services as d, storage
+from deployments import storage
+from deployments.services import ingest as d
 from files import services as f
 from gharart import constants as c, services as g
 from tests.files.conftest import Upload
@@ -118,7 +119,7 @@ import django
 django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
-from deployments import services as d
+from deployments.services import ingest as d
 from gharart import services as g
 
 def hwm_kb():
@@ -159,7 +160,8 @@ import json, os, sys, time
 sys.path.insert(0, os.environ["BENCH_ROOT"])
 import django
 django.setup()
-from deployments import services as d, storage
+from deployments import storage
+from deployments.services import ingest as d
 
 def hwm_kb():
     for line in open("/proc/self/status"):

@@ -150,16 +150,18 @@ def check(fast, slow, wn, paths):
 
 
 def publish(files):
-    from deployments import services
+    from deployments.services.ingest import deployment_create_from_archive
+    from deployments.services.releases import deployment_preview_report, deployment_promote
+    from deployments.services.site import site_mode_set
     from gharart import constants as c
     from gharart import services as gservices
 
     user, _ = gservices.user_get_or_create(username="bench")
     handle = gservices.handle_create(slug=HANDLE, owner=user)
-    dep = services.deployment_create_from_archive(handle=handle, upload=Upload(zip_bytes(files), "shop.zip"), message="storefront", actor=user)
-    services.deployment_preview_report(deployment=dep, actor=user)
-    services.deployment_promote(deployment=dep, actor=user, role="owner", reason="bench")
-    services.site_mode_set(handle=handle, mode=c.SITE_MODE_DEPLOYMENT, actor=user)
+    dep = deployment_create_from_archive(handle=handle, upload=Upload(zip_bytes(files), "shop.zip"), message="storefront", actor=user)
+    deployment_preview_report(deployment=dep, actor=user)
+    deployment_promote(deployment=dep, actor=user, role="owner", reason="bench")
+    site_mode_set(handle=handle, mode=c.SITE_MODE_DEPLOYMENT, actor=user)
 
 
 def median_row(name, results):

@@ -44,15 +44,18 @@ def publish():
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from bench.deployments_bench import zip_bytes
-    from deployments import demo, services
+    from deployments import demo
+    from deployments.services.ingest import deployment_create_from_archive
+    from deployments.services.releases import deployment_preview_report, deployment_promote
+    from deployments.services.site import site_mode_set
     from gharart import constants as c
     from gharart import services as gservices
 
     handle = gservices.handle_create(slug="shop", display_name="Shop")
-    dep = services.deployment_create_from_archive(handle=handle, upload=SimpleUploadedFile("s.zip", zip_bytes(demo.site_files())), message="bench")
-    services.deployment_preview_report(deployment=dep)
-    services.deployment_promote(deployment=dep, role="owner", reason="bench", actor=None)
-    services.site_mode_set(handle=handle, mode=c.SITE_MODE_DEPLOYMENT)
+    dep = deployment_create_from_archive(handle=handle, upload=SimpleUploadedFile("s.zip", zip_bytes(demo.site_files())), message="bench")
+    deployment_preview_report(deployment=dep)
+    deployment_promote(deployment=dep, role="owner", reason="bench", actor=None)
+    site_mode_set(handle=handle, mode=c.SITE_MODE_DEPLOYMENT)
 
 
 def timed(client, paths, count, **extra):

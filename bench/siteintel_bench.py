@@ -113,8 +113,10 @@ def setup_project(var_dir, pages, broken_every):
 
     call_command("migrate", verbosity=0)
     call_command("collectstatic", verbosity=0, interactive=False)  # error pages use {% static %}
-    from deployments import services as dservices
     from deployments import storage
+    from deployments.services.ingest import deployment_blob_put, deployment_create_from_digest
+    from deployments.services.releases import deployment_promote
+    from deployments.services.site import site_mode_set
     from gharart import constants as gc
     from gharart import services
 
@@ -124,14 +126,14 @@ def setup_project(var_dir, pages, broken_every):
     import io
 
     digest = {path: storage.blob_put_bytes(body).sha256 for path, body in files.items()}
-    deployment, required = dservices.deployment_create_from_digest(handle=handle, files=digest, message="bench")
+    deployment, required = deployment_create_from_digest(handle=handle, files=digest, message="bench")
     # Blobs count per handle: the handle sends the bytes it has not sent before.
     by_sha = {digest[path]: body for path, body in files.items()}
     for sha in required:
-        deployment, _ = dservices.deployment_blob_put(deployment=deployment, sha256=sha, stream=io.BytesIO(by_sha[sha]))
+        deployment, _ = deployment_blob_put(deployment=deployment, sha256=sha, stream=io.BytesIO(by_sha[sha]))
     assert deployment.state == "ready"
-    dservices.site_mode_set(handle=handle, mode=gc.SITE_MODE_DEPLOYMENT)
-    dservices.deployment_promote(deployment=deployment, role=gc.OWNER, force=True, reason="bench")
+    site_mode_set(handle=handle, mode=gc.SITE_MODE_DEPLOYMENT)
+    deployment_promote(deployment=deployment, role=gc.OWNER, force=True, reason="bench")
     return handle, missing
 
 
@@ -265,18 +267,18 @@ def cpu_seconds(who):
 
 def bench_visual(handle, netloc, pages, broken_every, visual_pages):
     """Replay the last crawl against a CSS-only candidate without and with ``visual``."""
-    from deployments import services as dservices
     from deployments import storage
+    from deployments.services.ingest import deployment_blob_put, deployment_create_from_digest
     from siteintel import jobs
     from siteintel.models import CrawlRun, ReplayRun
 
     files, _ = generate_site(pages, broken_every)
     files["/style.css"] = files["/style.css"] + b"h1{color:#c00;border-bottom:4px solid #c00}"
     digest = {path: storage.blob_put_bytes(body).sha256 for path, body in files.items()}
-    candidate, required = dservices.deployment_create_from_digest(handle=handle, files=digest, message="bench candidate")
+    candidate, required = deployment_create_from_digest(handle=handle, files=digest, message="bench candidate")
     by_sha = {digest[path]: body for path, body in files.items()}
     for sha in required:  # the changed stylesheet
-        candidate, _ = dservices.deployment_blob_put(deployment=candidate, sha256=sha, stream=io.BytesIO(by_sha[sha]))
+        candidate, _ = deployment_blob_put(deployment=candidate, sha256=sha, stream=io.BytesIO(by_sha[sha]))
     assert candidate.state == "ready"
     crawl = CrawlRun.objects.filter(handle=handle, hostname=netloc, state="succeeded").latest("created_at")
     out = {}

@@ -84,7 +84,8 @@ def machine():
 def publish(slug, files, user):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from deployments import services
+    from deployments.services.ingest import deployment_create_from_archive
+    from deployments.services.releases import deployment_preview_report, deployment_promote
     from gharart import constants as c
     from gharart import services as gservices
     from gharart.models import Handle
@@ -93,9 +94,9 @@ def publish(slug, files, user):
     Handle.objects.filter(pk=handle.pk).update(site_mode=c.SITE_MODE_DEPLOYMENT)
     handle.refresh_from_db()
     upload = SimpleUploadedFile("site.zip", zip_bytes(files), content_type="application/zip")
-    dep = services.deployment_create_from_archive(handle=handle, upload=upload, actor=user)
-    services.deployment_preview_report(deployment=dep, actor=user)
-    services.deployment_promote(deployment=dep, actor=user, role="owner", reason="bench")
+    dep = deployment_create_from_archive(handle=handle, upload=upload, actor=user)
+    deployment_preview_report(deployment=dep, actor=user)
+    deployment_promote(deployment=dep, actor=user, role="owner", reason="bench")
     return dep
 
 
@@ -164,9 +165,9 @@ def main():
         load_after = os.getloadavg()
         import timeit
 
-        from deployments import selectors
+        from deployments.selectors.live import site_rules_for
 
-        rules_index = selectors.site_rules_for(ruled)
+        rules_index = site_rules_for(ruled)
         segments = PATH.split("/")
         engine_us = min(timeit.repeat(lambda: rules_index.first_match(segments, forced_only=True), number=2000, repeat=5)) / 2000 * 1e6
         ratio = statistics.median(ratios)

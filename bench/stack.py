@@ -30,7 +30,8 @@ PAGES = ["index.html", "about.html", "shop/index.html", "shop/lamp.html", "css/s
 
 SEED = r'''
 import json, sys
-from deployments import services as d
+from deployments.selectors.deployments import deployment_get
+from deployments.services import ingest, releases
 from files import services as f
 from gharart import constants as c, services as g
 from tests.deployments.conftest import make_zip, upload
@@ -48,13 +49,13 @@ handle.site_mode = c.SITE_MODE_DEPLOYMENT
 handle.save(update_fields=["site_mode"])
 deps = {}
 for marker in ("A", "B"):
-    dep = d.deployment_create_from_archive(handle=handle, upload=upload(make_zip(site(marker))), actor=owner, message=marker)
-    d.deployment_preview_report(deployment=dep, actor=owner)
+    dep = ingest.deployment_create_from_archive(handle=handle, upload=upload(make_zip(site(marker))), actor=owner, message=marker)
+    releases.deployment_preview_report(deployment=dep, actor=owner)
     dep.refresh_from_db()
-    d.deployment_promote(deployment=dep, actor=owner, role="owner", reason="seed")
+    releases.deployment_promote(deployment=dep, actor=owner, role="owner", reason="seed")
     deps[marker] = dep.id
 # A is live; B was live before, so either can be rolled back to.
-d.deployment_rollback(deployment=d.selectors.deployment_get(handle=handle, deployment_id=deps["A"]), actor=owner, reason="seed")
+releases.deployment_rollback(deployment=deployment_get(handle=handle, deployment_id=deps["A"]), actor=owner, reason="seed")
 public = f.file_upload(handle=handle, actor=owner, upload=Upload(b"%PDF-1.7\n" + b"0" * 200_000 + b"\n%%EOF\n", "media-kit.pdf"), access="public")
 _, secret = g.token_create(user=owner, name="bench", scopes=list(c.ALL_SCOPES))
 print(json.dumps({"deployments": deps, "public_file": public.id, "public_file_size": public.size, "token": secret}))

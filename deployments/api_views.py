@@ -8,8 +8,22 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.response import Response
 
-from deployments import archives, publishing_locks, schedules, selectors, services, storage, uploads
+from deployments import archives, publishing_locks, schedules, storage, uploads
 from deployments import constants as dc
+from deployments.selectors.deployments import (
+    deployment_files_by_type,
+    deployment_get,
+    deployment_list,
+)
+from deployments.selectors.ingest import deployment_required_blobs
+from deployments.selectors.live import live_deployment_ids
+from deployments.selectors.releases import (
+    deployment_releases,
+    release_list,
+    scheduled_release_get,
+    scheduled_release_list,
+)
+from deployments.selectors.site import binding_get, binding_list, site_status, submission_list
 from deployments.serializers import (
     ArchiveDeployInput,
     BindingInput,
@@ -36,6 +50,19 @@ from deployments.serializers import (
     SiteModeOutput,
     SubmissionOutput,
 )
+from deployments.services.ingest import (
+    deployment_blob_put,
+    deployment_blobs_put_batch,
+    deployment_create_from_archive,
+    deployment_create_from_digest,
+    upload_refusal_record,
+)
+from deployments.services.releases import (
+    deployment_preview_report,
+    deployment_promote,
+    deployment_rollback,
+)
+from deployments.services.site import binding_create, binding_delete, site_mode_set
 from files.uploads import StreamedUploadView, StreamingUploadHandler
 from gharart import constants as c
 from gharart.access import Access, access_allows
@@ -83,8 +110,8 @@ class DeploymentListView(StreamedUploadView, HandleAPIView):
     def get(self, request, handle):
         filters = DeploymentFilter(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        qs = selectors.deployment_list(handle=self.handle, **filters.validated_data)
-        return self.paginated_response(qs, DeploymentOutput, {"live_ids": selectors.live_deployment_ids(handle=self.handle)})
+        qs = deployment_list(handle=self.handle, **filters.validated_data)
+        return self.paginated_response(qs, DeploymentOutput, {"live_ids": live_deployment_ids(handle=self.handle)})
 
     @extend_schema(
         request={"multipart/form-data": ArchiveDeployInput, "application/json": DigestDeployInput},
@@ -103,11 +130,11 @@ class DeploymentListView(StreamedUploadView, HandleAPIView):
                 payload = request.data
             except archives.InvalidArtifact as exc:  # too large, refused while it streamed in
                 refused = SimpleNamespace(name=self.upload_handler.file_name or "", size=self.upload_handler.received)
-                services.upload_refusal_record(handle=self.handle, target=dc.TARGET_SITE, upload=refused, exc=exc, actor=request.user)
+                upload_refusal_record(handle=self.handle, target=dc.TARGET_SITE, upload=refused, exc=exc, actor=request.user)
                 raise
             data = ArchiveDeployInput(data=payload)
             data.is_valid(raise_exception=True)
-            dep = services.deployment_create_from_archive(
+            dep = deployment_create_from_archive(
                 handle=self.handle,
                 upload=data.validated_data["artifact"],
                 target=data.validated_data["target"],
@@ -119,14 +146,14 @@ class DeploymentListView(StreamedUploadView, HandleAPIView):
             # The whole list (at most the file limit): the client needs it to start uploading.
             data = DigestDeployInput(data=request.data)
             data.is_valid(raise_exception=True)
-            dep, required = services.deployment_create_from_digest(
+            dep, required = deployment_create_from_digest(
                 handle=self.handle,
                 files=data.validated_data["files"],
                 target=data.validated_data["target"],
                 message=data.validated_data["message"],
                 actor=request.user,
             )
-        context = {"live_ids": selectors.live_deployment_ids(handle=self.handle), "required": required}
+        context = {"live_ids": live_deployment_ids(handle=self.handle), "required": required}
         return Response(DeploymentCreatedOutput(dep, context=context).data, status=status.HTTP_201_CREATED)
 
 
@@ -138,7 +165,7 @@ def _required_page(request, dep):
     if after and not storage.is_sha256(after):
         raise ApplicationError(c.VALIDATION_ERROR, "The page of required blobs is not valid.", details={"required_after": ["A lowercase hex sha256: the last hash of the previous page."]})
     page = settings.DEPLOY_REQUIRED_PAGE
-    hashes = selectors.deployment_required_blobs(deployment=dep, after=after, limit=page + 1)
+    hashes = deployment_required_blobs(deployment=dep, after=after, limit=page + 1)
     if len(hashes) <= page:
         return hashes, None
     hashes = hashes[:page]
@@ -156,14 +183,14 @@ class DeploymentDetailView(HandleAPIView):
         tags=["deployments"],
     )
     def get(self, request, handle, deployment_id):
-        dep = selectors.deployment_get(handle=self.handle, deployment_id=deployment_id)
+        dep = deployment_get(handle=self.handle, deployment_id=deployment_id)
         required, required_next = _required_page(request, dep)
         context = {
-            "live_ids": selectors.live_deployment_ids(handle=self.handle),
+            "live_ids": live_deployment_ids(handle=self.handle),
             "required": required,
             "required_next": required_next,
-            "files_by_type": selectors.deployment_files_by_type(deployment=dep),
-            "releases": selectors.deployment_releases(deployment=dep),
+            "files_by_type": deployment_files_by_type(deployment=dep),
+            "releases": deployment_releases(deployment=dep),
         }
         return Response(DeploymentDetailOutput(dep, context=context).data)
 
@@ -182,10 +209,10 @@ class DeploymentBlobView(HandleAPIView):
         tags=["deployments"],
     )
     def put(self, request, handle, deployment_id, sha256):
-        dep = selectors.deployment_get(handle=self.handle, deployment_id=deployment_id)
+        dep = deployment_get(handle=self.handle, deployment_id=deployment_id)
         # The raw body is streamed to storage; DRF's parsers never see it.
-        dep, _ = services.deployment_blob_put(deployment=dep, sha256=sha256, stream=request._request)
-        context = {"live_ids": selectors.live_deployment_ids(handle=self.handle)}
+        dep, _ = deployment_blob_put(deployment=dep, sha256=sha256, stream=request._request)
+        context = {"live_ids": live_deployment_ids(handle=self.handle)}
         return Response(DeploymentBlobOutput(dep, context=context).data)
 
 
@@ -210,13 +237,13 @@ class DeploymentBlobBatchView(HandleAPIView):
         tags=["deployments"],
     )
     def post(self, request, handle, deployment_id):
-        dep = selectors.deployment_get(handle=self.handle, deployment_id=deployment_id)
+        dep = deployment_get(handle=self.handle, deployment_id=deployment_id)
         content_type = (request.content_type or "").split(";")[0].strip().lower()
         if content_type not in TAR_TYPES:
             raise ApplicationError(c.UNSUPPORTED_MEDIA_TYPE, "Send the blobs as a tar stream (Content-Type: application/x-tar).", status=415, details={"content_type": content_type})
         # Streamed member by member; DRF's parsers never see the body.
-        result = services.deployment_blobs_put_batch(deployment=dep, stream=request._request)
-        context = {"live_ids": selectors.live_deployment_ids(handle=self.handle), "stored": result.stored, "skipped": result.skipped}
+        result = deployment_blobs_put_batch(deployment=dep, stream=request._request)
+        context = {"live_ids": live_deployment_ids(handle=self.handle), "stored": result.stored, "skipped": result.skipped}
         return Response(BlobBatchOutput(result.deployment, context=context).data)
 
 
@@ -229,10 +256,10 @@ class DeploymentPreviewView(HandleAPIView):
         tags=["deployments"],
     )
     def get(self, request, handle, deployment_id):
-        dep = selectors.deployment_get(handle=self.handle, deployment_id=deployment_id)
+        dep = deployment_get(handle=self.handle, deployment_id=deployment_id)
         # Only a member who may promote opens the gate by reading the report.
         opens_gate = access_allows(membership=self.membership, auth=request.auth, access=PROMOTE)
-        report = services.deployment_preview_report(deployment=dep, actor=request.user, opens_gate=opens_gate)
+        report = deployment_preview_report(deployment=dep, actor=request.user, opens_gate=opens_gate)
         return Response(PreviewReportOutput(report).data)
 
 
@@ -248,7 +275,7 @@ class DeploymentPromoteView(HandleAPIView):
     def post(self, request, handle, deployment_id):
         data = PromoteInput(data=request.data)
         data.is_valid(raise_exception=True)
-        dep = selectors.deployment_get(handle=self.handle, deployment_id=deployment_id)
+        dep = deployment_get(handle=self.handle, deployment_id=deployment_id)
         if data.validated_data["at"] is not None:
             sched = schedules.scheduled_release_create(
                 deployment=dep,
@@ -258,9 +285,9 @@ class DeploymentPromoteView(HandleAPIView):
                 reason=data.validated_data["reason"],
                 force=data.validated_data["force"],
             )
-            body = {"scheduled_release": ScheduledReleaseOutput(selectors.scheduled_release_get(handle=self.handle, scheduled_id=sched.id)).data}
+            body = {"scheduled_release": ScheduledReleaseOutput(scheduled_release_get(handle=self.handle, scheduled_id=sched.id)).data}
             return Response(body, status=status.HTTP_202_ACCEPTED)
-        result = services.deployment_promote(
+        result = deployment_promote(
             deployment=dep,
             actor=request.user,
             role=self.membership.role,
@@ -277,8 +304,8 @@ class DeploymentRollbackView(HandleAPIView):
     def post(self, request, handle, deployment_id):
         data = RollbackInput(data=request.data)
         data.is_valid(raise_exception=True)
-        dep = selectors.deployment_get(handle=self.handle, deployment_id=deployment_id)
-        result = services.deployment_rollback(deployment=dep, actor=request.user, reason=data.validated_data["reason"])
+        dep = deployment_get(handle=self.handle, deployment_id=deployment_id)
+        result = deployment_rollback(deployment=dep, actor=request.user, reason=data.validated_data["reason"])
         return Response(_release_result(result))
 
 
@@ -290,7 +317,7 @@ class ReleaseListView(HandleAPIView):
     def get(self, request, handle):
         filters = ReleaseFilter(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        qs = selectors.release_list(handle=self.handle, target=filters.validated_data.get("target"))
+        qs = release_list(handle=self.handle, target=filters.validated_data.get("target"))
         return self.paginated_response(qs, ReleaseOutput)
 
 
@@ -299,13 +326,13 @@ class SiteModeView(HandleAPIView):
 
     @extend_schema(responses={200: SiteModeOutput}, tags=["site"])
     def get(self, request, handle):
-        return Response(SiteModeOutput(selectors.site_status(handle=self.handle)).data)
+        return Response(SiteModeOutput(site_status(handle=self.handle)).data)
 
     @extend_schema(request=SiteModeInput, responses={200: SiteModeOutput, 400: ERR}, tags=["site"])
     def put(self, request, handle):
         data = SiteModeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        result = services.site_mode_set(handle=self.handle, mode=data.validated_data["mode"], actor=request.user)
+        result = site_mode_set(handle=self.handle, mode=data.validated_data["mode"], actor=request.user)
         return Response(SiteModeOutput(result).data)
 
 
@@ -315,15 +342,15 @@ class BindingListView(HandleAPIView):
 
     @extend_schema(responses={200: BindingOutput(many=True)}, tags=["function-bindings"])
     def get(self, request, handle):
-        context = {"live_site_id": selectors.live_deployment_ids(handle=self.handle).get(dc.TARGET_SITE)}
-        return self.paginated_response(selectors.binding_list(handle=self.handle), BindingOutput, context)
+        context = {"live_site_id": live_deployment_ids(handle=self.handle).get(dc.TARGET_SITE)}
+        return self.paginated_response(binding_list(handle=self.handle), BindingOutput, context)
 
     @extend_schema(request=BindingInput, responses={201: BindingOutput, 400: ERR, 409: ERR}, tags=["function-bindings"])
     def post(self, request, handle):
         data = BindingInput(data=request.data)
         data.is_valid(raise_exception=True)
-        binding = services.binding_create(handle=self.handle, actor=request.user, **data.validated_data)
-        context = {"live_site_id": selectors.live_deployment_ids(handle=self.handle).get(dc.TARGET_SITE)}
+        binding = binding_create(handle=self.handle, actor=request.user, **data.validated_data)
+        context = {"live_site_id": live_deployment_ids(handle=self.handle).get(dc.TARGET_SITE)}
         return Response(BindingOutput(binding, context=context).data, status=status.HTTP_201_CREATED)
 
 
@@ -332,14 +359,14 @@ class BindingDetailView(HandleAPIView):
 
     @extend_schema(responses={200: BindingOutput, 404: ERR}, tags=["function-bindings"])
     def get(self, request, handle, binding_id):
-        binding = selectors.binding_get(handle=self.handle, binding_id=binding_id)
-        context = {"live_site_id": selectors.live_deployment_ids(handle=self.handle).get(dc.TARGET_SITE)}
+        binding = binding_get(handle=self.handle, binding_id=binding_id)
+        context = {"live_site_id": live_deployment_ids(handle=self.handle).get(dc.TARGET_SITE)}
         return Response(BindingOutput(binding, context=context).data)
 
     @extend_schema(responses={204: None, 404: ERR}, tags=["function-bindings"])
     def delete(self, request, handle, binding_id):
-        binding = selectors.binding_get(handle=self.handle, binding_id=binding_id)
-        services.binding_delete(binding=binding, actor=request.user)
+        binding = binding_get(handle=self.handle, binding_id=binding_id)
+        binding_delete(binding=binding, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -352,8 +379,8 @@ class BindingSubmissionListView(HandleAPIView):
         tags=["function-bindings"],
     )
     def get(self, request, handle, binding_id):
-        binding = selectors.binding_get(handle=self.handle, binding_id=binding_id)
-        return self.paginated_response(selectors.submission_list(binding=binding), SubmissionOutput)
+        binding = binding_get(handle=self.handle, binding_id=binding_id)
+        return self.paginated_response(submission_list(binding=binding), SubmissionOutput)
 
 
 class ScheduledReleaseListView(HandleAPIView):
@@ -364,7 +391,7 @@ class ScheduledReleaseListView(HandleAPIView):
     def get(self, request, handle):
         filters = ScheduledReleaseFilter(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        qs = selectors.scheduled_release_list(handle=self.handle, state=filters.validated_data.get("state"))
+        qs = scheduled_release_list(handle=self.handle, state=filters.validated_data.get("state"))
         return self.paginated_response(qs, ScheduledReleaseOutput)
 
 
@@ -373,11 +400,11 @@ class ScheduledReleaseDetailView(HandleAPIView):
 
     @extend_schema(responses={200: ScheduledReleaseOutput, 404: ERR}, tags=["deployments"])
     def get(self, request, handle, scheduled_id):
-        return Response(ScheduledReleaseOutput(selectors.scheduled_release_get(handle=self.handle, scheduled_id=scheduled_id)).data)
+        return Response(ScheduledReleaseOutput(scheduled_release_get(handle=self.handle, scheduled_id=scheduled_id)).data)
 
     @extend_schema(responses={204: None, 404: ERR, 409: ERR}, description="Cancel a release still `scheduled` (409 `scheduled_release_finished` otherwise).", tags=["deployments"])
     def delete(self, request, handle, scheduled_id):
-        sched = selectors.scheduled_release_get(handle=self.handle, scheduled_id=scheduled_id)
+        sched = scheduled_release_get(handle=self.handle, scheduled_id=scheduled_id)
         schedules.scheduled_release_cancel(scheduled=sched, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -12,8 +12,8 @@ import json
 from django.http import HttpResponse, JsonResponse, QueryDict
 
 from deployments import constants as dc
-from deployments import services
 from deployments.content_pages import content_error
+from deployments.services.site import submission_create
 from gharart import constants as c
 from gharart import throttles
 from gharart.errors import ApplicationError
@@ -106,7 +106,7 @@ def _form_capture(request, state, binding, *, site_prefix):
         except Exception:
             return content_error(request, 400, "validation_error", "The form could not be read.")
         data = {k: v if len(v) > 1 else v[0] for k, v in query.lists()}
-    submission = services.submission_create(
+    submission = submission_create(
         binding_id=binding.id,
         handle_id=state.handle_id,
         data=data,

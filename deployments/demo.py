@@ -8,8 +8,11 @@ import zlib
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from deployments import constants as dc
-from deployments import selectors, services
 from deployments.models import FunctionBinding
+from deployments.selectors.live import live_deployment_ids
+from deployments.services.ingest import deployment_create_from_archive
+from deployments.services.releases import deployment_preview_report, deployment_promote
+from deployments.services.site import binding_create, site_mode_set
 from gharart import constants as c
 
 _CSS = b"""body{font:17px/1.55 Georgia,serif;margin:0;color:#2b2118;background:#fbf7f1}
@@ -85,17 +88,17 @@ def _zip(files):
 def seed(*, handle, users, stdout):
     """Publish the storefront live (site mode ``deployment``) with a contact form binding. Idempotent."""
     actor = users.get(c.WEB_MANAGER) or users.get(c.OWNER)
-    live = selectors.live_deployment_ids(handle=handle).get(dc.TARGET_SITE)
+    live = live_deployment_ids(handle=handle).get(dc.TARGET_SITE)
     if live is None:
         upload = SimpleUploadedFile("storefront.zip", _zip(site_files()), content_type="application/zip")
-        dep = services.deployment_create_from_archive(handle=handle, upload=upload, target=dc.TARGET_SITE, message="Spring storefront", actor=actor)
-        services.deployment_preview_report(deployment=dep, actor=actor, opens_gate=True)
-        services.deployment_promote(deployment=dep, actor=actor, role=c.OWNER, reason="Demo site")
+        dep = deployment_create_from_archive(handle=handle, upload=upload, target=dc.TARGET_SITE, message="Spring storefront", actor=actor)
+        deployment_preview_report(deployment=dep, actor=actor, opens_gate=True)
+        deployment_promote(deployment=dep, actor=actor, role=c.OWNER, reason="Demo site")
         stdout.write(f"Published the demo storefront ({dep.id}, v{dep.version}).")
     if handle.site_mode != c.SITE_MODE_DEPLOYMENT:
-        services.site_mode_set(handle=handle, mode=c.SITE_MODE_DEPLOYMENT, actor=actor)
+        site_mode_set(handle=handle, mode=c.SITE_MODE_DEPLOYMENT, actor=actor)
     if not FunctionBinding.objects.filter(handle=handle, route="/api/contact").exists():
-        services.binding_create(
+        binding_create(
             handle=handle,
             route="/api/contact",
             methods=["POST"],

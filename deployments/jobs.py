@@ -6,8 +6,9 @@ import logging
 from django.db import DatabaseError
 
 from deployments import constants as dc
-from deployments import publishing_locks, schedules, services
+from deployments import publishing_locks, schedules
 from deployments.models import ScheduledRelease
+from deployments.services.ingest import deployment_fail, deployment_process_archive
 from deployments.storage import StorageUnavailable
 
 logger = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ def deployment_process_archive_or_fail(*, deployment_id, last_attempt):
     any other failure, and the last transient one, fail the deployment at once.
     """
     try:
-        dep = services.deployment_process_archive(deployment_id=deployment_id)
+        dep = deployment_process_archive(deployment_id=deployment_id)
     except TRANSIENT:
         if not last_attempt:
             raise
@@ -33,7 +34,7 @@ def deployment_process_archive_or_fail(*, deployment_id, last_attempt):
         logger.exception("Unpacking the archive of %s failed", deployment_id)
     else:
         return {"deployment_id": deployment_id, "state": dep.state if dep else None}
-    services.deployment_fail(deployment_id=deployment_id, code=dc.PROCESSING_FAILED, message=ARCHIVE_FAILED)
+    deployment_fail(deployment_id=deployment_id, code=dc.PROCESSING_FAILED, message=ARCHIVE_FAILED)
     return {"deployment_id": deployment_id, "state": dc.FAILED}
 
 

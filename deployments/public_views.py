@@ -4,8 +4,9 @@ from django.http import HttpResponsePermanentRedirect, HttpResponseRedirect
 from django.views.decorators.csrf import csrf_exempt
 
 from deployments import constants as dc
-from deployments import previews, selectors, serving
+from deployments import previews, serving
 from deployments.models import Deployment
+from deployments.selectors.live import live_state
 from gharart.errors import ApplicationError
 
 
@@ -17,7 +18,7 @@ def profile(request, handle, path=""):
 def profile_redirect(request, handle):
     query = request.META.get("QUERY_STRING", "")
     response = HttpResponsePermanentRedirect(f"/profiles/{handle}/" + (f"?{query}" if query else ""))
-    state = selectors.live_state(handle) if serving.is_handle_slug(handle) else None
+    state = live_state(handle) if serving.is_handle_slug(handle) else None
     response[serving.SITE_MODE_HEADER] = state.site_mode if state else serving.UNKNOWN_HANDLE_MODE
     return response
 

@@ -7,15 +7,12 @@ from django.utils import timezone
 
 from deployments import constants as dc
 from deployments.models import PublishingLock
+from deployments.services.common import acting_user, validation_error
 from gharart import constants as c
 from gharart.clock import Now, db_now, parse_time
 from gharart.errors import ApplicationError
 from gharart.models import Handle
 from gharart.services import audit_record
-
-
-def _validation(message, **fields):
-    return ApplicationError(c.VALIDATION_ERROR, message, details={k: v if isinstance(v, list) else [v] for k, v in fields.items()})
 
 
 def publishing_lock_state(*, handle, now=None) -> dict:
@@ -72,7 +69,7 @@ def publishing_lock_set(*, handle, locked, reason="", until=None, actor=None) ->
     400 ``validation_error``: a lock needs a reason; ``until`` must be in the future.
     """
     if not isinstance(locked, bool):
-        raise _validation("The publishing lock could not be changed.", locked="true or false.")
+        raise validation_error("The publishing lock could not be changed.", locked="true or false.")
     reason = (reason or "").strip() if isinstance(reason, str) else reason
     errors = {}
     if not isinstance(reason, str):
@@ -99,7 +96,7 @@ def publishing_lock_set(*, handle, locked, reason="", until=None, actor=None) ->
     lock.reason = reason if locked else ""
     lock.until = until_at if locked else None
     lock.updated_at = timezone.now()
-    lock.updated_by = actor if getattr(actor, "is_authenticated", False) else None
+    lock.updated_by = acting_user(actor)
     lock.save()
     audit_record(
         action=c.AUDIT_PUBLISHING_LOCK,

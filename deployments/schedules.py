@@ -2,7 +2,7 @@
 
 Guarantees:
 
-- A scheduled release runs ``services.deployment_promote`` itself at its time, so every
+- A scheduled release runs ``deployment_promote`` itself at its time, so every
   check (state, integrity, preview gate, publishing lock, the scheduler's role) is made
   then. A refusal ends it ``failed`` with the error, audited and emailed to the scheduler.
 - It runs once: it is claimed by a conditional UPDATE inside the same transaction that
@@ -22,9 +22,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from deployments import constants as dc
-from deployments import services
 from deployments.models import ScheduledRelease
 from deployments.publishing_locks import publishing_lock_state, publishing_locked_error
+from deployments.services.common import acting_user, validation_error
+from deployments.services.releases import deployment_promote
 from gharart import constants as c
 from gharart.clock import Now, db_now, parse_time
 from gharart.errors import ApplicationError
@@ -35,10 +36,6 @@ from gharart.services import audit_record
 logger = logging.getLogger(__name__)
 # How far ahead a release may be planned.
 MAX_SCHEDULE_AHEAD = timedelta(days=366)
-
-
-def _validation(message, **fields):
-    return ApplicationError(c.VALIDATION_ERROR, message, details={k: v if isinstance(v, list) else [v] for k, v in fields.items()})
 
 
 def _parse_at(value, field):
@@ -60,18 +57,18 @@ def scheduled_release_create(*, deployment, at, actor, role, reason="", force=Fa
     """
     reason = (reason or "").strip()[:500]
     if at in (None, ""):
-        raise _validation("The release could not be scheduled.", at="The time to release at.")
+        raise validation_error("The release could not be scheduled.", at="The time to release at.")
     when = _parse_at(at, "at")
     now = db_now()
     if when <= now:
-        raise _validation("The release could not be scheduled.", at="The time must be in the future. To release now, promote without a time.")
+        raise validation_error("The release could not be scheduled.", at="The time must be in the future. To release now, promote without a time.")
     if when > now + MAX_SCHEDULE_AHEAD:
-        raise _validation("The release could not be scheduled.", at="At most a year ahead.")
+        raise validation_error("The release could not be scheduled.", at="At most a year ahead.")
     if force:
         if role not in c.ADMIN_ROLES:
             raise ApplicationError(c.FORBIDDEN, "Only owners and admins may force a promote.", status=403, details={"role": role})
         if not reason:
-            raise _validation("A forced promote needs a reason.", reason="Say why the preview gate is skipped.")
+            raise validation_error("A forced promote needs a reason.", reason="Say why the preview gate is skipped.")
     handle = deployment.handle
     state = publishing_lock_state(handle=handle, now=now)
     if state["locked"] and (state["until"] is None or state["until"] > when) and not (force and role in c.ADMIN_ROLES):
@@ -85,7 +82,7 @@ def scheduled_release_create(*, deployment, at, actor, role, reason="", force=Fa
             at=when,
             reason=reason,
             force=bool(force),
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            created_by=acting_user(actor),
         )
         audit_record(
             action=c.AUDIT_SCHEDULED_RELEASE_CREATE,
@@ -108,7 +105,7 @@ def scheduled_release_cancel(*, scheduled, actor=None) -> ScheduledRelease:
     """Cancel a release still ``scheduled``; 409 ``scheduled_release_finished`` otherwise."""
     with transaction.atomic():
         updated = ScheduledRelease.objects.filter(pk=scheduled.pk, state=dc.SCHEDULE_SCHEDULED).update(
-            state=dc.SCHEDULE_CANCELLED, finished_at=timezone.now(), cancelled_by=actor if getattr(actor, "is_authenticated", False) else None
+            state=dc.SCHEDULE_CANCELLED, finished_at=timezone.now(), cancelled_by=acting_user(actor)
         )
         sched = ScheduledRelease.objects.get(pk=scheduled.pk)
         if not updated:
@@ -138,7 +135,7 @@ def _promote_now(sched):
     deployment = sched.deployment
     reason = sched.reason or f"Scheduled release {sched.id}"
     with transaction.atomic():  # a refusal rolls back only the promote, not the claim
-        return services.deployment_promote(deployment=deployment, actor=sched.created_by, role=role, reason=reason, force=sched.force)
+        return deployment_promote(deployment=deployment, actor=sched.created_by, role=role, reason=reason, force=sched.force)
 
 
 def _run_claimed(sched):

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from deployments import constants as dc
-from deployments import previews, selectors
+from deployments import previews
 from deployments.models import (
     Deployment,
     FormSubmission,
@@ -12,6 +12,9 @@ from deployments.models import (
     Release,
     ScheduledRelease,
 )
+from deployments.selectors.deployments import deployment_warning_details
+from deployments.selectors.releases import deployment_gate_checks
+from deployments.selectors.site import binding_status
 from gharart import constants as c
 
 
@@ -129,7 +132,7 @@ class DeploymentOutput(serializers.ModelSerializer):
 
     @extend_schema_field(WarningDetail(many=True))
     def get_warning_details(self, obj):
-        return selectors.deployment_warning_details(deployment=obj)
+        return deployment_warning_details(deployment=obj)
 
     @extend_schema_field(DeploymentError(allow_null=True))
     def get_error(self, obj):
@@ -236,7 +239,7 @@ class DeploymentDetailOutput(DeploymentCreatedOutput):
 
     @extend_schema_field(Gate)
     def get_gate(self, obj):
-        return Gate({"status": obj.gate_status, "checks": selectors.deployment_gate_checks(deployment=obj)}).data
+        return Gate({"status": obj.gate_status, "checks": deployment_gate_checks(deployment=obj)}).data
 
     @extend_schema_field(Integrity)
     def get_integrity(self, obj):
@@ -280,7 +283,7 @@ class BindingOutput(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ChoiceField(choices=[dc.BINDING_ACTIVE, dc.BINDING_STALE]))
     def get_status(self, obj):
-        return selectors.binding_status(obj, self.context.get("live_site_id"))
+        return binding_status(obj, self.context.get("live_site_id"))
 
 
 class SubmissionOutput(serializers.ModelSerializer):

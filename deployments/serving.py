@@ -32,9 +32,15 @@ from django.utils.encoding import iri_to_uri
 
 from blobs.http import Blob
 from blobs.responses import HANDOFF_LOCAL, blob_response
-from deployments import compression, selectors, siterules
+from deployments import compression, siterules
 from deployments import constants as dc
 from deployments.content_pages import OWN_PAGE_CSP, content_error, head_only, own_page, wants_html  # noqa: F401 - callers name them here
+from deployments.selectors.live import (
+    deployment_path_decide,
+    live_state,
+    manifest_lookup_for,
+    site_rules_for,
+)
 from gharart import constants as c
 from gharart.in_process import in_process_request
 from gharart.models import Handle
@@ -95,8 +101,8 @@ def serve_deployment_path(request, deployment, path, *, extra_headers=None, site
 
 
 def decide(deployment, path, *, query=""):
-    """What answers ``path`` of ``deployment``: ``selectors.deployment_path_decide``."""
-    return selectors.deployment_path_decide(deployment, path, query=query)
+    """What answers ``path`` of ``deployment``: ``deployment_path_decide``."""
+    return deployment_path_decide(deployment, path, query=query)
 
 
 def _site_prefix(request, path):
@@ -127,8 +133,8 @@ def _serve_deployment_path(request, deployment, path, *, extra_headers=None, sit
     base.update(extra)
     if request.method not in ("GET", "HEAD"):
         return content_error(request, 405, c.METHOD_NOT_ALLOWED, "Deployed files answer GET and HEAD only.", headers={**base, "Allow": "GET, HEAD"})
-    rules = selectors.site_rules_for(deployment)
-    decision = siterules.decide(path, selectors.manifest_lookup_for(deployment), rules, query=request.META.get("QUERY_STRING", ""))
+    rules = site_rules_for(deployment)
+    decision = siterules.decide(path, manifest_lookup_for(deployment), rules, query=request.META.get("QUERY_STRING", ""))
     if decision.location is not None:
         prefix = site_prefix if site_prefix is not None else _site_prefix(request, path)
         response = HttpResponse(status=decision.status)
@@ -250,7 +256,7 @@ def profile_serve(request, slug, path, *, site_prefix=None) -> HttpResponse:
     """Answer ``/profiles/{slug}/{path}`` according to the handle's site mode."""
     site_prefix = site_prefix if site_prefix is not None else f"/profiles/{slug}"
     # A name no handle can have is unknown without asking the database.
-    state = selectors.live_state(slug) if is_handle_slug(slug) else None
+    state = live_state(slug) if is_handle_slug(slug) else None
     if state is None:
         response = content_error(request, 404, c.NOT_FOUND, "There is no such site.")
         response[SITE_MODE_HEADER] = UNKNOWN_HANDLE_MODE

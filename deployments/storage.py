@@ -389,7 +389,19 @@ def blob_put_stream(stream, *, expected_sha256: str | None = None, max_bytes: in
 HEAD_BYTES = 8192
 
 
-class BlobWriter:
+class AbortOnExit:
+    """A context manager for a write in progress: leaving the block calls ``abort()``, which
+    drops whatever was not committed (a no-op after a commit)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.abort()
+        return False
+
+
+class BlobWriter(AbortOnExit):
     """A blob written as its bytes arrive, hashed on the way; nothing counts until ``commit``.
 
     ``write`` as the bytes come (an upload handler's chunks, a stream), ``finish`` once
@@ -431,13 +443,6 @@ class BlobWriter:
             fd, self._tmp_path = tempfile.mkstemp(dir=_tmp_dir(), prefix="upload-")
             self._tmp = os.fdopen(fd, "wb")
             os.fchmod(fd, _file_mode())
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self.abort()
-        return False
 
     def write(self, data):
         if self._done:

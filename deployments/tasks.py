@@ -5,7 +5,8 @@ import logging
 
 from celery.signals import worker_ready
 
-from deployments import jobs, services
+from deployments import jobs
+from deployments.services import ingest as ingest_services
 from gharart.jobs import job
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ def deployment_process_archive(self, deployment_id):
 @job("deployments.deployment_sweep_stale", aliases=("deployments.tasks.deployment_sweep_stale",))
 def deployment_sweep_stale():
     """Periodic (beat): fail uploads incomplete after 24 h, requeue stuck jobs, drop orphan blobs."""
-    return services.deployment_sweep_stale()
+    return ingest_services.deployment_sweep_stale()
 
 
 @job("deployments.scheduled_release_run", aliases=("deployments.tasks.scheduled_release_run",), bind=True, max_retries=50)

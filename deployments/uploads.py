@@ -28,7 +28,7 @@ def archive_too_large(limits=None):
     return archives.InvalidArtifact(dc.REASON_ARCHIVE_TOO_LARGE, f"The archive is larger than the limit of {limits.max_total_bytes} bytes.", max_bytes=limits.max_total_bytes)
 
 
-class ArchiveReceiver:
+class ArchiveReceiver(storage.AbortOnExit):
     """The sink of one archive upload (``write``, ``finish``, ``abort``; see the module).
 
     After ``finish``: ``sha256``, ``size``, and either ``path`` (a small archive, spooled
@@ -49,13 +49,6 @@ class ArchiveReceiver:
     @property
     def inline(self) -> bool:
         return self.writer is None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self.abort()
-        return False
 
     def write(self, data):
         try:

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from deployments import selectors as deployment_selectors
+from deployments.selectors.live import live_deployment_ids
 from domains import constants as domc
 from domains import names, selectors, services
 from gharart import constants as c
@@ -49,7 +49,7 @@ def _context(request, **extra):
         "domains": _rows(handle),
         "live_host": live_host,
         "live_url": names.site_url(live_host, "/"),
-        "live_deployment_id": deployment_selectors.live_deployment_ids(handle=handle).get("site"),
+        "live_deployment_id": live_deployment_ids(handle=handle).get("site"),
         "grace_hours": int(_grace().total_seconds() // 3600),
         "can_act": can(request, c.ADMIN_ROLES),
         "role_note": f"Your role ({request.membership.get_role_display()}) can see this page; only owners and admins add or remove domains.",

@@ -18,7 +18,7 @@ in the request log), missing bytes, a NUL in the request, a cache that is down, 
 error of the fast path itself.
 
 **Freshness.** The index of a handle is keyed by its live-state generation
-(``deployments.selectors``: bumped in Redis on every promote, rollback, site-mode and
+(``deployments.selectors.live``: bumped in Redis on every promote, rollback, site-mode and
 binding change). The fast path reads it from the shared cache at most every
 ``GHARART_SITE_FAST_PATH_RECHECK_MS`` (default 200 ms) per handle, so a change is seen on
 every node within that time; 0 reads it on every request. A warm request makes no
@@ -34,7 +34,13 @@ from django.db import close_old_connections
 
 from blobs import http
 from deployments import constants as deployment_constants
-from deployments import selectors, serving, siterules, storage
+from deployments import serving, siterules, storage
+from deployments.selectors.live import (
+    live_generation,
+    live_state,
+    manifest_lookup_for,
+    site_rules_for,
+)
 from domains import constants as dc
 from domains import names
 from gharart import constants as c
@@ -57,8 +63,8 @@ class SiteIndex:
     def __init__(self, state, deployment):
         self.state = state
         self.deployment = deployment
-        self.rules = selectors.site_rules_for(deployment)
-        self.lookup = selectors.manifest_lookup_for(deployment)
+        self.rules = site_rules_for(deployment)
+        self.lookup = manifest_lookup_for(deployment)
         # serving._serve_deployment_path on the site's own origin, with the profile route's mode header.
         self.base = [
             (serving.DEPLOYMENT_HEADER, deployment.id),
@@ -106,7 +112,7 @@ class _Sites:
         entry = self.entries.get(slug)
         if entry is not None and now - entry[1] < recheck:
             return entry[2]
-        generation = selectors.live_generation(slug)
+        generation = live_generation(slug)
         if generation is None:
             return None  # not a handle, or not known to the cache yet: Django answers
         if entry is not None and entry[0] == generation:
@@ -140,7 +146,7 @@ def _classify(host):
 
 def _build(slug):
     try:
-        state = selectors.live_state(slug)
+        state = live_state(slug)
     finally:
         close_old_connections()
     if state is None or state.site_mode != c.SITE_MODE_DEPLOYMENT:

@@ -8,8 +8,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from deployments import selectors as dep_selectors
-from deployments import services as dep_services
+from deployments.selectors.live import live_deployment_ids
+from deployments.services.ingest import deployment_create_from_archive
+from deployments.services.releases import deployment_promote
 from files import constants as fc
 from files import services
 from files.models import Campaign, DocsAccessPolicy, File
@@ -76,16 +77,16 @@ def _seed_docs(*, handle, owner):
     """Publish a small internal handbook as the live docs deployment (once)."""
     import zipfile
 
-    if owner is None or "docs" in dep_selectors.live_deployment_ids(handle=handle):
+    if owner is None or "docs" in live_deployment_ids(handle=handle):
         return False
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as archive:
         for path, body in DEMO_DOCS.items():
             archive.writestr(path, f"<!doctype html><html><head><meta charset=utf-8>{_DOCS_STYLE}</head><body>{body}</body></html>")
-    deployment = dep_services.deployment_create_from_archive(
+    deployment = deployment_create_from_archive(
         handle=handle, upload=_Upload(buf.getvalue(), "handbook.zip"), target="docs", message="Partner handbook", actor=owner
     )
-    dep_services.deployment_promote(deployment=deployment, actor=owner, role=c.OWNER, reason="Demo content", force=True)
+    deployment_promote(deployment=deployment, actor=owner, role=c.OWNER, reason="Demo content", force=True)
     return True
 
 

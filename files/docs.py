@@ -22,8 +22,8 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from deployments import selectors as dep_selectors
 from deployments.constants import TARGET_DOCS
+from deployments.selectors.live import live_deployment
 from files import constants as fc
 from files import links
 from files.models import DocsAccessPolicy, DocsSigninUse
@@ -36,7 +36,7 @@ logger = logging.getLogger("gharart.files.docs")
 
 
 def live_docs_deployment(*, handle):
-    return dep_selectors.live_deployment(handle=handle, target=TARGET_DOCS)
+    return live_deployment(handle=handle, target=TARGET_DOCS)
 
 
 def docs_pages(*, deployment):

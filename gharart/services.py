@@ -120,20 +120,26 @@ def token_revoke(*, user, token_id):
     return token
 
 
+def _link_text(link):
+    return str(link.get("label", "")).strip(), str(link.get("url", "")).strip()
+
+
+def links_check(*, links) -> dict:
+    """{row number (from 1): what is wrong} of the links page rows that cannot be saved."""
+    problems = {}
+    for i, link in enumerate(links or []):
+        label, url = _link_text(link)
+        if (label or url) and (not label or not url.startswith(("https://", "http://", "mailto:"))):
+            problems[i + 1] = f"Link {i + 1} needs a label and an http(s) or mailto: URL."
+    return problems
+
+
 def handle_profile_update(*, handle, display_name, bio, links):
     """Update the links page content (display name, bio, links)."""
-    clean_links = []
-    errors = []
-    for i, link in enumerate(links or []):
-        label = str(link.get("label", "")).strip()
-        url = str(link.get("url", "")).strip()
-        if not label and not url:
-            continue
-        if not label or not url.startswith(("https://", "http://", "mailto:")):
-            errors.append(f"Link {i + 1} needs a label and an http(s) or mailto: URL.")
-        clean_links.append({"label": label[:80], "url": url[:500]})
-    if errors:
-        raise ApplicationError(c.VALIDATION_ERROR, "The links could not be saved.", details={"links": errors})
+    problems = links_check(links=links)
+    if problems:
+        raise ApplicationError(c.VALIDATION_ERROR, "The links could not be saved.", details={"links": list(problems.values())})
+    clean_links = [{"label": label[:80], "url": url[:500]} for label, url in map(_link_text, links or []) if label or url]
     handle.display_name = (display_name or "").strip()[:120] or handle.slug
     handle.bio = (bio or "").strip()[:2000]
     handle.links = clean_links

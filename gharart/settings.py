@@ -433,7 +433,7 @@ GHARART_TRUSTED_PROXY_COUNT = _env_int("GHARART_TRUSTED_PROXY_COUNT", 1)
 GHARART_MAX_JSON_BYTES = _env_int("GHARART_MAX_JSON_BYTES", 1024 * 1024)
 # Functions returning {"template": ..., "context": {...}} for the handle overview page.
 GHARART_OVERVIEW_PANELS = [
-    "deployments.selectors.overview_panel",
+    "deployments.selectors.site.overview_panel",
     "siteintel.selectors.overview_panel",
     "files.selectors.overview_panel",
 ]

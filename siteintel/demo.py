@@ -1,7 +1,7 @@
 """Demo content: a first crawl of the demo handle's live profile site (in-process, inline)."""
 
 from deployments import constants as dc
-from deployments.selectors import live_deployment
+from deployments.selectors.live import live_deployment
 from siteintel import constants as c
 from siteintel import jobs, selectors
 from siteintel.hostnames import sites_hostname

@@ -11,7 +11,7 @@ run the one serving function of the public routes, so what is recorded is what v
 """
 
 from deployments.models import Deployment
-from deployments.services import deployment_gate_set
+from deployments.services.releases import deployment_gate_set
 from deployments.serving import deployment_response
 from domains.routing import site_host_response
 from siteintel import crawler

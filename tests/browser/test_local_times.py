@@ -9,8 +9,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
 
-from deployments import services as deployment_services
 from deployments.models import ScheduledRelease
+from deployments.services.ingest import deployment_create_from_archive
 from files.models import Campaign
 from tests.browser.conftest import log_in, screenshot
 from tests.browser.sites import make_zip, storefront
@@ -21,7 +21,7 @@ KOLKATA = ZoneInfo("Asia/Kolkata")
 
 def test_schedule_a_release_in_local_time_and_see_it_counted_down(browser_session, users, handle):
     upload = SimpleUploadedFile("site.zip", make_zip(storefront(1)), content_type="application/zip")
-    dep = deployment_services.deployment_create_from_archive(handle=handle, upload=upload, actor=users["web_manager"])
+    dep = deployment_create_from_archive(handle=handle, upload=upload, actor=users["web_manager"])
     page = browser_session.page(timezone_id="Asia/Kolkata", locale="en-GB")
     log_in(page, "acme-web_manager", "pw-web_manager")
     page.goto(f"/h/acme/deployments/{dep.id}/")

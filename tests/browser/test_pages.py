@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from deployments import services as deployment_services
+from deployments.services.ingest import deployment_create_from_archive
 from gharart.models import Handle
 from tests.browser.conftest import (
     MOBILE,
@@ -38,7 +38,7 @@ def demo(settings):
     # A second version waiting for its preview, so the deployment page shows the gate.
     upload = SimpleUploadedFile("spring.zip", make_zip(storefront(2)), content_type="application/zip")
     author = get_user_model().objects.get(username="webmanager")
-    pending = deployment_services.deployment_create_from_archive(handle=handle, upload=upload, message="Summer collection", actor=author)
+    pending = deployment_create_from_archive(handle=handle, upload=upload, message="Summer collection", actor=author)
     return {"handle": handle, "pending": pending}
 
 

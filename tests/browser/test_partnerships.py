@@ -12,7 +12,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
 
-from deployments import services as deployment_services
+from deployments.services.ingest import deployment_create_from_archive
+from deployments.services.releases import deployment_preview_report, deployment_promote
 from files.models import DocsAccessPolicy as Policy
 from files.models import File, MagicLink
 from tests.browser.conftest import assert_same_page, log_in, mark_page, screenshot
@@ -26,9 +27,9 @@ PARTNER = "press@agency.example"
 def live_docs(handle, actor):
     """The internal docs a web manager published (arranged through the services)."""
     upload = SimpleUploadedFile("docs.zip", make_zip(docs_site()), content_type="application/zip")
-    dep = deployment_services.deployment_create_from_archive(handle=handle, upload=upload, target="docs", actor=actor)
-    deployment_services.deployment_preview_report(deployment=dep, actor=actor)
-    deployment_services.deployment_promote(deployment=dep, actor=actor, role="web_manager", reason="handbook")
+    dep = deployment_create_from_archive(handle=handle, upload=upload, target="docs", actor=actor)
+    deployment_preview_report(deployment=dep, actor=actor)
+    deployment_promote(deployment=dep, actor=actor, role="web_manager", reason="handbook")
     return dep
 
 

@@ -8,7 +8,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from deployments import constants as dc
-from deployments import services as deployment_services
+from deployments.services.ingest import deployment_create_from_archive
+from deployments.services.releases import deployment_gate_set, deployment_preview_report
 from siteintel import constants as sc
 from siteintel.models import CrawlRun, ReplayRun
 from tests.browser.conftest import (
@@ -35,14 +36,14 @@ def finish_with_regressions(run, deployment):
     """What the replay job does when it ends: the run's verdict, then the deployment's gate."""
     summary = {"total": 4, "unchanged": 2, "changed": 2, "regressions": 2}
     ReplayRun.objects.filter(pk=run.pk).update(state=sc.SUCCEEDED, pages_done=4, gate_status=sc.GATE_FAILED, summary=summary, finished_at=timezone.now())
-    deployment_services.deployment_gate_set(deployment=deployment, status=dc.GATE_FAILED, replay_run_id=run.id, summary=summary)
+    deployment_gate_set(deployment=deployment, status=dc.GATE_FAILED, replay_run_id=run.id, summary=summary)
 
 
 @pytest.mark.parametrize("viewport", [None, MOBILE], ids=["desktop", "375px"])
 def test_promote_turns_disabled_with_the_reason_when_a_replay_fails_the_gate(browser_session, users, handle, viewport):
     upload = SimpleUploadedFile("site.zip", make_zip(storefront(1)), content_type="application/zip")
-    dep = deployment_services.deployment_create_from_archive(handle=handle, upload=upload, actor=users["web_manager"])
-    deployment_services.deployment_preview_report(deployment=dep, actor=users["web_manager"], opens_gate=True)
+    dep = deployment_create_from_archive(handle=handle, upload=upload, actor=users["web_manager"])
+    deployment_preview_report(deployment=dep, actor=users["web_manager"], opens_gate=True)
     run = running_replay(handle, dep)
     page = browser_session.page(**({"viewport": viewport, "is_mobile": True, "has_touch": True} if viewport else {}))
     log_in(page, "acme-web_manager", "pw-web_manager")

@@ -197,16 +197,17 @@ def python_docs_site():
 
 def live_big_site(handle, files):
     """Like ``live_handle`` for an archive large enough to be unpacked by the (eager) job."""
-    from deployments import services
+    from deployments.services.ingest import deployment_create_from_archive
+    from deployments.services.releases import deployment_preview_report, deployment_promote
     from tests.deployments.conftest import make_zip, upload
 
     handle.site_mode = gc.SITE_MODE_DEPLOYMENT
     handle.save(update_fields=["site_mode"])
-    dep = services.deployment_create_from_archive(handle=handle, upload=upload(make_zip(files)), target="site", message="docs", actor=None)
+    dep = deployment_create_from_archive(handle=handle, upload=upload(make_zip(files)), target="site", message="docs", actor=None)
     dep.refresh_from_db()
     assert dep.state == "ready", dep.error
-    services.deployment_preview_report(deployment=dep)
-    services.deployment_promote(deployment=dep, actor=None, role="owner", reason="test")
+    deployment_preview_report(deployment=dep)
+    deployment_promote(deployment=dep, actor=None, role="owner", reason="test")
     return dep
 
 

@@ -7,7 +7,8 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from deployments import services
+from deployments.services.ingest import deployment_create_from_archive
+from deployments.services.releases import deployment_preview_report, deployment_promote
 
 SITE = {
     "index.html": b"<!doctype html><title>Acme home</title><h1>Acme</h1><a href='about.html'>About</a>",
@@ -59,12 +60,12 @@ def upload(data, name="site.zip"):
 
 def publish(handle, files=None, *, actor=None, target="site", message="", open_preview=True, promote=True):
     """Create a deployment from ``files`` (dict name -> bytes), open its preview, promote it."""
-    dep = services.deployment_create_from_archive(handle=handle, upload=upload(make_zip(files or SITE)), target=target, message=message, actor=actor)
+    dep = deployment_create_from_archive(handle=handle, upload=upload(make_zip(files or SITE)), target=target, message=message, actor=actor)
     if open_preview:
-        services.deployment_preview_report(deployment=dep, actor=actor)
+        deployment_preview_report(deployment=dep, actor=actor)
         dep.refresh_from_db()
     if promote:
-        services.deployment_promote(deployment=dep, actor=actor, role="owner", reason="test")
+        deployment_promote(deployment=dep, actor=actor, role="owner", reason="test")
     return dep
 
 

@@ -9,8 +9,9 @@ import pytest
 from django.utils import timezone
 
 from deployments import constants as dc
-from deployments import services
 from deployments.models import Blob, Deployment, DeploymentFile, LivePointer, Release
+from deployments.services.ingest import deployment_create_from_archive, deployment_sweep_stale
+from deployments.services.releases import deployment_gate_set
 from gharart import constants as c
 from gharart.models import AuditEvent
 from tests.conftest import assert_error
@@ -213,9 +214,9 @@ def test_a_blob_over_the_file_limit_is_413(api, users, settings):
 def test_uploads_left_incomplete_for_24_hours_fail(api, users):
     client = api(users["web_manager"])
     dep = digest(client, {"index.html": b"never sent " + uuid.uuid4().bytes}).json()
-    services.deployment_sweep_stale(now=timezone.now() + timedelta(hours=23))
+    deployment_sweep_stale(now=timezone.now() + timedelta(hours=23))
     assert Deployment.objects.get(pk=dep["id"]).state == dc.UPLOADING
-    result = services.deployment_sweep_stale(now=timezone.now() + timedelta(hours=25))
+    result = deployment_sweep_stale(now=timezone.now() + timedelta(hours=25))
     assert result["failed"] == 1
     failed = Deployment.objects.get(pk=dep["id"])
     assert failed.state == dc.FAILED and failed.error["code"] == dc.UPLOAD_INCOMPLETE
@@ -233,7 +234,7 @@ def test_the_sweep_is_scheduled_with_beat(settings):
 
 def test_history_is_newest_first_filterable_and_marks_what_is_live(api, users, handle):
     live = publish(handle, actor=users["owner"])
-    services.deployment_create_from_archive(handle=handle, upload=__import__("tests.deployments.conftest", fromlist=["upload"]).upload(make_zip(SITE)), target=dc.TARGET_DOCS)
+    deployment_create_from_archive(handle=handle, upload=__import__("tests.deployments.conftest", fromlist=["upload"]).upload(make_zip(SITE)), target=dc.TARGET_DOCS)
     client = api(users["viewer"])
     r = client.get(BASE)
     results = r.json()["results"]
@@ -259,7 +260,7 @@ def test_detail_has_files_by_type_and_releases(api, users, handle):
 # --- Preview report ---------------------------------------------------------------------
 
 def test_the_preview_report_checks_integrity_and_signs_a_url(api, users, handle, client):
-    dep = services.deployment_create_from_archive(handle=handle, upload=__import__("tests.deployments.conftest", fromlist=["upload"]).upload(make_zip(SITE)))
+    dep = deployment_create_from_archive(handle=handle, upload=__import__("tests.deployments.conftest", fromlist=["upload"]).upload(make_zip(SITE)))
     r = api(users["viewer"]).get(f"{BASE}/{dep.id}/preview")
     assert r.status_code == 200, r.content
     body = r.json()
@@ -277,7 +278,7 @@ def test_the_preview_report_checks_integrity_and_signs_a_url(api, users, handle,
 
 def test_a_missing_artifact_file_is_409_naming_the_files(api, users, handle):
     files = unique_site()
-    dep = services.deployment_create_from_archive(handle=handle, upload=__import__("tests.deployments.conftest", fromlist=["upload"]).upload(make_zip(files)))
+    dep = deployment_create_from_archive(handle=handle, upload=__import__("tests.deployments.conftest", fromlist=["upload"]).upload(make_zip(files)))
     remove_blob_bytes(sha(files["index.html"]))
     err = assert_error(api(users["viewer"]).get(f"{BASE}/{dep.id}/preview"), 409, dc.DEPLOYMENT_ARTIFACT_MISSING)
     assert err["details"]["missing_files"] == ["/index.html"]
@@ -319,11 +320,11 @@ def test_promote_needs_the_preview_opened(api, users, handle):
 
 def test_a_failed_replay_shuts_the_gate_until_a_newer_one_passes(api, users, handle):
     dep = make_ready(handle)
-    services.deployment_gate_set(deployment=dep, status=dc.GATE_FAILED, replay_run_id="replay_1", summary={"regressions": 2})
+    deployment_gate_set(deployment=dep, status=dc.GATE_FAILED, replay_run_id="replay_1", summary={"regressions": 2})
     client = api(users["web_manager"])
     err = assert_error(client.post(f"{BASE}/{dep.id}/promote", {}, format="json"), 409, dc.PREVIEW_GATE_PENDING)
     assert err["details"]["gate_status"] == "failed" and err["details"]["replay_run_id"] == "replay_1"
-    services.deployment_gate_set(deployment=dep, status=dc.GATE_PASSED, replay_run_id="replay_2", summary={"regressions": 0})
+    deployment_gate_set(deployment=dep, status=dc.GATE_PASSED, replay_run_id="replay_2", summary={"regressions": 0})
     assert client.post(f"{BASE}/{dep.id}/promote", {}, format="json").status_code == 200
 
 

@@ -13,8 +13,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from deployments import constants as dc
-from deployments import services, storage
+from deployments import storage
 from deployments.models import Blob, Deployment, DeploymentFile, UploadRefusal
+from deployments.services.ingest import deployment_process_archive
 from tests.blobs import leftovers
 from tests.conftest import assert_error
 from tests.deployments.conftest import make_targz, make_zip
@@ -53,7 +54,7 @@ def test_a_large_archive_is_in_blob_storage_on_return_and_the_worker_unpacks_it(
         assert hashlib.sha256(fh.read()).hexdigest() == sha
     assert leftovers() == {"stored": [storage.blob_name(sha)], "in_progress": []}
     # The worker's job: read it from storage, unpack it, release it.
-    dep = services.deployment_process_archive(deployment_id=dep.id)
+    dep = deployment_process_archive(deployment_id=dep.id)
     assert dep.state == dc.READY and dep.file_count == 2
     stored = DeploymentFile.objects.get(deployment=dep, path="/big.bin")
     with storage.blob_open(stored.sha256) as fh:

@@ -12,10 +12,10 @@ import zipfile
 import pytest
 
 from deployments import constants as dc
-from deployments import services
 from deployments import storage as blob_storage
 from deployments.archives import InvalidArtifact, content_type_for, safe_path
 from deployments.models import Blob, Deployment, DeploymentFile
+from deployments.services.ingest import deployment_create_from_archive
 from tests.deployments.conftest import SITE, make_targz, make_zip, upload
 
 # Each test runs on both blob backends: local files and S3 (SeaweedFS).
@@ -28,7 +28,7 @@ def unique(text="page"):
 
 def refuse(handle, data, reason, name="site.zip", **kwargs):
     with pytest.raises(InvalidArtifact) as info:
-        services.deployment_create_from_archive(handle=handle, upload=upload(data, name), **kwargs)
+        deployment_create_from_archive(handle=handle, upload=upload(data, name), **kwargs)
     assert info.value.status == 422
     assert info.value.code == dc.INVALID_ARTIFACT
     assert info.value.details["reason"] == reason, info.value.details
@@ -49,7 +49,7 @@ def lying_zip(size_actual, size_declared):
 
 
 def test_a_zip_becomes_a_ready_deployment_with_every_file(handle, users):
-    dep = services.deployment_create_from_archive(handle=handle, upload=upload(make_zip(SITE)), message="first", actor=users["web_manager"])
+    dep = deployment_create_from_archive(handle=handle, upload=upload(make_zip(SITE)), message="first", actor=users["web_manager"])
     assert dep.state == dc.READY and dep.version == 1 and dep.file_count == len(SITE)
     assert dep.total_bytes == sum(len(v) for v in SITE.values())
     assert dep.warnings == []
@@ -60,7 +60,7 @@ def test_a_zip_becomes_a_ready_deployment_with_every_file(handle, users):
 
 
 def test_a_tar_gz_is_accepted_too(handle):
-    dep = services.deployment_create_from_archive(handle=handle, upload=upload(make_targz(SITE), "site.tar.gz"))
+    dep = deployment_create_from_archive(handle=handle, upload=upload(make_targz(SITE), "site.tar.gz"))
     assert dep.state == dc.READY and dep.file_count == len(SITE)
 
 
@@ -70,7 +70,7 @@ def test_one_top_folder_becomes_the_site_root_and_macos_clutter_is_left_out(hand
     files = {f"spring-site/{p}": data for p, data in SITE.items()}
     files["__MACOSX/spring-site/._index.html"] = b"\x00\x05\x16\x07resource fork"
     files["spring-site/.DS_Store"] = b"Bud1"
-    dep = services.deployment_create_from_archive(handle=handle, upload=upload(maker(files), name))
+    dep = deployment_create_from_archive(handle=handle, upload=upload(maker(files), name))
     assert dep.state == dc.READY and dep.warnings == []
     paths = set(DeploymentFile.objects.filter(deployment=dep).values_list("path", flat=True))
     assert paths == {"/" + p for p in SITE}
@@ -78,9 +78,9 @@ def test_one_top_folder_becomes_the_site_root_and_macos_clutter_is_left_out(hand
 
 
 def test_a_top_folder_beside_a_root_file_is_kept(handle):
-    dep = services.deployment_create_from_archive(handle=handle, upload=upload(make_zip({"index.html": b"home", "blog/post.html": b"post"})))
+    dep = deployment_create_from_archive(handle=handle, upload=upload(make_zip({"index.html": b"home", "blog/post.html": b"post"})))
     assert set(DeploymentFile.objects.filter(deployment=dep).values_list("path", flat=True)) == {"/index.html", "/blog/post.html"}
-    dep = services.deployment_create_from_archive(handle=handle, upload=upload(make_zip({"a/index.html": b"a", "b/index.html": b"b"})))
+    dep = deployment_create_from_archive(handle=handle, upload=upload(make_zip({"a/index.html": b"a", "b/index.html": b"b"})))
     assert set(DeploymentFile.objects.filter(deployment=dep).values_list("path", flat=True)) == {"/a/index.html", "/b/index.html"}
 
 
@@ -89,7 +89,7 @@ def test_an_archive_of_nothing_but_clutter_is_empty(handle):
 
 
 def test_a_site_without_index_html_is_accepted_with_a_warning(handle):
-    dep = services.deployment_create_from_archive(handle=handle, upload=upload(make_zip({"about.html": b"x"})))
+    dep = deployment_create_from_archive(handle=handle, upload=upload(make_zip({"about.html": b"x"})))
     assert dep.state == dc.READY
     assert dep.warnings == [dc.WARNING_NO_INDEX_HTML]
 
@@ -100,22 +100,22 @@ def test_docs_pages_declaring_confidential_are_flagged_at_ingest(handle):
         "finance/q3.html": b'<html><head><meta name="gharart:classification" content="confidential"></head><body>Numbers</body></html>',
         "notes.html": b"<html><body><p>gharart:classification confidential (just words)</p></body></html>",
     }
-    dep = services.deployment_create_from_archive(handle=handle, upload=upload(make_zip(files)), target=dc.TARGET_DOCS)
+    dep = deployment_create_from_archive(handle=handle, upload=upload(make_zip(files)), target=dc.TARGET_DOCS)
     flagged = set(DeploymentFile.objects.filter(deployment=dep, confidential=True).values_list("path", flat=True))
     assert flagged == {"/finance/q3.html"}
 
 
 def test_versions_count_per_handle_and_target(handle):
-    a = services.deployment_create_from_archive(handle=handle, upload=upload(make_zip(SITE)))
-    b = services.deployment_create_from_archive(handle=handle, upload=upload(make_zip(SITE)))
-    d = services.deployment_create_from_archive(handle=handle, upload=upload(make_zip(SITE)), target=dc.TARGET_DOCS)
+    a = deployment_create_from_archive(handle=handle, upload=upload(make_zip(SITE)))
+    b = deployment_create_from_archive(handle=handle, upload=upload(make_zip(SITE)))
+    d = deployment_create_from_archive(handle=handle, upload=upload(make_zip(SITE)), target=dc.TARGET_DOCS)
     assert (a.version, b.version, d.version) == (1, 2, 1)
 
 
 def test_identical_files_are_stored_once(handle):
-    services.deployment_create_from_archive(handle=handle, upload=upload(make_zip(SITE)))
+    deployment_create_from_archive(handle=handle, upload=upload(make_zip(SITE)))
     before = Blob.objects.count()
-    services.deployment_create_from_archive(handle=handle, upload=upload(make_zip(SITE)))
+    deployment_create_from_archive(handle=handle, upload=upload(make_zip(SITE)))
     assert Blob.objects.count() == before
 
 
@@ -204,7 +204,7 @@ def test_tar_gz_bomb_is_refused(handle, settings):
 
 
 def test_the_ratio_check_leaves_small_compressible_files_alone(handle):
-    dep = services.deployment_create_from_archive(handle=handle, upload=upload(make_zip({"index.html": b" " * 200_000})))
+    dep = deployment_create_from_archive(handle=handle, upload=upload(make_zip({"index.html": b" " * 200_000})))
     assert dep.state == dc.READY
 
 

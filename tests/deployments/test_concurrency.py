@@ -11,8 +11,9 @@ import pytest
 from django.db import connection, connections
 
 from deployments import constants as dc
-from deployments import services
 from deployments.models import Deployment, LivePointer, Release
+from deployments.services.ingest import deployment_create_from_digest
+from deployments.services.releases import deployment_promote, deployment_rollback
 from tests.deployments.conftest import SITE, publish
 
 pytestmark = [
@@ -65,7 +66,7 @@ def assert_release_chain(handle):
 
 def test_concurrent_promotes_leave_the_pointer_on_the_last_release(handle, users):
     deployments = ready_deployments(handle, 8)
-    errors = run_threads(lambda d: services.deployment_promote(deployment=d, actor=users["owner"], role="owner"), [(d,) for d in deployments])
+    errors = run_threads(lambda d: deployment_promote(deployment=d, actor=users["owner"], role="owner"), [(d,) for d in deployments])
     assert errors == []
     releases = assert_release_chain(handle)
     assert len(releases) == 8
@@ -74,7 +75,7 @@ def test_concurrent_promotes_leave_the_pointer_on_the_last_release(handle, users
 def test_concurrent_promotes_and_rollbacks_stay_consistent(handle, users):
     deployments = ready_deployments(handle, 4)
     for d in deployments:
-        services.deployment_promote(deployment=d, actor=users["owner"], role="owner")
+        deployment_promote(deployment=d, actor=users["owner"], role="owner")
     jobs = []
     for i in range(12):
         d = deployments[i % 4]
@@ -82,10 +83,10 @@ def test_concurrent_promotes_and_rollbacks_stay_consistent(handle, users):
 
     def act(d, promote):
         if promote:
-            services.deployment_promote(deployment=d, actor=users["owner"], role="owner")
+            deployment_promote(deployment=d, actor=users["owner"], role="owner")
         else:
             try:
-                services.deployment_rollback(deployment=d, actor=users["owner"])
+                deployment_rollback(deployment=d, actor=users["owner"])
             except Exception as exc:
                 if getattr(exc, "code", None) != dc.NOT_A_PREVIOUS_RELEASE:
                     raise
@@ -96,7 +97,7 @@ def test_concurrent_promotes_and_rollbacks_stay_consistent(handle, users):
 
 def test_concurrent_uploads_get_distinct_versions(handle):
     def create(i):
-        services.deployment_create_from_digest(handle=handle, files={"/index.html": f"{i:064x}"})
+        deployment_create_from_digest(handle=handle, files={"/index.html": f"{i:064x}"})
 
     assert run_threads(create, [(i,) for i in range(10)]) == []
     versions = sorted(Deployment.objects.filter(handle=handle, target="site").values_list("version", flat=True))

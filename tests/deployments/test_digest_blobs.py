@@ -9,8 +9,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from deployments import constants as dc
-from deployments import services
 from deployments.models import Blob, Deployment, DeploymentFile
+from deployments.services import ingest as ingest_services
+from deployments.services.ingest import deployment_create_from_digest, deployment_fail
 from files import services as file_services
 from gharart import constants as c
 from tests.conftest import assert_error
@@ -259,7 +260,7 @@ def test_bad_batches_are_refused_with_clear_errors(a_client, settings):
 def test_a_batch_to_a_failed_deployment_is_409(a_client):
     files = unique_files(1)
     dep = digest(a_client, A, files).json()
-    services.deployment_fail(deployment_id=dep["id"], code=dc.UPLOAD_INCOMPLETE, message="late")
+    deployment_fail(deployment_id=dep["id"], code=dc.UPLOAD_INCOMPLETE, message="late")
     (data,) = files.values()
     assert_error(post_batch(a_client, A, dep["id"], make_tar([(sha(data), data)])), 409, dc.DEPLOYMENT_NOT_UPLOADING)
 
@@ -286,7 +287,7 @@ def test_a_batch_ignores_an_idempotency_key_and_stays_correct_when_repeated(a_cl
 
 def _deployments(handle, count):
     for _ in range(count - Deployment.objects.filter(handle=handle).count()):
-        services.deployment_create_from_digest(handle=handle, files={"/index.html": uuid.uuid4().hex * 2})
+        deployment_create_from_digest(handle=handle, files={"/index.html": uuid.uuid4().hex * 2})
 
 
 def test_the_deployments_list_makes_the_same_number_of_queries_for_10_or_60_rows(a_client, handle, django_assert_num_queries):
@@ -304,7 +305,7 @@ def test_the_deployments_list_makes_the_same_number_of_queries_for_10_or_60_rows
 
 
 def test_large_batch_members_are_streamed_and_checked_like_small_ones(a_client, monkeypatch):
-    monkeypatch.setattr(services, "BATCH_INLINE_BYTES", 16)  # every member below is "large"
+    monkeypatch.setattr(ingest_services, "BATCH_INLINE_BYTES", 16)  # every member below is "large"
     files = unique_files(3)
     values = list(files.values())
     dep = digest(a_client, A, files).json()

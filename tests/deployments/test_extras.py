@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from deployments import services
 from deployments import storage as blob_storage
 from deployments.models import Deployment
+from deployments.services.site import handle_links_update
 from gharart import constants as c
 from tests.deployments.conftest import SITE, make_zip, publish
 
@@ -55,7 +55,7 @@ def test_an_idempotent_retry_creates_one_deployment(api, users):
 def test_editing_the_links_page_shows_at_once(client, handle, users, django_capture_on_commit_callbacks):
     assert b"Acme Homeware" in client.get("/profiles/acme/").content
     with django_capture_on_commit_callbacks(execute=True):
-        services.handle_links_update(handle=handle, display_name="Acme Studio", bio="New bio", links=[{"label": "Press", "url": "https://acme.example/press"}], actor=users["owner"])
+        handle_links_update(handle=handle, display_name="Acme Studio", bio="New bio", links=[{"label": "Press", "url": "https://acme.example/press"}], actor=users["owner"])
     page = client.get("/profiles/acme/").content.decode()
     assert "Acme Studio" in page and "New bio" in page and "https://acme.example/press" in page
 

@@ -2,8 +2,9 @@
 
 import pytest
 
-from deployments import previews, services
+from deployments import previews
 from deployments.models import Deployment
+from deployments.services.ingest import deployment_create_from_archive
 from files import docs as files_docs
 from files import services as files_services
 from gharart import constants as c
@@ -23,7 +24,7 @@ def body(r):
 
 
 def ready(handle, files=None, target="site"):
-    return services.deployment_create_from_archive(
+    return deployment_create_from_archive(
         handle=handle, upload=upload(make_zip(files or {"index.html": b"<h1>new</h1>"})), target=target
     )
 

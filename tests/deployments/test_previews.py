@@ -7,7 +7,8 @@ import pytest
 from freezegun import freeze_time
 
 from deployments import constants as dc
-from deployments import previews, services
+from deployments import previews
+from deployments.services.ingest import deployment_create_from_digest, deployment_fail
 from tests.deployments.conftest import SITE, publish
 
 # Each test runs on both blob backends: local files and S3 (SeaweedFS).
@@ -79,10 +80,10 @@ def test_a_token_for_another_deployment_id_cannot_be_forged(client, handle):
 
 
 def test_deployments_that_are_not_ready_have_no_preview(client, handle):
-    dep, required = services.deployment_create_from_digest(handle=handle, files={"/index.html": "a" * 64})
+    dep, required = deployment_create_from_digest(handle=handle, files={"/index.html": "a" * 64})
     assert dep.state == dc.UPLOADING and required
     assert client.get(f"/previews/{previews.preview_token(dep.id)}/").status_code == 404
-    services.deployment_fail(deployment_id=dep.id, code=dc.UPLOAD_INCOMPLETE, message="gone")
+    deployment_fail(deployment_id=dep.id, code=dc.UPLOAD_INCOMPLETE, message="gone")
     assert client.get(f"/previews/{previews.preview_token(dep.id)}/").status_code == 404
 
 

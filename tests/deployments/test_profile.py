@@ -7,8 +7,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from deployments import constants as dc
-from deployments import selectors, services, serving
+from deployments import serving
 from deployments.models import Deployment
+from deployments.selectors import live as live_selectors
+from deployments.selectors.live import live_deployment
+from deployments.services.releases import deployment_rollback
+from deployments.services.site import site_mode_set
 from gharart import constants as c
 from tests.deployments.conftest import SITE, publish
 
@@ -216,7 +220,7 @@ def test_links_mode_serves_the_links_page(client, handle):
 
 
 def test_maintenance_mode_is_503_with_retry_after(client, handle, users):
-    services.site_mode_set(handle=handle, mode=c.SITE_MODE_MAINTENANCE, actor=users["owner"])
+    site_mode_set(handle=handle, mode=c.SITE_MODE_MAINTENANCE, actor=users["owner"])
     r = client.get("/profiles/acme/anything")
     assert r.status_code == 503 and int(r["Retry-After"]) > 0
     assert r["X-Gharart-Site-Mode"] == "maintenance"
@@ -280,33 +284,33 @@ def test_promote_rollback_and_mode_change_are_seen_at_once(client, handle, users
         publish(handle, second_files, actor=users["owner"])
     assert body(client.get("/profiles/acme/")) == b"second"
     with django_capture_on_commit_callbacks(execute=True):
-        services.deployment_rollback(deployment=Deployment.objects.get(pk=first.id), actor=users["owner"])
+        deployment_rollback(deployment=Deployment.objects.get(pk=first.id), actor=users["owner"])
     assert body(client.get("/profiles/acme/")) == b"first"
     with django_capture_on_commit_callbacks(execute=True):
-        services.site_mode_set(handle=handle, mode=c.SITE_MODE_MAINTENANCE, actor=users["owner"])
+        site_mode_set(handle=handle, mode=c.SITE_MODE_MAINTENANCE, actor=users["owner"])
     assert client.get("/profiles/acme/").status_code == 503
 
 
 def test_a_warm_profile_request_makes_no_database_query(client, live):
-    selectors._local_manifest.clear()
+    live_selectors._local_manifest.clear()
     client.get("/profiles/acme/about")  # warms the cache
     client.get("/profiles/acme/missing-page")
     with CaptureQueriesContext(connection) as queries:
         r = client.get("/profiles/acme/about")
     assert r.status_code == 200
     assert len(queries) == 0, [q["sql"] for q in queries]
-    assert selectors.live_deployment(handle="acme", target=dc.TARGET_SITE).id == live.id
+    assert live_deployment(handle="acme", target=dc.TARGET_SITE).id == live.id
 
 
 def test_live_deployment_selector(handle, users):
-    assert selectors.live_deployment(handle=handle, target="site") is None
+    assert live_deployment(handle=handle, target="site") is None
     dep = publish(handle, actor=users["owner"])
     # Committed inside the test transaction: a fresh process would see it after invalidation.
     from django.core.cache import cache
 
     cache.clear()
-    assert selectors.live_deployment(handle=handle, target="site").id == dep.id
-    assert selectors.live_deployment(handle="acme", target="docs") is None
+    assert live_deployment(handle=handle, target="site").id == dep.id
+    assert live_deployment(handle="acme", target="docs") is None
 
 
 # --- In-process helpers --------------------------------------------------------------------

@@ -13,9 +13,17 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from deployments import selectors, services
 from deployments.management.commands import verify_blobs
 from deployments.models import Blob, Deployment, DeploymentFile
+from deployments.selectors.deployments import deployment_list
+from deployments.selectors.ingest import (
+    blobs_held,
+    blobs_held_queries,
+    deployment_required_blobs,
+    deployment_required_query,
+    deployment_waiting_entries,
+)
+from deployments.services.ingest import blob_orphans_query, deployment_create_from_digest
 from gharart.models import RequestLog
 
 pytestmark = pytest.mark.django_db
@@ -43,14 +51,14 @@ def assert_no_full_scan(text, tables=GROWING):
 @pytest.fixture
 def uploading(handle):
     shas = [uuid.uuid4().hex * 2 for _ in range(3)]
-    dep, required = services.deployment_create_from_digest(handle=handle, files={f"/{i}.html": s for i, s in enumerate(shas)})
+    dep, required = deployment_create_from_digest(handle=handle, files={f"/{i}.html": s for i, s in enumerate(shas)})
     assert required
     return dep, shas
 
 
 def test_the_missing_blob_question_reads_the_waiting_entries_index_and_never_the_blob_table(uploading):
     dep, shas = uploading
-    text = plan(selectors.deployment_required_query(deployment=dep))
+    text = plan(deployment_required_query(deployment=dep))
     # An index on the deployment's own entries (the partial index of waiting ones, or the
     # deployment's, as the planner prefers): never the blob table, never a whole table.
     assert "Index Cond:" in text and "deployment_id" in text.split("Index Cond:", 1)[1], text
@@ -58,25 +66,25 @@ def test_the_missing_blob_question_reads_the_waiting_entries_index_and_never_the
     assert "deployments_blob" not in text, text
     assert "SubPlan" not in text, text
     # The selector the API uses asks exactly that question.
-    assert selectors.deployment_required_blobs(deployment=dep) == sorted(shas)
+    assert deployment_required_blobs(deployment=dep) == sorted(shas)
     # The step under the row lock (a blob arrives) reads the same index.
-    text = plan(selectors.deployment_waiting_entries(deployment=dep, shas=shas[:1]))
+    text = plan(deployment_waiting_entries(deployment=dep, shas=shas[:1]))
     assert "Index" in text and "Seq Scan" not in text and "deployments_blob" not in text, text
 
 
 def test_the_question_which_blobs_a_handle_holds_is_answered_through_indexes(handle):
     shas = [uuid.uuid4().hex * 2 for _ in range(3)]
-    for query in selectors.blobs_held_queries(handle_id=handle.pk):
+    for query in blobs_held_queries(handle_id=handle.pk):
         text = plan(query(shas))
         assert_no_full_scan(text)
         assert "hashed SubPlan" not in text, text
-    assert selectors.blobs_held(handle_id=handle.pk, shas=shas) == {}
+    assert blobs_held(handle_id=handle.pk, shas=shas) == {}
 
 
 def test_the_unreferenced_blob_sweep_is_anti_joins_over_indexes():
     from deployments import compression
 
-    text = plan(services.blob_orphans_query(older_than=timezone.now() - timedelta(days=1)))
+    text = plan(blob_orphans_query(older_than=timezone.now() - timedelta(days=1)))
     assert text.count("Anti Join") == 4, text
     assert "SubPlan" not in text, text
     assert_no_full_scan(text)
@@ -99,7 +107,7 @@ def test_verify_blobs_pages_the_blob_table_and_finds_unrecorded_references_by_an
 
 def test_the_deployments_list_and_a_deployments_files_use_indexes(handle, uploading):
     dep, _ = uploading
-    assert_no_full_scan(plan(selectors.deployment_list(handle=handle)[:50]), ("deployments_deployment",))
+    assert_no_full_scan(plan(deployment_list(handle=handle)[:50]), ("deployments_deployment",))
     assert_no_full_scan(plan(DeploymentFile.objects.filter(deployment=dep).values_list("path", "size")))
     assert_no_full_scan(plan(DeploymentFile.objects.filter(deployment=dep, sha256="a" * 64).values_list("held", flat=True)[:2]))
 

@@ -6,8 +6,10 @@ import pytest
 from django.core.management import call_command
 
 from deployments import constants as dc
-from deployments import selectors, services
 from deployments.models import Deployment, FunctionBinding
+from deployments.selectors.site import overview_panel
+from deployments.services.releases import deployment_preview_report
+from deployments.services.site import binding_create
 from gharart import constants as c
 from gharart.errors import ApplicationError
 from gharart.models import Handle
@@ -44,20 +46,20 @@ def test_demo_seed_publishes_a_live_storefront_and_is_idempotent(client, django_
 
 
 def test_overview_panel_shows_what_is_live_and_the_known_breakages(handle, users):
-    panel = selectors.overview_panel(handle=handle, membership=None)
+    panel = overview_panel(handle=handle, membership=None)
     assert panel["template"] == "deployments/_overview_panel.html"
     assert panel["context"]["live_site"] is None
     files = {**SITE, "index.html": b"panel test"}
     dep = publish(handle, files, actor=users["owner"], message="Spring")
-    services.binding_create(handle=handle, route="/api/x", methods=["GET"], function=dc.FUNCTION_JSON, config={"body": 1}, deployment_id=dep.id)
+    binding_create(handle=handle, route="/api/x", methods=["GET"], function=dc.FUNCTION_JSON, config={"body": 1}, deployment_id=dep.id)
     publish(handle, {**SITE, "index.html": b"panel test 2"}, actor=users["owner"])
     live = Deployment.objects.filter(handle=handle).order_by("-version").first()
     import hashlib
 
     remove_blob_bytes(hashlib.sha256(b"panel test 2").hexdigest())
     with pytest.raises(ApplicationError, match="missing"):
-        services.deployment_preview_report(deployment=live)
-    ctx = selectors.overview_panel(handle=handle, membership=None)["context"]
+        deployment_preview_report(deployment=live)
+    ctx = overview_panel(handle=handle, membership=None)["context"]
     assert ctx["live_site"]["deployment"].id == live.id
     codes = {w["code"] for w in ctx["warnings"]}
     assert codes == {dc.WARNING_SITE_MODE_MISMATCH, dc.WARNING_STALE_FUNCTION_BINDINGS, dc.WARNING_MISSING_ARTIFACT_FILES}

@@ -10,9 +10,14 @@ import brotli
 import pytest
 from django.core.management import call_command
 
-from deployments import compression, previews, services, serving, storage
+from deployments import compression, previews, serving, storage
 from deployments import constants as dc
 from deployments.models import Blob, CompressedBlob
+from deployments.services.ingest import (
+    blob_orphans_remove,
+    deployment_blob_put,
+    deployment_create_from_digest,
+)
 from tests.deployments.conftest import SITE, publish
 
 pytestmark = pytest.mark.django_db
@@ -269,7 +274,7 @@ def test_orphan_cleanup_keeps_compressed_forms_while_their_original_is_deployed(
 
     client.get("/profiles/acme/big.html", HTTP_ACCEPT_ENCODING="br")
     row = CompressedBlob.objects.get(encoding="br")
-    services.blob_orphans_remove(older_than=timezone.now() + timedelta(days=1))
+    blob_orphans_remove(older_than=timezone.now() + timedelta(days=1))
     assert storage.blob_exists(row.sha256) and CompressedBlob.objects.filter(pk=row.pk).exists()
 
 
@@ -279,10 +284,10 @@ def test_a_digest_deploy_parses_its_rules_when_the_last_blob_arrives(handle, use
     index = b"<!doctype html><title>Digest</title>"
     rules = b"/from /to 302\nbroken\n"
     files = {"/index.html": hashlib.sha256(index).hexdigest(), "/_redirects": hashlib.sha256(rules).hexdigest()}
-    dep, required = services.deployment_create_from_digest(handle=handle, files=files, actor=users["owner"])
+    dep, required = deployment_create_from_digest(handle=handle, files=files, actor=users["owner"])
     assert dep.state == dc.UPLOADING and len(required) == 2
-    services.deployment_blob_put(deployment=dep, sha256=files["/index.html"], stream=io.BytesIO(index))
-    dep, required_count = services.deployment_blob_put(deployment=dep, sha256=files["/_redirects"], stream=io.BytesIO(rules))
+    deployment_blob_put(deployment=dep, sha256=files["/index.html"], stream=io.BytesIO(index))
+    dep, required_count = deployment_blob_put(deployment=dep, sha256=files["/_redirects"], stream=io.BytesIO(rules))
     dep.refresh_from_db()
     assert dep.state == dc.READY and required_count == 0
     assert [r["from"] for r in dep.site_rules["redirects"]] == ["/from"]

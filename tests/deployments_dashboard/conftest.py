@@ -8,7 +8,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from deployments import services
+from deployments.services.ingest import deployment_create_from_archive
+from deployments.services.releases import deployment_preview_report, deployment_promote
 
 SITE_V1 = {
     "index.html": b"<!doctype html><title>Acme v1</title><h1>Version one</h1>",
@@ -34,13 +35,13 @@ def zip_file(files, name="site.zip"):
 
 def create(handle, files=SITE_V1, *, actor=None, message="", target="site"):
     """A ready deployment made through the service (what the API and dashboard both call)."""
-    return services.deployment_create_from_archive(handle=handle, upload=zip_file(files), target=target, message=message, actor=actor)
+    return deployment_create_from_archive(handle=handle, upload=zip_file(files), target=target, message=message, actor=actor)
 
 
 def go_live(handle, files=SITE_V1, *, actor=None, message=""):
     dep = create(handle, files, actor=actor, message=message)
-    services.deployment_preview_report(deployment=dep, actor=actor)
-    services.deployment_promote(deployment=dep, actor=actor, role="web_manager", reason="test")
+    deployment_preview_report(deployment=dep, actor=actor)
+    deployment_promote(deployment=dep, actor=actor, role="web_manager", reason="test")
     dep.refresh_from_db()
     return dep
 

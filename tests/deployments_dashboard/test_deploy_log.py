@@ -3,8 +3,8 @@ log (never as a deployment or blobs), and the upload banner following the row's 
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-from deployments import services
 from deployments.models import Blob, Deployment, UploadRefusal
+from deployments.services.ingest import deployment_process_archive
 from tests.conftest import client_for
 
 from .conftest import HX, SITE_V1, zip_file
@@ -32,7 +32,7 @@ def test_a_background_deployment_logs_its_job_steps(manager, handle, settings):
     manager.post(UPLOAD, {"artifact": zip_file({"about.html": b"<p>no index</p>"})})
     dep = Deployment.objects.get(handle=handle)
     assert [s["step"] for s in dep.log] == ["received", "validated", "queued"]
-    services.deployment_process_archive(deployment_id=dep.id)
+    deployment_process_archive(deployment_id=dep.id)
     dep.refresh_from_db()
     assert [s["step"] for s in dep.log] == ["received", "validated", "queued", "validated and unpacked", "recorded", "warnings"]
     assert "no /index.html" in dep.log[-1]["detail"]
@@ -45,7 +45,7 @@ def test_the_banner_follows_the_row_instead_of_saying_processing(manager, handle
     summary = HTMLParser(html).css_first("#created-summary")
     assert summary.attributes["hx-trigger"] == "every 2s"
     assert summary.attributes["hx-get"] == f"/h/acme/deployments/{dep.id}/row/?part=summary"
-    services.deployment_process_archive(deployment_id=dep.id)
+    deployment_process_archive(deployment_id=dep.id)
     polled = manager.get(summary.attributes["hx-get"], **HX).content.decode()
     line = HTMLParser(polled).css_first("#created-summary")
     dep.refresh_from_db()

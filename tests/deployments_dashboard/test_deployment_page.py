@@ -7,9 +7,11 @@ import pytest
 from django.test import Client, override_settings
 
 from deployments import constants as dc
-from deployments import services
 from deployments import storage as blob_storage
 from deployments.models import Deployment, DeploymentFile, Release
+from deployments.services.ingest import deployment_process_archive
+from deployments.services.releases import deployment_gate_set, deployment_preview_report
+from deployments.services.site import binding_create
 from gharart import constants as c
 
 from .conftest import HX, SITE_V1, SITE_V2, body, create, csrf_token_from, go_live, zip_file
@@ -164,14 +166,14 @@ def test_a_processing_deployment_cannot_be_promoted_and_its_page_polls(manager, 
     assert response.status_code == 409 and "v1 is processing: only ready deployments" in response.content.decode()
     response = manager.get(page(dep) + "preview/", **HX)
     assert response.status_code == 409 and "deployment_not_ready" in response.content.decode()
-    services.deployment_process_archive(deployment_id=dep.id)
+    deployment_process_archive(deployment_id=dep.id)
     polled = manager.get(page(dep), **HX).content.decode()
     assert "every 2s" not in polled and "Open the preview" in polled
 
 
 def test_promote_warnings_are_shown_with_links_to_fix_them(manager, handle, users):
     v1 = go_live(handle, actor=users["web_manager"])  # site mode is still "links"
-    services.binding_create(handle=handle, route="/api/contact", methods=["POST"], function="form-capture", config={}, deployment_id=v1.id)
+    binding_create(handle=handle, route="/api/contact", methods=["POST"], function="form-capture", config={}, deployment_id=v1.id)
     v2 = create(handle, SITE_V2)
     manager.get(page(v2) + "preview/")
     response = manager.post(page(v2) + "promote/", {}, **HX)
@@ -239,7 +241,7 @@ def test_an_unknown_deployment_is_404(manager, handle):
 
 def test_promote_and_rollback_need_the_csrf_token(login, handle):
     dep = create(handle)
-    services.deployment_preview_report(deployment=dep)
+    deployment_preview_report(deployment=dep)
     client = login("web_manager", enforce_csrf_checks=True)
     assert client.post(page(dep) + "promote/", {}).status_code == 403
     assert client.post(page(dep) + "rollback/", {}).status_code == 403
@@ -268,7 +270,7 @@ def test_the_gate_card_refreshes_itself_when_a_replay_finishes(manager, handle):
     dep = create(handle)
     html = manager.get(page(dep)).content.decode()
     assert f'id="gate" aria-labelledby="gate-heading" hx-get="{page(dep)}" hx-trigger="siteintel-replay-finished from:body" hx-select="#gate"' in html
-    services.deployment_gate_set(deployment=dep, status=dc.GATE_FAILED, replay_run_id="replay_x", summary={"total": 5, "unchanged": 3, "changed": 2, "regressions": 1})
+    deployment_gate_set(deployment=dep, status=dc.GATE_FAILED, replay_run_id="replay_x", summary={"total": 5, "unchanged": 3, "changed": 2, "regressions": 1})
     partial = manager.get(page(dep), **HX).content.decode()
     assert "The latest replay found 1 regression in 5 pages." in partial
     assert "The gate is closed" in partial

@@ -7,8 +7,9 @@ import zipfile
 from django.test import Client
 
 from deployments import constants as dc
-from deployments import services
 from deployments.models import Deployment
+from deployments.services.ingest import deployment_process_archive
+from deployments.services.releases import deployment_preview_report, deployment_promote
 
 from .conftest import HX, SITE_V1, create, csrf_token_from, make_zip, zip_file
 
@@ -94,8 +95,8 @@ def test_a_missing_archive_or_unknown_target_is_a_field_error(manager, handle):
 
 def test_history_shows_version_target_state_live_badge_and_file_count(manager, handle, users):
     first = create(handle, actor=users["web_manager"], message="Launch sale")
-    services.deployment_preview_report(deployment=first)
-    services.deployment_promote(deployment=first, actor=users["web_manager"], role="web_manager")
+    deployment_preview_report(deployment=first)
+    deployment_promote(deployment=first, actor=users["web_manager"], role="web_manager")
     create(handle, actor=users["admin"], message="Autumn refresh")
     html = manager.get(URL).content.decode()
     row = html.split(f'id="dep-{first.id}"')[1].split("</tr>")[0]
@@ -129,7 +130,7 @@ def test_processing_deployments_poll_until_they_are_ready(manager, handle, setti
     polled = manager.get(row_url, **HX).content.decode()
     assert "every 2s" in polled and "Processing" in polled
 
-    services.deployment_process_archive(deployment_id=dep.id)  # the worker's job
+    deployment_process_archive(deployment_id=dep.id)  # the worker's job
     polled = manager.get(row_url, **HX).content.decode()
     assert "every 2s" not in polled and "Ready" in polled and "<td>4</td>" in polled
     # Without HTMX the row URL leads to the deployment.

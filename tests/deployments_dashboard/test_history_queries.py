@@ -8,8 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from deployments import constants as dc
-from deployments import selectors
 from deployments.models import Deployment
+from deployments.selectors.deployments import deployment_list
 
 from .conftest import go_live
 
@@ -70,5 +70,5 @@ def test_the_api_list_and_the_page_cost_the_same_queries_at_10_and_500(manager, 
 
 def test_list_rows_leave_the_rules_and_the_log_in_the_database(handle, users):
     grow_history(handle, users, 3)
-    for dep in selectors.deployment_list(handle=handle):
+    for dep in deployment_list(handle=handle):
         assert {"site_rules", "log"} <= dep.get_deferred_fields()

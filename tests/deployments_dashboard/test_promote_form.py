@@ -4,8 +4,8 @@ owners force from the same form with its one reason field, and refusals carry th
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from deployments import constants as dc
-from deployments import services
 from deployments.models import Release
+from deployments.services.releases import deployment_gate_set
 
 from .conftest import HX, create
 
@@ -33,7 +33,7 @@ def test_promote_is_disabled_with_the_reason_while_the_preview_is_unopened(manag
 def test_a_failed_replay_is_named_on_the_button_and_in_the_refusal(manager, handle):
     dep = create(handle)
     manager.get(page(dep) + "preview/")
-    services.deployment_gate_set(deployment=dep, status=dc.GATE_FAILED, replay_run_id="replay_x", summary={"total": 5, "unchanged": 2, "changed": 3, "regressions": 2})
+    deployment_gate_set(deployment=dep, status=dc.GATE_FAILED, replay_run_id="replay_x", summary={"total": 5, "unchanged": 2, "changed": 3, "regressions": 2})
     form = promote_form(manager.get(page(dep)).content.decode())
     assert "disabled" in form.css_first("button.primary").attributes
     assert "the latest replay against v1 found 2 regressions" in form.css_first("#promote-blocked").text()

@@ -66,10 +66,10 @@ def test_web_managers_cannot_lock(login, handle):
 
 
 def test_a_promote_refused_by_the_lock_is_explained(login, handle, users):
-    from deployments import services
+    from deployments.services.releases import deployment_preview_report
 
     dep = create(handle, actor=users["web_manager"])
-    services.deployment_preview_report(deployment=dep, actor=users["web_manager"])
+    deployment_preview_report(deployment=dep, actor=users["web_manager"])
     lock(handle, reason="Board review")
     r = login("web_manager").post(f"/h/acme/deployments/{dep.id}/promote/", {"reason": ""})
     assert r.status_code == 409

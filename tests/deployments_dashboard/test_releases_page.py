@@ -5,8 +5,8 @@ from django.test import Client
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from deployments import constants as dc
-from deployments import services
 from deployments.models import Release
+from deployments.services.releases import deployment_preview_report, deployment_promote
 from gharart import constants as c
 
 from .conftest import HX, SITE_V1, SITE_V2, body, create, csrf_token_from, go_live
@@ -76,8 +76,8 @@ def test_a_refused_rollback_is_explained_on_the_timeline(manager, two_releases):
 
 def test_filter_by_target(manager, two_releases, handle, users):
     docs = create(handle, {"index.html": b"<h1>Docs</h1>"}, target="docs")
-    services.deployment_preview_report(deployment=docs)
-    services.deployment_promote(deployment=docs, actor=users["web_manager"], role="web_manager")
+    deployment_preview_report(deployment=docs)
+    deployment_promote(deployment=docs, actor=users["web_manager"], role="web_manager")
     html = manager.get(URL + "?target=docs").content.decode()
     assert html.count('<li class="card" id="rel-') == 1 and "docs v1" in html
     partial = manager.get(URL + "?target=site", **HX).content.decode()
@@ -87,8 +87,8 @@ def test_filter_by_target(manager, two_releases, handle, users):
 def test_site_and_docs_releases_are_grouped_apart_not_interleaved(manager, two_releases, handle, users):
     # Released between the two site versions in time, listed in its own group after them.
     docs = create(handle, {"index.html": b"<h1>Docs</h1>"}, target="docs")
-    services.deployment_preview_report(deployment=docs)
-    services.deployment_promote(deployment=docs, actor=users["web_manager"], role="web_manager")
+    deployment_preview_report(deployment=docs)
+    deployment_promote(deployment=docs, actor=users["web_manager"], role="web_manager")
     v3 = go_live(handle, SITE_V1, actor=users["admin"])
     doc = HTMLParser(manager.get(URL).content.decode())
     groups = doc.css("section.release-group")

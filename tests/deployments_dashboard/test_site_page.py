@@ -3,8 +3,8 @@
 import pytest
 from django.test import Client
 
-from deployments import services
 from deployments.models import FormSubmission, FunctionBinding
+from deployments.services.site import binding_create
 from gharart import constants as c
 
 from .conftest import HX, SITE_V2, body, create, csrf_token_from, go_live
@@ -168,7 +168,7 @@ def test_binding_validation_errors_are_shown_on_their_fields(manager, handle):
 
 
 def test_an_overlapping_binding_is_a_conflict(manager, handle):
-    services.binding_create(handle=handle, route="/api/contact", methods=["POST"], function="form-capture", config={})
+    binding_create(handle=handle, route="/api/contact", methods=["POST"], function="form-capture", config={})
     response = manager.post(URL + "bindings/", {"route": "/api/contact", "methods": ["POST"], "function": "form-capture"}, **HX)
     assert response.status_code == 409
     assert "POST /api/contact is already bound" in response.content.decode()
@@ -184,7 +184,7 @@ def test_a_binding_pinned_to_a_replaced_deployment_is_stale_with_an_explanation(
 
 
 def test_delete_a_binding_with_a_confirmation(manager, handle, commit):
-    binding = services.binding_create(handle=handle, route="/api/contact", methods=["POST"], function="form-capture", config={})
+    binding = binding_create(handle=handle, route="/api/contact", methods=["POST"], function="form-capture", config={})
     html = manager.get(URL).content.decode()
     confirm = "Delete the binding POST /api/contact? The route stops answering with form capture at once."
     assert f'hx-confirm="{confirm}"' in html and f'data-confirm="{confirm}"' in html
@@ -204,7 +204,7 @@ def test_pin_choices_list_ready_site_deployments(manager, handle, live):
 # --- Access ------------------------------------------------------------------------------
 
 def test_viewers_see_the_site_page_read_only(login, handle):
-    binding = services.binding_create(handle=handle, route="/api/contact", methods=["POST"], function="form-capture", config={})
+    binding = binding_create(handle=handle, route="/api/contact", methods=["POST"], function="form-capture", config={})
     viewer = login("viewer")
     html = viewer.get(URL).content.decode()
     assert "can see this page but not change the site" in html

@@ -66,14 +66,14 @@ def test_test_a_path_without_javascript_renders_the_whole_page(login, handle, us
 
 
 def test_test_a_path_agrees_with_what_visitors_get(login, handle, users, client):
-    from deployments import services
+    from deployments.services.releases import deployment_preview_report, deployment_promote
     from gharart import constants as c
 
     handle.site_mode = c.SITE_MODE_DEPLOYMENT
     handle.save(update_fields=["site_mode"])
     dep = create(handle, WITH_RULES, actor=users["web_manager"])
-    services.deployment_preview_report(deployment=dep, actor=users["web_manager"])
-    services.deployment_promote(deployment=dep, actor=users["web_manager"], role="web_manager", reason="t")
+    deployment_preview_report(deployment=dep, actor=users["web_manager"])
+    deployment_promote(deployment=dep, actor=users["web_manager"], role="web_manager", reason="t")
     served = client.get("/profiles/acme/blog/a/b")
     said = htmllib.unescape(body(login("viewer").get(f"{page(dep)}rules/test/", {"path": "/blog/a/b"}, **HX)))
     assert served.status_code == 302 and served["Location"] == "/profiles/acme/news/a/b"

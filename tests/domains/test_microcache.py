@@ -20,8 +20,10 @@ import httpx
 import pytest
 from django.core.files.storage import storages
 
-from deployments import compression, previews, services
+from deployments import compression, previews
 from deployments import constants as dc
+from deployments.services.releases import deployment_promote, deployment_rollback
+from deployments.services.site import binding_create
 from domains import constants as domc
 from gharart import constants as gc
 from tests.domains.conftest import ROOT_SITE, SITES, publish
@@ -121,14 +123,14 @@ def test_a_live_page_comes_from_the_cache_with_its_own_request_id(nginx, live):
 def test_a_promote_and_a_rollback_are_visible_within_one_second(nginx, live, handle):
     summer = publish(handle, B, promote=False)
     assert b"Spring" in until_hit(nginx, LIVE).content
-    services.deployment_promote(deployment=summer, actor=None, role="owner", reason="test")
+    deployment_promote(deployment=summer, actor=None, role="owner", reason="test")
     promoted_at = time.time()
     time.sleep(max(0.0, promoted_at + 1.0 - time.time()))  # the promise under test: one second
     for _ in range(5):
         r = get(nginx, LIVE)
         assert b"Summer collection" in r.content and r.headers["X-Gharart-Deployment"] == summer.id
     assert b"Summer" in until_hit(nginx, LIVE).content
-    services.deployment_rollback(deployment=live, actor=None, reason="test")
+    deployment_rollback(deployment=live, actor=None, reason="test")
     rolled_back_at = time.time()
     time.sleep(max(0.0, rolled_back_at + 1.0 - time.time()))
     for _ in range(5):
@@ -158,7 +160,7 @@ def test_a_preview_is_never_cached_across_grants(nginx, live, handle):
 
 def test_function_bindings_are_never_cached_and_stay_throttled(nginx, live, handle, settings):
     settings.GHARART_THROTTLES = {**settings.GHARART_THROTTLES, "function_binding": "3/hour"}
-    services.binding_create(handle=handle, route="/api/status", methods=["GET"], function=dc.FUNCTION_JSON, config={"body": {"open": True}})
+    binding_create(handle=handle, route="/api/status", methods=["GET"], function=dc.FUNCTION_JSON, config={"body": {"open": True}})
     statuses = []
     for _ in range(4):
         r = get(nginx, LIVE, "/api/status")

@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from deployments import selectors as dselectors
-from deployments import services as dservices
+from deployments.selectors import live as live_selectors
+from deployments.services.site import binding_create, site_mode_set
 from domains import constants as dc
 from domains import names
 from gharart import constants as gc
@@ -111,18 +111,18 @@ def test_site_modes_apply_on_the_live_host(handle, users, django_capture_on_comm
     r = client.get("/")
     assert r.status_code == 200 and r["X-Gharart-Site-Mode"] == "links" and b"Acme Homeware" in r.content
     with django_capture_on_commit_callbacks(execute=True):
-        dservices.site_mode_set(handle=handle, mode=gc.SITE_MODE_MAINTENANCE, actor=users["owner"])
+        site_mode_set(handle=handle, mode=gc.SITE_MODE_MAINTENANCE, actor=users["owner"])
     r = client.get("/any/page")
     assert r.status_code == 503 and int(r["Retry-After"]) > 0 and r["X-Gharart-Site-Mode"] == "maintenance"
     with django_capture_on_commit_callbacks(execute=True):
-        dservices.site_mode_set(handle=handle, mode=gc.SITE_MODE_DEPLOYMENT, actor=users["owner"])
+        site_mode_set(handle=handle, mode=gc.SITE_MODE_DEPLOYMENT, actor=users["owner"])
     r = client.get("/")
     assert r.status_code == 404 and b"No site published" in r.content
 
 
 def test_function_bindings_answer_on_the_live_host_with_root_relative_locations(live_site, handle):
-    dservices.binding_create(handle=handle, route="/go", methods=["GET"], function="redirect", config={"location": "/about.html", "status": 302})
-    dservices.binding_create(handle=handle, route="/api/contact", methods=["POST"], function="form-capture", config={"success_path": "/thanks.html"})
+    binding_create(handle=handle, route="/go", methods=["GET"], function="redirect", config={"location": "/about.html", "status": 302})
+    binding_create(handle=handle, route="/api/contact", methods=["POST"], function="form-capture", config={"success_path": "/thanks.html"})
     client = host_client(LIVE)
     r = client.get("/go")
     assert r.status_code == 302 and r["Location"] == "/about.html" and r["X-Gharart-Deployment"] == live_site.id
@@ -175,7 +175,7 @@ def test_dashboard_cookies_are_host_only(client, users, settings):
 
 def test_a_warm_live_host_request_makes_no_database_query(live_site):
     client = host_client(LIVE)
-    dselectors._local_manifest.clear()
+    live_selectors._local_manifest.clear()
     client.get("/about.html")
     with CaptureQueriesContext(connection) as queries:
         r = client.get("/about.html")

@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from deployments import services
+from deployments.services.site import binding_create, site_mode_set
 from domains import fast_path
 from gharart import constants as c
 from tests.deployments.conftest import publish
@@ -166,14 +166,14 @@ def test_what_the_fast_path_leaves_to_django_is_unchanged(apps, live, method, pa
 
 def test_maintenance_and_links_modes_are_djangos(apps, live, handle, users):
     for mode in (c.SITE_MODE_MAINTENANCE, c.SITE_MODE_LINKS):
-        services.site_mode_set(handle=handle, mode=mode, actor=users["owner"])
+        site_mode_set(handle=handle, mode=mode, actor=users["owner"])
         assert fast_path.answer(environ("GET", "/about.html")) is None
         fast, slow = both(apps, "GET", "/about.html")
         assert fast == slow and fast[0] in (404, 503)
 
 
 def test_a_binding_route_is_djangos(apps, live, handle, users):
-    services.binding_create(handle=handle, route="/about.html", methods=["GET"], function="json", config={"body": {"ok": True}}, actor=users["owner"])
+    binding_create(handle=handle, route="/about.html", methods=["GET"], function="json", config={"body": {"ok": True}}, actor=users["owner"])
     assert fast_path.answer(environ("GET", "/about.html")) is None
     fast, slow = both(apps, "GET", "/about.html")
     assert fast == slow and fast[0] == 200 and dict(fast[1])["content-type"].startswith("application/json")

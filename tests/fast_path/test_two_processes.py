@@ -45,7 +45,7 @@ def node_b(tmp_path):
 
 
 def test_a_promote_and_a_rollback_are_seen_by_another_node_within_a_second(node_b, handle, users):
-    from deployments import services
+    from deployments.services.releases import deployment_promote, deployment_rollback
 
     handle.site_mode = c.SITE_MODE_DEPLOYMENT
     handle.save(update_fields=["site_mode"])
@@ -69,8 +69,8 @@ def test_a_promote_and_a_rollback_are_seen_by_another_node_within_a_second(node_
 
     second = publish(handle, {"index.html": b"<!doctype html>two"}, actor=users["owner"], promote=False)
     started = time.monotonic()
-    services.deployment_promote(deployment=second, actor=users["owner"], role="owner", reason="test")
+    deployment_promote(deployment=second, actor=users["owner"], role="owner", reason="test")
     assert seen_within(b"<!doctype html>two", started).headers["X-Gharart-Deployment"] == second.id
     started = time.monotonic()
-    services.deployment_rollback(deployment=first, actor=users["owner"], reason="test")
+    deployment_rollback(deployment=first, actor=users["owner"], reason="test")
     assert seen_within(b"<!doctype html>one", started).headers["X-Gharart-Deployment"] == first.id

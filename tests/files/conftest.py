@@ -72,14 +72,15 @@ def make_docs(handle, owner, pages):
     """Publish ``pages`` ({path: bytes}) as the handle's live docs deployment."""
     import zipfile
 
-    from deployments import services as dep_services
+    from deployments.services.ingest import deployment_create_from_archive
+    from deployments.services.releases import deployment_promote
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as archive:
         for path, body in pages.items():
             archive.writestr(path, body)
-    deployment = dep_services.deployment_create_from_archive(handle=handle, upload=Upload(buf.getvalue(), "docs.zip"), target="docs", actor=owner)
-    dep_services.deployment_promote(deployment=deployment, actor=owner, role="owner", reason="docs for tests", force=True)
+    deployment = deployment_create_from_archive(handle=handle, upload=Upload(buf.getvalue(), "docs.zip"), target="docs", actor=owner)
+    deployment_promote(deployment=deployment, actor=owner, role="owner", reason="docs for tests", force=True)
     return deployment
 
 

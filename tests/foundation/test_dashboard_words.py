@@ -12,8 +12,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from deployments import constants as dc
-from deployments import services as deployment_services
 from deployments.models import Deployment, PublishingLock, ScheduledRelease, UploadRefusal
+from deployments.services.ingest import deployment_create_from_archive
+from deployments.services.releases import deployment_gate_set, deployment_preview_report
 from files.models import Campaign, File, MagicLink
 from gharart import constants as c
 from gharart.models import Handle, RequestLog
@@ -38,12 +39,12 @@ def demo(settings):
 
     def upload(version_files, message):
         archive = SimpleUploadedFile("site.zip", make_zip(version_files), content_type="application/zip")
-        return deployment_services.deployment_create_from_archive(handle=handle, upload=archive, message=message, actor=users["webmanager"])
+        return deployment_create_from_archive(handle=handle, upload=archive, message=message, actor=users["webmanager"])
 
     pending = upload(storefront(2), "Summer collection")  # waiting for its preview
     regressed = upload(storefront(3), "Autumn collection")  # a replay failed its gate
-    deployment_services.deployment_preview_report(deployment=regressed, actor=users["webmanager"], opens_gate=True)
-    deployment_services.deployment_gate_set(deployment=regressed, status=dc.GATE_FAILED, replay_run_id="replay_x", summary={"total": 4, "unchanged": 2, "changed": 2, "regressions": 1})
+    deployment_preview_report(deployment=regressed, actor=users["webmanager"], opens_gate=True)
+    deployment_gate_set(deployment=regressed, status=dc.GATE_FAILED, replay_run_id="replay_x", summary={"total": 4, "unchanged": 2, "changed": 2, "regressions": 1})
     failed = upload(storefront(4), "Broken upload")
     Deployment.objects.filter(pk=failed.pk).update(state=dc.FAILED, error={"code": dc.PROCESSING_FAILED, "message": "The archive could not be unpacked."})
     processing = upload(storefront(5), "Still unpacking")

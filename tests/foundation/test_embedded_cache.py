@@ -11,15 +11,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 BUMP = """
 import django; django.setup()
-from deployments import selectors
-selectors._bump("shop")
-print(selectors.live_generation("shop"))
+from deployments.selectors import live
+live._bump("shop")
+print(live.live_generation("shop"))
 """
 
 READ = """
 import django; django.setup()
-from deployments import selectors
-print(selectors.live_generation("shop"))
+from deployments.selectors import live
+print(live.live_generation("shop"))
 """
 
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 from freezegun import freeze_time
 
-from deployments import selectors
+from deployments.selectors import live as live_selectors
 from gharart import request_log
 from gharart.models import RequestLog
 from tests.deployments.conftest import publish
@@ -56,7 +56,7 @@ def test_random_paths_on_a_real_site_cache_only_real_files(client, handle, users
     after = {k for k in cache_keys() if "deployments:file:" in k}
     assert after == before  # /index.html and /404.html, cached by the first request
     # Served from the process's bounded memory the next time: no database query either.
-    assert len(selectors._local_missing.data) <= selectors._local_missing.size
+    assert len(live_selectors._local_missing.data) <= live_selectors._local_missing.size
     assert_every_key_expires()
 
 

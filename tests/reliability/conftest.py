@@ -18,7 +18,7 @@ def no_throttles(settings):
 @pytest.fixture
 def world(handle, users):
     """acme serving a live site, with a second ready deployment, files, a magic link and a binding."""
-    from deployments import services as dep_services
+    from deployments.services.site import binding_create
     from files import constants as fc
     from files import services as file_services
     from tests.deployments.conftest import SITE, publish
@@ -29,7 +29,7 @@ def world(handle, users):
     handle.save(update_fields=["site_mode"])
     live = publish(handle, SITE, actor=owner)
     second = publish(handle, {**SITE, "index.html": b"<!doctype html><title>v2</title>"}, actor=owner, promote=False)
-    binding = dep_services.binding_create(handle=handle, route="/api/hello", methods=["GET"], function="json", config={"body": {"ok": True}}, actor=owner)
+    binding = binding_create(handle=handle, route="/api/hello", methods=["GET"], function="json", config={"body": {"ok": True}}, actor=owner)
     public = make_file(handle, owner, data=PNG, name="logo.png", access=fc.ACCESS_PUBLIC)
     linked = make_file(handle, owner, data=PDF, name="kit.pdf", access=fc.ACCESS_LINK, recipients=["@agency.example"])
     link, token = file_services.magic_link_mint(file=linked, email="ana@agency.example", actor=owner)

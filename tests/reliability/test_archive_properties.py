@@ -27,10 +27,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from deployments import constants as dc
-from deployments import services
 from deployments import storage as blob_storage
 from deployments.archives import InvalidArtifact
 from deployments.models import Blob, Deployment, DeploymentFile
+from deployments.services.ingest import deployment_create_from_archive
 from tests.deployments.conftest import upload
 
 pytestmark = pytest.mark.django_db
@@ -149,7 +149,7 @@ def test_archives_are_accepted_only_when_safe_and_refusals_keep_nothing(handle, 
     data = build(fmt, members)
     before = snapshot()
     try:
-        dep = services.deployment_create_from_archive(handle=handle, upload=upload(data, f"site.{fmt}"))
+        dep = deployment_create_from_archive(handle=handle, upload=upload(data, f"site.{fmt}"))
     except InvalidArtifact as exc:
         assert exc.status == 422 and exc.code == dc.INVALID_ARTIFACT
         assert exc.details["reason"] in dc.INVALID_ARTIFACT_REASONS

@@ -16,8 +16,8 @@ import pytest
 from django.conf import settings as django_settings
 
 from deployments import constants as dc
-from deployments import selectors as dep_selectors
 from deployments.models import Blob, Deployment
+from deployments.selectors import live as live_selectors
 from files.models import MagicLink
 from gharart import degraded
 from gharart.celery import app
@@ -65,12 +65,12 @@ def on_private_redis(settings, private_redis, monkeypatch):
     _reset_celery_connections()
     monkeypatch.setattr(degraded, "SKIP_SECONDS", 0.5)
     monkeypatch.setattr(degraded, "_skip_until", 0.0)
-    dep_selectors._local_states.clear()
+    live_selectors._local_states.clear()
     yield private_redis
     for key, value in saved.items():
         app.conf[key] = value
     _reset_celery_connections()
-    dep_selectors._failed_bumps.clear()
+    live_selectors._failed_bumps.clear()
 
 
 def body(response):

@@ -17,9 +17,9 @@ import pytest
 from django.utils import timezone
 
 from deployments import constants as dc
-from deployments import services
 from deployments import storage as blob_storage
 from deployments.models import Blob, Deployment, DeploymentFile
+from deployments.services.ingest import deployment_sweep_stale
 from gharart.celery import app
 from tests.deployments.conftest import make_zip
 
@@ -55,7 +55,7 @@ def test_a_worker_killed_mid_archive_counts_no_missing_blob_and_the_sweep_finish
 
     # The sweep (Celery beat) queues a deployment stuck processing past 15 minutes again.
     app.conf.task_always_eager = True  # the worker is gone: run the requeued job here
-    result = services.deployment_sweep_stale(now=timezone.now() + timedelta(minutes=16))
+    result = deployment_sweep_stale(now=timezone.now() + timedelta(minutes=16))
     assert result["requeued"] == 1 and result["failed"] == 0
     dep.refresh_from_db()
     assert dep.state == dc.READY, dep.error

@@ -18,8 +18,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from deployments import previews, resolver, selectors
+from deployments import previews, resolver
 from deployments.models import DeploymentFile
+from deployments.selectors import live as live_selectors
 from tests.deployments.conftest import SITE, publish
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +51,7 @@ def sites(handle, users, settings):
     live = publish(handle, SITE, actor=users["owner"])
     manifest = {f.path: resolver.ManifestEntry(f.path, f.sha256, f.size, f.content_type) for f in DeploymentFile.objects.filter(deployment=live)}
     token = previews.preview_token(live.id)
-    selectors._local_states.clear()
+    live_selectors._local_states.clear()
     return {"live": live, "other": other, "manifest": manifest, "token": token}
 
 

@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from deployments import services as dservices
+from deployments.services.site import binding_create
 from gharart import constants as gc
 from siteintel import constants as c
 from siteintel.models import CrawlRun
@@ -33,7 +33,7 @@ def body(response):
 def crawled(api, users, handle, run_jobs):
     with run_jobs():
         deploy(handle, SITE, live=True)
-        dservices.binding_create(handle=handle, route="/go", methods=["GET"], function="redirect", config={"location": "/guide/install.html", "status": 302})
+        binding_create(handle=handle, route="/go", methods=["GET"], function="redirect", config={"location": "/guide/install.html", "status": 302})
     with run_jobs():
         response = api(users[gc.WEB_MANAGER]).post(f"{BASE}/crawl-runs", {}, format="json")
     run = CrawlRun.objects.get(pk=response.json()["id"])

@@ -31,22 +31,24 @@ V1 = {
 def deploy(handle, files, *, live=False):
     import io
 
-    from deployments import services as dservices
     from deployments import storage
+    from deployments.services.ingest import deployment_blob_put, deployment_create_from_digest
+    from deployments.services.releases import deployment_promote
+    from deployments.services.site import site_mode_set
 
     blobs = {path: content.encode() if isinstance(content, str) else content for path, content in files.items()}
     digest = {path: storage.blob_put_bytes(data).sha256 for path, data in blobs.items()}
-    deployment, required = dservices.deployment_create_from_digest(handle=handle, files=digest)
+    deployment, required = deployment_create_from_digest(handle=handle, files=digest)
     # Blobs count per handle: bytes in storage that the handle never sent are required.
     by_sha = {digest[path]: data for path, data in blobs.items()}
     for sha in required:
-        deployment, _ = dservices.deployment_blob_put(deployment=deployment, sha256=sha, stream=io.BytesIO(by_sha[sha]))
+        deployment, _ = deployment_blob_put(deployment=deployment, sha256=sha, stream=io.BytesIO(by_sha[sha]))
     assert deployment.state == "ready"
     if live:
         from gharart import services as gservices
 
-        dservices.site_mode_set(handle=handle, mode=gc.SITE_MODE_DEPLOYMENT)
-        dservices.deployment_promote(deployment=deployment, role=gc.OWNER, reason="first site", force=True, actor=None)
+        site_mode_set(handle=handle, mode=gc.SITE_MODE_DEPLOYMENT)
+        deployment_promote(deployment=deployment, role=gc.OWNER, reason="first site", force=True, actor=None)
         handle.refresh_from_db()
         assert gservices  # the handle now serves the deployment
     return deployment
@@ -200,9 +202,9 @@ def test_replay_error_paths(api, users, handle, registered, live_site, run_jobs)
     assert_error(client.post(f"{BASE}/replay-runs", {}, format="json"), 400, gc.VALIDATION_ERROR)
     assert_error(client.post(f"{BASE}/replay-runs", {"deployment_id": live_site.id, "crawl_run_id": "crawl_nope"}, format="json"), 404, c.SNAPSHOT_NOT_FOUND)
     assert_error(client.get(f"{BASE}/replay-runs/replay_nope"), 404, c.REPLAY_RUN_NOT_FOUND)
-    from deployments import services as dservices
+    from deployments.services.ingest import deployment_create_from_digest
 
-    pending, required = dservices.deployment_create_from_digest(handle=handle, files={"/index.html": "a" * 64})
+    pending, required = deployment_create_from_digest(handle=handle, files={"/index.html": "a" * 64})
     assert required
     assert_error(client.post(f"{BASE}/replay-runs", {"deployment_id": pending.id}, format="json"), 409, c.DEPLOYMENT_NOT_READY)
     assert not ReplayRun.objects.exists()

@@ -9,8 +9,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from deployments import services, storage
+from deployments import storage
 from deployments.models import Blob
+from deployments.services.ingest import blob_orphans_remove
 from tests.blobs import stored_names
 
 pytestmark = [pytest.mark.django_db, pytest.mark.blobs]
@@ -136,7 +137,7 @@ def test_the_sweep_never_removes_bytes_that_are_being_stored_again():
     Blob.objects.filter(sha256__in=[again, forgotten]).update(created_at=old, last_put_at=old)
     # The same bytes arrive again: the row is marked before the bytes are checked.
     storage.blob_put_bytes(b"uploaded again on another node")
-    removed = services.blob_orphans_remove(older_than=timezone.now() - timedelta(days=1))
+    removed = blob_orphans_remove(older_than=timezone.now() - timedelta(days=1))
     assert removed == 1
     assert storage.blob_exists(again) and Blob.objects.filter(sha256=again).exists()
     assert not storage.blob_exists(forgotten)

@@ -1,4 +1,4 @@
-"""Writes for deployments, releases, the preview gate, site mode and function bindings.
+"""Writes of ingest: uploads, archives and digest deploys becoming deployments.
 
 Guarantees:
 
@@ -6,20 +6,17 @@ Guarantees:
   ``invalid_artifact``) before any row exists, and the blobs it created are removed.
 - Versions count 1, 2, 3... per handle and target, handed out under the live pointer's
   row lock, so concurrent uploads never share a number.
-- Promote and rollback are pointer swaps under ``select_for_update`` of the live pointer:
-  they take the same time for 10 or 20,000 files, serialize per handle and target, and the
-  live pointer always equals the last recorded release.
-- Every change to what a profile route serves bumps the cached live state after commit.
+- Blobs nothing refers to any more are removed by the sweep, never while a row may still
+  come to refer to them.
 """
 
 import hashlib
-import ipaddress
 import logging
 import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -30,9 +27,6 @@ from django.utils import timezone
 from deployments import (
     archives,
     compression,
-    previews,
-    publishing_locks,
-    selectors,
     siterules,
     storage,
     uploads,
@@ -43,19 +37,16 @@ from deployments.models import (
     CompressedBlob,
     Deployment,
     DeploymentFile,
-    FormSubmission,
-    FunctionBinding,
-    LivePointer,
-    Release,
     UploadRefusal,
 )
+from deployments.selectors.ingest import blobs_held, deployment_waiting_entries
+from deployments.services.common import acting_user, live_pointer_lock, validation_error
 from gharart import constants as c
 from gharart.errors import ApplicationError
 from gharart.jobs import dispatch_on_commit, job_task
-from gharart.models import Handle
-from gharart.services import audit_record, handle_profile_update
 
 logger = logging.getLogger(__name__)
+
 BULK_BATCH = 2000
 # Batch uploads: members up to this size are buffered and written in parallel; larger ones stream.
 BATCH_INLINE_BYTES = 1024 * 1024
@@ -64,36 +55,26 @@ BATCH_FLUSH_BYTES = 16 * 1024 * 1024
 PROCESSING_REQUEUE_AFTER = timedelta(minutes=15)
 
 
-def _validation(message, **fields):
-    return ApplicationError(c.VALIDATION_ERROR, message, details={k: v if isinstance(v, list) else [v] for k, v in fields.items()})
-
-
 def _clean_target(target):
     target = target or dc.TARGET_SITE
     if target not in dc.TARGETS:
-        raise _validation("The deployment could not be created.", target=f"Choose one of: {', '.join(dc.TARGETS)}.")
+        raise validation_error("The deployment could not be created.", target=f"Choose one of: {', '.join(dc.TARGETS)}.")
     return target
 
 
 def _clean_message(message):
     message = (message or "").strip()
     if len(message) > 500:
-        raise _validation("The deployment could not be created.", message="At most 500 characters.")
+        raise validation_error("The deployment could not be created.", message="At most 500 characters.")
     return message
 
 
 # --- Creating deployments ----------------------------------------------------------------
 
-def _pointer_for_update(*, handle, target) -> LivePointer:
-    """The (handle, target) live pointer, created if needed and locked until commit."""
-    LivePointer.objects.get_or_create(handle=handle, target=target)
-    return LivePointer.objects.select_for_update().get(handle=handle, target=target)
-
-
 def _deployment_start(*, handle, target, message, actor, state, artifact_sha256="", pending_archive_sha256="") -> Deployment:
     """Create the deployment row with the next version number (a short transaction)."""
     with transaction.atomic():
-        pointer = _pointer_for_update(handle=handle, target=target)
+        pointer = live_pointer_lock(handle=handle, target=target)
         version = pointer.next_version
         pointer.next_version = version + 1
         pointer.save(update_fields=["next_version"])
@@ -105,7 +86,7 @@ def _deployment_start(*, handle, target, message, actor, state, artifact_sha256=
             message=message,
             artifact_sha256=artifact_sha256,
             pending_archive_sha256=pending_archive_sha256,
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            created_by=acting_user(actor),
         )
 
 
@@ -274,7 +255,7 @@ def upload_refusal_record(*, handle, target, upload, exc, actor=None):
         code=exc.code[:60],
         reason=str(details.get("reason", ""))[:60],
         message=exc.message[:1000],
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=acting_user(actor),
     )
 
 
@@ -291,7 +272,7 @@ def deployment_create_from_archive(*, handle, upload, target=dc.TARGET_SITE, mes
     target = _clean_target(target)
     message = _clean_message(message)
     if upload is None:
-        raise _validation("The deployment could not be created.", artifact="Attach a .zip or .tar.gz archive, or send a JSON digest.")
+        raise validation_error("The deployment could not be created.", artifact="Attach a .zip or .tar.gz archive, or send a JSON digest.")
     try:
         return _create_from_archive(handle=handle, upload=upload, target=target, message=message, actor=actor)
     except archives.InvalidArtifact as exc:
@@ -402,7 +383,7 @@ def deployment_process_archive(*, deployment_id) -> Deployment | None:
 def deployment_create_from_digest(*, handle, files, target=dc.TARGET_SITE, message="", actor=None):
     """Create a deployment from a map path -> sha256. Returns ``(deployment, required)``.
 
-    ``required`` lists the blobs this handle does not hold yet (``selectors.blobs_held``):
+    ``required`` lists the blobs this handle does not hold yet (``blobs_held``):
     bytes held only by another handle are required too, so the answer never tells whether
     anyone else holds a hash. The deployment stays ``uploading`` until they arrive
     (``deployment_blob_put`` / ``deployment_blobs_put_batch``), or is ``ready`` at once.
@@ -410,7 +391,7 @@ def deployment_create_from_digest(*, handle, files, target=dc.TARGET_SITE, messa
     target = _clean_target(target)
     message = _clean_message(message)
     if not isinstance(files, dict):
-        raise _validation("The deployment could not be created.", files="A map of path -> sha256.")
+        raise validation_error("The deployment could not be created.", files="A map of path -> sha256.")
     if not files:
         raise archives.InvalidArtifact(dc.REASON_EMPTY, "The deployment lists no files.")
     limits = archives.Limits.from_settings()
@@ -425,10 +406,10 @@ def deployment_create_from_digest(*, handle, files, target=dc.TARGET_SITE, messa
             continue
         manifest[path] = sha
     if bad:
-        raise _validation("The deployment could not be created.", files=bad[:20])
+        raise validation_error("The deployment could not be created.", files=bad[:20])
     shas = set(manifest.values())
     # Sizes are known only of blobs this handle holds; the others are checked as they arrive.
-    held = selectors.blobs_held(handle_id=handle.pk, shas=shas)
+    held = blobs_held(handle_id=handle.pk, shas=shas)
     too_big = sorted(p for p, s in manifest.items() if held.get(s, 0) > limits.max_file_bytes)
     if too_big:
         raise archives.InvalidArtifact(dc.REASON_FILE_TOO_LARGE, f"{too_big[0]} is larger than the limit of {limits.max_file_bytes} bytes.", path=too_big[0], max_bytes=limits.max_file_bytes)
@@ -478,11 +459,11 @@ def _blobs_arrived(deployment_id, sizes) -> Deployment:
         dep = Deployment.objects.select_for_update().get(pk=deployment_id)
         if dep.state != dc.UPLOADING or not sizes:
             return dep
-        arrived = sorted(set(selectors.deployment_waiting_entries(deployment=dep, shas=sizes).values_list("sha256", flat=True)))
+        arrived = sorted(set(deployment_waiting_entries(deployment=dep, shas=sizes).values_list("sha256", flat=True)))
         if arrived:
             # Sizes from the blob rows (one primary-key probe per entry): building a CASE of
             # hundreds of branches would cost more than the update itself.
-            selectors.deployment_waiting_entries(deployment=dep, shas=arrived).update(
+            deployment_waiting_entries(deployment=dep, shas=arrived).update(
                 held=True,
                 size=Subquery(Blob.objects.filter(sha256=OuterRef("sha256")).values("size")[:1]),
             )
@@ -504,7 +485,7 @@ def deployment_blob_put(*, deployment, sha256, stream):
     and verified, even when the store holds them for another handle (stored once).
     """
     if not storage.is_sha256(sha256):
-        raise _validation("The blob could not be stored.", sha256="A lowercase hex sha256.")
+        raise validation_error("The blob could not be stored.", sha256="A lowercase hex sha256.")
     listed, held = _blob_entry_state(deployment, sha256)
     if deployment.state == dc.READY and listed:
         return deployment, 0  # a retried upload of a deployment that is complete
@@ -530,6 +511,10 @@ def _batch_error(exc, stored):
     details = dict(exc.details or {})
     details["stored"] = stored
     return ApplicationError(exc.code, exc.message, status=exc.status, details=details, headers=getattr(exc, "headers", None))
+
+
+def _batch_too_large(message, **limit):
+    return ApplicationError(dc.PAYLOAD_TOO_LARGE, message, status=413, details=limit)
 
 
 def _not_required(sha256):
@@ -560,7 +545,7 @@ def deployment_blobs_put_batch(*, deployment, stream) -> BatchResult:
 
     def classify(names):
         """(waiting, held) among ``names``: two lookups of those hashes in this deployment."""
-        waiting = set(selectors.deployment_waiting_entries(deployment=deployment, shas=names).values_list("sha256", flat=True))
+        waiting = set(deployment_waiting_entries(deployment=deployment, shas=names).values_list("sha256", flat=True))
         rest = [n for n in names if n not in waiting]
         held = set(DeploymentFile.objects.filter(deployment=deployment, sha256__in=rest).values_list("sha256", flat=True)) if rest else set()
         return waiting, held
@@ -592,25 +577,15 @@ def deployment_blobs_put_batch(*, deployment, stream) -> BatchResult:
                 for member in tar:
                     members += 1
                     if members > settings.DEPLOY_BLOB_BATCH_MAX_BLOBS:
-                        raise ApplicationError(
-                            dc.PAYLOAD_TOO_LARGE,
-                            f"A batch holds at most {settings.DEPLOY_BLOB_BATCH_MAX_BLOBS} blobs.",
-                            status=413,
-                            details={"max_blobs": settings.DEPLOY_BLOB_BATCH_MAX_BLOBS},
-                        )
+                        raise _batch_too_large(f"A batch holds at most {settings.DEPLOY_BLOB_BATCH_MAX_BLOBS} blobs.", max_blobs=settings.DEPLOY_BLOB_BATCH_MAX_BLOBS)
                     name = member.name.removeprefix("./")
                     if not member.isreg() or not storage.is_sha256(name):
-                        raise _validation("The batch could not be stored.", blobs=f"{member.name[:100]}: every member is a regular file named by the lowercase hex sha256 of its bytes.")
+                        raise validation_error("The batch could not be stored.", blobs=f"{member.name[:100]}: every member is a regular file named by the lowercase hex sha256 of its bytes.")
                     if member.size > limits.max_file_bytes:
                         raise storage.BlobTooLarge(message=f"{name} is larger than the limit of {limits.max_file_bytes} bytes.", details={"max_bytes": limits.max_file_bytes, "sha256": name})
                     total += member.size
                     if total > settings.DEPLOY_BLOB_BATCH_MAX_BYTES:
-                        raise ApplicationError(
-                            dc.PAYLOAD_TOO_LARGE,
-                            f"A batch holds at most {settings.DEPLOY_BLOB_BATCH_MAX_BYTES} bytes; send the rest in another.",
-                            status=413,
-                            details={"max_bytes": settings.DEPLOY_BLOB_BATCH_MAX_BYTES},
-                        )
+                        raise _batch_too_large(f"A batch holds at most {settings.DEPLOY_BLOB_BATCH_MAX_BYTES} bytes; send the rest in another.", max_bytes=settings.DEPLOY_BLOB_BATCH_MAX_BYTES)
                     if name in seen:
                         skipped += 1  # twice in this batch
                         continue
@@ -637,7 +612,7 @@ def deployment_blobs_put_batch(*, deployment, stream) -> BatchResult:
                         flush()
             flush()
         except tarfile.TarError as exc:
-            raise _validation("The batch could not be stored.", blobs=f"The body is not a tar stream ({exc}).")
+            raise validation_error("The batch could not be stored.", blobs=f"The body is not a tar stream ({exc}).")
     except ApplicationError as exc:
         # Keep what is complete (each blob verified): a retry sends only the rest.
         error = exc
@@ -711,370 +686,3 @@ def blob_orphans_remove(*, older_than, limit=1000) -> int:
     return removed
 
 
-# --- Preview and the gate ----------------------------------------------------------------
-
-def deployment_preview_report(*, deployment, actor=None, opens_gate=True) -> dict:
-    """Check that every file is in storage, record a preview validation, return the report.
-
-    The preview validation opens the gate only when ``opens_gate``: views pass whether the
-    caller is a member who may promote (a viewer reading the report does not count). 409
-    ``deployment_not_ready`` unless ready; 409 ``deployment_artifact_missing`` with
-    ``details.missing_files`` when storage lacks any file (the result is recorded either way).
-    """
-    if deployment.state != dc.READY:
-        raise ApplicationError(dc.DEPLOYMENT_NOT_READY, f"The deployment is {deployment.state}; only ready deployments can be previewed.", status=409, details={"state": deployment.state})
-    missing = selectors.deployment_missing_files(deployment=deployment)
-    now = timezone.now()
-    deployment.integrity_checked_at = now
-    deployment.missing_files = missing
-    fields = ["integrity_checked_at", "missing_files"]
-    if not missing and opens_gate:
-        deployment.preview_opened_at = now
-        deployment.preview_opened_by = actor if getattr(actor, "is_authenticated", False) else None
-        fields += ["preview_opened_at", "preview_opened_by"]
-    deployment.save(update_fields=fields)
-    if missing:
-        raise ApplicationError(
-            dc.DEPLOYMENT_ARTIFACT_MISSING,
-            f"{len(missing)} file(s) of this deployment are missing from storage: {', '.join(missing[:5])}{'…' if len(missing) > 5 else ''}. Upload the deployment again.",
-            status=409,
-            details={"missing_files": missing},
-        )
-    url, expires_at = previews.preview_url(deployment)
-    return {
-        "deployment_id": deployment.id,
-        "state": deployment.state,
-        "preview_url": url,
-        "preview_host_url": previews.preview_host_url(deployment),
-        "expires_at": expires_at,
-        "integrity": {"ok": True, "missing_files": []},
-        "gate": {"status": deployment.gate_status, "checks": selectors.deployment_gate_checks(deployment=deployment)},
-    }
-
-
-def deployment_gate_set(*, deployment, status, replay_run_id=None, summary=None) -> Deployment:
-    """Record a replay's verdict on the deployment's preview gate (``passed``/``failed``)."""
-    if status not in (dc.GATE_PENDING, dc.GATE_PASSED, dc.GATE_FAILED):
-        raise ValueError(f"unknown gate status {status!r}")
-    updated = Deployment.objects.filter(pk=deployment.pk).update(
-        gate_status=status,
-        gate_replay_run_id=replay_run_id or "",
-        gate_summary=summary,
-        gate_updated_at=timezone.now(),
-    )
-    if updated:
-        deployment.refresh_from_db(fields=["gate_status", "gate_replay_run_id", "gate_summary", "gate_updated_at"])
-    return deployment
-
-
-# --- Promote and rollback ----------------------------------------------------------------
-
-@dataclass
-class ReleaseResult:
-    release: Release
-    deployment: Deployment
-    warnings: list = field(default_factory=list)  # codes
-    warning_details: list = field(default_factory=list)
-
-
-def _release_warnings(handle, deployment):
-    if deployment.target != dc.TARGET_SITE:
-        return []
-    details = []
-    mode = Handle.objects.filter(pk=handle.pk).values_list("site_mode", flat=True).first()
-    if mode != c.SITE_MODE_DEPLOYMENT:
-        details.append(
-            selectors.warning(
-                dc.WARNING_SITE_MODE_NOT_DEPLOYMENT,
-                f"The site mode is '{mode}', so /profiles/{handle.slug}/ does not serve this deployment. Switch the site mode to 'deployment'.",
-                mode=mode,
-            )
-        )
-    stale = selectors.binding_stale_list(handle=handle, live_site_id=deployment.id)
-    if stale:
-        details.append(
-            selectors.warning(
-                dc.WARNING_STALE_FUNCTION_BINDINGS,
-                f"{len(stale)} function binding(s) stay pinned to an earlier deployment and stop answering: " + ", ".join(b.route for b in stale),
-                binding_ids=[b.id for b in stale],
-                routes=[b.route for b in stale],
-            )
-        )
-    return details
-
-
-def _swap(*, pointer, deployment, kind, reason, actor) -> Release:
-    previous_id = pointer.deployment_id
-    release = Release.objects.create(
-        handle_id=deployment.handle_id,
-        target=deployment.target,
-        deployment=deployment,
-        previous_deployment_id=previous_id,
-        kind=kind,
-        reason=reason,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        created_at=timezone.now(),
-    )
-    pointer.deployment = deployment
-    pointer.release = release
-    pointer.updated_at = release.created_at
-    pointer.save(update_fields=["deployment", "release", "updated_at"])
-    return release
-
-
-def _go_live(*, handle, pointer, deployment, kind, action, reason, actor) -> ReleaseResult:
-    """How promote and rollback end, under the pointer's row lock: swap, record, audit, uncache."""
-    previous_id = pointer.deployment_id
-    release = _swap(pointer=pointer, deployment=deployment, kind=kind, reason=reason, actor=actor)
-    audit_record(
-        action=action,
-        actor=actor,
-        handle=handle,
-        target=deployment.id,
-        before={"live_deployment_id": previous_id},
-        after={"live_deployment_id": deployment.id, "release_id": release.id, "version": deployment.version, "reason": reason},
-    )
-    details = _release_warnings(handle, deployment)
-    selectors.live_state_invalidate(handle.slug)
-    return ReleaseResult(release=release, deployment=deployment, warnings=[w["code"] for w in details], warning_details=details)
-
-
-def deployment_promote(*, deployment, actor=None, role=None, reason="", force=False) -> ReleaseResult:
-    """Make ``deployment`` live for its target.
-
-    409 ``deployment_not_ready``; 409 ``deployment_artifact_missing`` (files found missing by
-    the last integrity check, or by a full check on a forced promote); 409
-    ``preview_gate_pending`` when the preview report was never opened or the latest replay
-    failed; 409 ``publishing_locked`` while the handle's publishing lock holds. Owners/admins
-    may ``force`` past the gate and the lock with a reason (audited).
-    """
-    reason = (reason or "").strip()[:500]
-    if force:
-        if role not in c.ADMIN_ROLES:
-            raise ApplicationError(c.FORBIDDEN, "Only owners and admins may force a promote.", status=403, details={"role": role})
-        if not reason:
-            raise _validation("A forced promote needs a reason.", reason="Say why the preview gate is skipped.")
-        if deployment.state == dc.READY:
-            # No preview may have checked storage: check it now (outside the lock).
-            missing = selectors.deployment_missing_files(deployment=deployment)
-            if missing != list(deployment.missing_files or []):
-                Deployment.objects.filter(pk=deployment.pk).update(missing_files=missing, integrity_checked_at=timezone.now())
-    handle = deployment.handle
-    with transaction.atomic():
-        pointer = _pointer_for_update(handle=handle, target=deployment.target)
-        dep = Deployment.objects.get(pk=deployment.pk)
-        if dep.state != dc.READY:
-            raise ApplicationError(dc.DEPLOYMENT_NOT_READY, f"The deployment is {dep.state}; only ready deployments can be promoted.", status=409, details={"state": dep.state})
-        if dep.missing_files:
-            raise ApplicationError(
-                dc.DEPLOYMENT_ARTIFACT_MISSING,
-                f"{len(dep.missing_files)} file(s) of this deployment are missing from storage.",
-                status=409,
-                details={"missing_files": dep.missing_files},
-            )
-        if not force and not selectors.deployment_gate_open(deployment=dep):
-            opened = dep.preview_opened_at is not None
-            why = "the latest replay found regressions" if dep.gate_status == dc.GATE_FAILED else "its preview report was never opened"
-            raise ApplicationError(
-                dc.PREVIEW_GATE_PENDING,
-                f"This deployment cannot be promoted yet: {why}.",
-                status=409,
-                details={"preview_opened": opened, "gate_status": dep.gate_status, "replay_run_id": dep.gate_replay_run_id or None},
-            )
-        publishing_locks.publishing_lock_check(handle=handle, actor=actor, role=role, force=force, deployment=dep)
-        if force:
-            return _go_live(handle=handle, pointer=pointer, deployment=dep, kind=dc.RELEASE_FORCED_PROMOTE, action=c.AUDIT_FORCED_PROMOTE, reason=reason, actor=actor)
-        return _go_live(handle=handle, pointer=pointer, deployment=dep, kind=dc.RELEASE_PROMOTE, action=c.AUDIT_PROMOTE, reason=reason, actor=actor)
-
-
-def deployment_rollback(*, deployment, actor=None, reason="") -> ReleaseResult:
-    """Make a deployment that was live before live again (no preview gate).
-
-    409 ``not_a_previous_release`` when it never was live for its target, or is live now;
-    409 ``publishing_locked`` while the handle's publishing lock holds.
-    """
-    reason = (reason or "").strip()[:500]
-    handle = deployment.handle
-    with transaction.atomic():
-        pointer = _pointer_for_update(handle=handle, target=deployment.target)
-        dep = Deployment.objects.get(pk=deployment.pk)
-        was_live = Release.objects.filter(handle=handle, target=dep.target, deployment=dep).exists()
-        if not was_live or pointer.deployment_id == dep.id or dep.state != dc.READY:
-            message = "This deployment is live now." if pointer.deployment_id == dep.id else "This deployment was never live, so there is nothing to roll back to."
-            raise ApplicationError(dc.NOT_A_PREVIOUS_RELEASE, message, status=409, details={"live_deployment_id": pointer.deployment_id})
-        publishing_locks.publishing_lock_check(handle=handle, actor=actor)
-        return _go_live(handle=handle, pointer=pointer, deployment=dep, kind=dc.RELEASE_ROLLBACK, action=c.AUDIT_ROLLBACK, reason=reason, actor=actor)
-
-
-# --- Site mode ---------------------------------------------------------------------------
-
-def site_mode_set(*, handle, mode, actor=None) -> dict:
-    """Switch what ``/profiles/{handle}/`` serves; audited; returns ``selectors.site_status``."""
-    valid = [m for m, _ in c.SITE_MODE_CHOICES]
-    if mode not in valid:
-        raise _validation("The site mode could not be changed.", mode=f"Choose one of: {', '.join(valid)}.")
-    with transaction.atomic():
-        locked = Handle.objects.select_for_update().get(pk=handle.pk)
-        before = locked.site_mode
-        if before != mode:
-            locked.site_mode = mode
-            locked.save(update_fields=["site_mode"])
-            audit_record(action=c.AUDIT_SITE_MODE, actor=actor, handle=locked, target=locked.slug, before={"mode": before}, after={"mode": mode})
-            selectors.live_state_invalidate(locked.slug)
-    handle.site_mode = mode
-    return selectors.site_status(handle=locked)
-
-
-def handle_links_update(*, handle, display_name, bio, links, actor=None):
-    """Edit the links page (display name, bio, links)."""
-    handle = handle_profile_update(handle=handle, display_name=display_name, bio=bio, links=links)
-    selectors.live_state_invalidate(handle.slug)
-    return handle
-
-
-# --- Function bindings -------------------------------------------------------------------
-
-def _normalize_route(route):
-    if not isinstance(route, str) or not route.startswith("/"):
-        return None
-    if len(route) > 300 or any(ch.isspace() or ch in "?#\\" or ord(ch) < 32 for ch in route):
-        return None
-    segments = [s for s in route.split("/") if s]
-    if any(s in (".", "..") for s in segments):
-        return None
-    return "/" + "/".join(segments)
-
-
-def _validate_config(function, config):
-    """The cleaned config of ``function`` and a list of problems."""
-    if config is None:
-        config = {}
-    if not isinstance(config, dict):
-        return {}, ["The config is a JSON object."]
-    problems = []
-    allowed = {
-        dc.FUNCTION_REDIRECT: {"location", "status"},
-        dc.FUNCTION_JSON: {"body", "status"},
-        dc.FUNCTION_FORM_CAPTURE: {"success_path", "max_bytes"},
-    }.get(function, set())
-    unknown = sorted(set(config) - allowed)
-    if unknown:
-        problems.append(f"Unknown key(s) for {function}: {', '.join(unknown)}.")
-    clean = {}
-    if function == dc.FUNCTION_REDIRECT:
-        location = config.get("location")
-        if not isinstance(location, str) or not location.strip() or len(location) > 2000:
-            problems.append("location: the URL or site path to redirect to.")
-        elif any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in location):
-            # CR/LF and other control characters cannot go in a Location header.
-            problems.append("location: no line breaks or other control characters.")
-        elif not (location.startswith("/") and not location.startswith("//")) and not location.startswith(("https://", "http://")):
-            problems.append("location: a site path starting with / or an http(s) URL.")
-        else:
-            clean["location"] = location.strip()
-        status = config.get("status", 302)
-        if status not in dc.REDIRECT_STATUSES or isinstance(status, bool):
-            problems.append("status: one of 301, 302, 307, 308.")
-        else:
-            clean["status"] = status
-    elif function == dc.FUNCTION_JSON:
-        if "body" not in config:
-            problems.append("body: the JSON value to answer with.")
-        else:
-            clean["body"] = config["body"]
-        status = config.get("status", 200)
-        if not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 599:
-            problems.append("status: an HTTP status from 200 to 599.")
-        else:
-            clean["status"] = status
-    elif function == dc.FUNCTION_FORM_CAPTURE:
-        success = config.get("success_path", "/")
-        if not isinstance(success, str) or _normalize_route(success) is None:
-            problems.append("success_path: a site path starting with / to send the visitor to.")
-        else:
-            clean["success_path"] = success
-        max_bytes = config.get("max_bytes", 64 * 1024)
-        if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or not 1 <= max_bytes <= dc.FORM_CAPTURE_MAX_BYTES_LIMIT:
-            problems.append(f"max_bytes: a whole number from 1 to {dc.FORM_CAPTURE_MAX_BYTES_LIMIT}.")
-        else:
-            clean["max_bytes"] = max_bytes
-    return clean, problems
-
-
-def binding_create(*, handle, route, methods, function, config=None, deployment_id=None, actor=None) -> FunctionBinding:
-    """Bind ``route`` on the profile site to a built-in function.
-
-    400 ``validation_error`` (route, methods, config per function, deployment);
-    409 ``binding_conflict`` when another binding already answers that route and method.
-    """
-    errors = {}
-    clean_route = _normalize_route(route)
-    if clean_route is None:
-        errors["route"] = ["A path starting with / (no spaces, query, fragment, backslash or dot segments), at most 300 characters."]
-    if function not in dict(dc.FUNCTION_CHOICES):
-        errors["function"] = [f"Choose one of: {', '.join(f for f, _ in dc.FUNCTION_CHOICES)}."]
-    clean_methods = []
-    if not isinstance(methods, list) or not methods or not all(isinstance(m, str) for m in methods):
-        errors["methods"] = ["A non-empty list of HTTP methods."]
-    else:
-        clean_methods = list(dict.fromkeys(m.upper() for m in methods))
-        bad = [m for m in clean_methods if m not in dc.BINDING_METHODS]
-        if bad:
-            errors["methods"] = [f"Unsupported method(s): {', '.join(bad)}. Use {', '.join(dc.BINDING_METHODS)}."]
-        elif function == dc.FUNCTION_FORM_CAPTURE and clean_methods != ["POST"]:
-            errors["methods"] = ["A form-capture binding answers POST only."]
-    clean_config, problems = _validate_config(function, config)
-    if problems and "function" not in errors:
-        errors["config"] = problems
-    pinned = None
-    if deployment_id is not None:
-        pinned = Deployment.objects.filter(handle=handle, pk=deployment_id, target=dc.TARGET_SITE, state=dc.READY).first() if isinstance(deployment_id, str) else None
-        if pinned is None:
-            errors["deployment_id"] = ["A ready site deployment of this handle, or null to follow what is live."]
-    if errors:
-        raise ApplicationError(c.VALIDATION_ERROR, "The function binding could not be created.", details=errors)
-    with transaction.atomic():
-        Handle.objects.select_for_update().filter(pk=handle.pk).first()  # serialize creates per handle
-        for other in FunctionBinding.objects.filter(handle=handle, route=clean_route):
-            overlap = sorted(set(other.methods) & set(clean_methods))
-            if overlap:
-                raise ApplicationError(
-                    dc.BINDING_CONFLICT,
-                    f"{', '.join(overlap)} {clean_route} is already bound ({other.id}).",
-                    status=409,
-                    details={"binding_id": other.id, "route": clean_route, "methods": overlap},
-                )
-        binding = FunctionBinding.objects.create(
-            handle=handle,
-            route=clean_route,
-            methods=clean_methods,
-            function=function,
-            config=clean_config,
-            deployment=pinned,
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
-        )
-        selectors.live_state_invalidate(handle.slug)
-    return binding
-
-
-def binding_delete(*, binding, actor=None):
-    slug = binding.handle.slug
-    with transaction.atomic():
-        binding.delete()
-        selectors.live_state_invalidate(slug)
-
-
-def submission_create(*, binding_id, handle_id, data, content_type="", ip=None, user_agent="") -> FormSubmission:
-    """Store one form posted to a form-capture binding."""
-    try:
-        ip = str(ipaddress.ip_address(ip)) if ip else None
-    except ValueError:
-        ip = None
-    return FormSubmission.objects.create(
-        binding_id=binding_id,
-        handle_id=handle_id,
-        data=data,
-        content_type=content_type[:100],
-        ip=ip or None,
-        user_agent=(user_agent or "")[:300],
-    )
