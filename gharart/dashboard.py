@@ -81,6 +81,14 @@ def apply_error(form, exc: ApplicationError, *, field=None):
     return form
 
 
+def found_or_404(selector, message, **lookup):
+    """What ``selector(**lookup)`` finds; its refusal (not found, not this handle's) as a 404 page."""
+    try:
+        return selector(**lookup)
+    except ApplicationError:
+        raise Http404(message)
+
+
 def can(request, roles):
     membership = getattr(request, "membership", None)
     return membership is not None and membership.role in roles
