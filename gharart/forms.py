@@ -9,6 +9,15 @@ from django import forms
 from gharart.models import Handle
 
 
+class AuditFilterForm(forms.Form):
+    # An action the handle has no events of is no filter at all (the whole log).
+    action = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, actions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", "All actions"), *((a, a) for a in actions)]
+
+
 class TokenCreateForm(forms.Form):
     # Name and scopes are checked by ``token_create`` (the API's rule, the API's words).
     name = forms.CharField(required=False, strip=False)
