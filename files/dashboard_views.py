@@ -288,7 +288,7 @@ def docs_access_warnings(request, handle):
 def docs_access_page(request, handle):
     policy = selectors.docs_policy_get(handle=request.handle)
     if request.method == "GET":
-        return render_page(request, DOCS_PAGE, _docs_context(request, policy))
+        return render_page(request, DOCS_PAGE, _docs_context(request, policy), fragment="docs-access-section")
     if not can(request, c.FILES_ROLES):
         raise PermissionDenied("Your role cannot change the docs access policy.")
     form = DocsPolicyForm(request.POST)
