@@ -111,7 +111,6 @@ def files_page(request, handle):
 
 def _upload(request, handle):
     form = FileUploadForm(request.POST, request.FILES)
-    response = None
     try:
         if content_length_too_large(request, settings.FILES_MAX_UPLOAD_BYTES):
             raise too_large(settings.FILES_MAX_UPLOAD_BYTES)

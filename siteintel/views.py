@@ -136,12 +136,16 @@ def hostname_remove(request, handle):
 def crawl_start(request, handle):
     """'Crawl now': the same service as POST /v2/.../crawl-runs."""
     form = CrawlStartForm(request.POST)
+    status = 400
     if form.is_valid():
         try:
             run = services.crawl_run_start(handle=request.handle, actor=request.user, **form.cleaned_data)
         except ApplicationError as exc:
             apply_error(form, exc)
-            status = exc.status if exc.status in SWAPPED_STATUSES else 400
+            # With or without JavaScript the page answers a status app.js swaps (a hostname
+            # that is not registered, or a broker that is down, as 400).
+            if exc.status in SWAPPED_STATUSES:
+                status = exc.status
         else:
             if not request.htmx:
                 return redirect(_page_url(handle, form.cleaned_data["hostname"]))
@@ -153,8 +157,6 @@ def crawl_start(request, handle):
             response = _page(request, fragment="crawl-jobs", active_runs=[run, *_active_runs(request)])
             response["HX-Trigger"] = "siteintel-crawl-finished"
             return response
-    else:
-        status = 400
     return _page(request, fragment="crawl-jobs", status=status, crawl_form=form)
 
 
