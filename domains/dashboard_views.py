@@ -1,20 +1,21 @@
 """The Domains dashboard page (HTMX): the site's own hosts and its custom domains.
 
 Every action calls the API's service. A plain request gets the whole page (post, then
-redirect); an HTMX request gets the section it swaps, refusals with their 4xx status.
+redirect); an HTMX request gets the section it swaps (``render_page``), refusals with
+their 4xx status.
 """
 
 from django.contrib import messages
-from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from deployments.selectors.live import live_deployment_ids
 from domains import constants as domc
 from domains import names, selectors, services
+from domains.forms import DomainAddForm
 from gharart import constants as c
-from gharart.dashboard import can, form_errors, handle_page
+from gharart.dashboard import apply_error, can, found_or_404, handle_page, render_page
 from gharart.errors import ApplicationError
 
 STATUS_TEXT = {
@@ -53,8 +54,7 @@ def _context(request, **extra):
         "grace_hours": int(_grace().total_seconds() // 3600),
         "can_act": can(request, c.ADMIN_ROLES),
         "role_note": f"Your role ({request.membership.get_role_display()}) can see this page; only owners and admins add or remove domains.",
-        "form": {"domain": ""},
-        "errors": {},
+        "form": DomainAddForm(),
         "notice": None,
         "refusal": None,
     }
@@ -63,19 +63,7 @@ def _context(request, **extra):
 
 
 def _respond(request, status=200, **extra):
-    template = "domains/_domains_section.html" if request.htmx else "domains/domains_page.html"
-    return render(request, template, _context(request, **extra), status=status)
-
-
-def _row_or_404(request, domain):
-    try:
-        return selectors.domain_get(handle=request.handle, domain=domain)
-    except ApplicationError:
-        raise Http404("No such domain.")
-
-
-def _back(handle):
-    return redirect(reverse("domains-page", kwargs={"handle": handle}))
+    return render_page(request, "domains/domains_page.html", _context(request, **extra), fragment="domains-section", status=status)
 
 
 def _done(request, handle, notice):
@@ -83,7 +71,26 @@ def _done(request, handle, notice):
     if request.htmx:
         return _respond(request, notice=notice)
     messages.success(request, notice)
-    return _back(handle)
+    return redirect(reverse("domains-page", kwargs={"handle": handle}))
+
+
+def _change(request, handle, domain, service, notice, refused=None):
+    """Apply ``service`` to one of the handle's domains and answer with ``notice`` (``{domain}``
+    its name); ``refused(request, row, exc)`` answers a refusal."""
+    row = found_or_404(selectors.domain_get, "No such domain.", handle=request.handle, domain=domain)
+    name = row.domain
+    try:
+        service(row=row, actor=request.user)
+    except ApplicationError as exc:
+        if refused is None:
+            raise
+        return refused(request, row, exc)
+    return _done(request, handle, notice.format(domain=name))
+
+
+def _not_verified(request, row, exc):
+    refusal = {"domain": row.domain, "reason": (exc.details or {}).get("reason", exc.message), "name": row.record_name, "value": row.record_value}
+    return _respond(request, status=409, refusal=refusal)
 
 
 @require_GET
@@ -95,34 +102,27 @@ def domains_page(request, handle):
 @require_POST
 @handle_page(c.ADMIN_ROLES)
 def domain_add(request, handle):
-    raw = request.POST.get("domain", "")
-    try:
-        row = services.domain_add(handle=request.handle, domain=raw, actor=request.user)
-    except ApplicationError as exc:
-        errors = form_errors(exc) if exc.code == c.VALIDATION_ERROR else {"domain": [exc.message]}
-        return _respond(request, status=exc.status if request.htmx else 400, form={"domain": raw}, errors=errors)
-    notice = f"Added {row.domain}. Add the TXT record below at your DNS provider, then verify."
-    return _done(request, handle, notice)
+    form = DomainAddForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            row = services.domain_add(handle=request.handle, actor=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            # A name already taken reads under the input, like a name that is not valid.
+            apply_error(form, exc, field="domain")
+            status = exc.status if request.htmx else 400
+        else:
+            return _done(request, handle, f"Added {row.domain}. Add the TXT record below at your DNS provider, then verify.")
+    return _respond(request, status=status, form=form)
 
 
 @require_POST
 @handle_page(c.ADMIN_ROLES)
 def domain_verify(request, handle, domain):
-    row = _row_or_404(request, domain)
-    try:
-        services.domain_verify(row=row, actor=request.user)
-    except ApplicationError as exc:
-        refusal = {"domain": row.domain, "reason": (exc.details or {}).get("reason", exc.message), "name": row.record_name, "value": row.record_value}
-        return _respond(request, status=409, refusal=refusal)
-    notice = f"{row.domain} is verified and now serves the live site."
-    return _done(request, handle, notice)
+    return _change(request, handle, domain, services.domain_verify, "{domain} is verified and now serves the live site.", refused=_not_verified)
 
 
 @require_POST
 @handle_page(c.ADMIN_ROLES)
 def domain_remove(request, handle, domain):
-    row = _row_or_404(request, domain)
-    name = row.domain
-    services.domain_remove(row=row, actor=request.user)
-    notice = f"Removed {name}: it no longer serves the site."
-    return _done(request, handle, notice)
+    return _change(request, handle, domain, services.domain_remove, "Removed {domain}: it no longer serves the site.")

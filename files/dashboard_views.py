@@ -1,8 +1,8 @@
 """The Files and Docs access dashboard pages (HTMX). They call the same services as the API.
 
 A plain request gets the whole page (forms work without JavaScript: post, then redirect);
-an HTMX request gets the partial it swaps. Form errors come back as the re-rendered
-partial with status 400 so HTMX swaps them in.
+an HTMX request gets the fragment of the page it swaps (``render_page``). Form errors come
+back as that fragment with a status app.js swaps.
 """
 
 import math
@@ -11,20 +11,23 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
-from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from files import constants as fc
 from files import docs, links, selectors, services
+from files.forms import CampaignForm, DocsPolicyForm, FileEditForm, FileUploadForm, MagicLinkForm
 from files.models import MagicLink
 from files.uploads import StreamingUploadHandler, content_length_too_large, too_large
 from gharart import constants as c
-from gharart.dashboard import can, form_errors, handle_page, posted_time
+from gharart.dashboard import apply_error, can, found_or_404, handle_page, render_page
 from gharart.errors import ApplicationError
 from gharart.humanize import relative_words
+
+FILES_PAGE = "files/files_page.html"
+DOCS_PAGE = "files/docs_access_page.html"
 
 
 def _decorate(file, now=None):
@@ -42,8 +45,10 @@ def _decorate(file, now=None):
     return file
 
 
-def _files_context(request, file_errors=None, **extra):
-    file_errors = file_errors or {}
+def _files_context(request, *, cards=None, **extra):
+    """The Files page; ``cards`` maps a file id to what its card shows besides the file
+    (its refused ``edit_form`` or ``link_form``)."""
+    cards = cards or {}
     now = timezone.now()
     access = request.GET.get("access") or None
     if access not in fc.ACCESS_VALUES:
@@ -55,10 +60,10 @@ def _files_context(request, file_errors=None, **extra):
     for f in rows:
         _decorate(f, now)
         f.link_rows = list(f.magic_links.all())
-        f.errors = file_errors.get(f.id, {})
-        f.form_values = {}
+        for name, value in cards.get(f.id, {}).items():
+            setattr(f, name, value)
         files.append(f)
-    campaigns = list(selectors.campaign_list(handle=request.handle).order_by("starts_at", "name"))
+    campaigns = _campaigns_by_start(request)
     context = {
         "files": files,
         "file_groups": _grouped(files, campaigns),
@@ -66,13 +71,16 @@ def _files_context(request, file_errors=None, **extra):
         "access_choices": fc.ACCESS_CHOICES,
         "filter_access": access,
         "max_upload_bytes": settings.FILES_MAX_UPLOAD_BYTES,
-        "upload_errors": {},
-        "upload_form": {},
+        "upload_form": FileUploadForm(),
         "open_file": None,
         "can_edit": can(request, c.FILES_ROLES),
     }
     context.update(extra)
     return context
+
+
+def _campaigns_by_start(request):
+    return list(selectors.campaign_list(handle=request.handle).order_by("starts_at", "name"))
 
 
 def _grouped(files, campaigns):
@@ -87,66 +95,38 @@ def _grouped(files, campaigns):
     return groups
 
 
-def _file_context(request, file_id, errors=None, form=None, **extra):
-    file = _decorate(selectors.file_get(handle=request.handle, file_id=file_id))
-    file.link_rows = list(selectors.magic_link_list(file=file)[:100])
-    file.errors = errors or {}
-    file.form_values = form or {}
-    campaigns = list(selectors.campaign_list(handle=request.handle).order_by("starts_at", "name"))
-    context = {"f": file, "access_choices": fc.ACCESS_CHOICES, "minted": None, "open": True, "can_edit": can(request, c.FILES_ROLES), "campaigns": campaigns}
-    context.update(extra)
-    return context
-
-
 def _file_or_404(request, file_id):
-    try:
-        return selectors.file_get(handle=request.handle, file_id=file_id)
-    except ApplicationError:
-        raise Http404("No such file.")
+    return found_or_404(selectors.file_get, "No such file.", handle=request.handle, file_id=file_id)
+
+
+def _files_page(request, *, status=200, **extra):
+    return render_page(request, FILES_PAGE, _files_context(request, **extra), fragment="files-section", status=status)
 
 
 @handle_page(c.READ_ROLES)
 def files_page(request, handle):
     # Every member reads the page; the forms on it are for partnerships+ (``can_edit``).
-    return render(request, "files/files_page.html", _files_context(request))
+    return _files_page(request)
 
 
 def _upload(request, handle):
-    data = request.POST
-    form = {k: data.get(k, "") for k in ("access", "expires_at", "recipients", "title", "max_downloads", "campaign_id")}
-    # The expiry is typed in the reader's time zone; app.js sends its UTC value (posted_time).
-    form["expires_at"] = posted_time(data, "expires_at") or ""
-    form["expires_at_local"] = data.get("expires_at_local", "")
+    form = FileUploadForm(request.POST, request.FILES)
     try:
         if content_length_too_large(request, settings.FILES_MAX_UPLOAD_BYTES):
             raise too_large(settings.FILES_MAX_UPLOAD_BYTES)
-        file = services.file_upload(
-            handle=request.handle,
-            actor=request.user,
-            upload=request.FILES.get("file"),
-            access=form["access"] or None,
-            expires_at=form["expires_at"] or None,
-            recipients=form["recipients"],
-            title=form["title"],
-            max_downloads=form["max_downloads"] or None,
-            campaign_id=form["campaign_id"] or None,
-        )
+        if not form.is_valid():
+            return _files_page(request, status=400, upload_form=form)
+        file = services.file_upload(handle=request.handle, actor=request.user, **form.upload_kwargs())
     except ApplicationError as exc:
-        errors = form_errors(exc)
-        if exc.code == fc.FILE_TOO_LARGE:
-            errors = {"file": [exc.message]}
-        elif exc.code == c.DAILY_WRITE_LIMIT_EXCEEDED:
-            errors = {"form": [exc.message]}
-        context = _files_context(request, upload_errors=errors, upload_form=form)
-        template = "files/_files_section.html" if request.htmx else "files/files_page.html"
+        form.is_valid()
+        apply_error(form, exc, field="file" if exc.code == fc.FILE_TOO_LARGE else None)
         # The quota refusal keeps its 429 and Retry-After (app.js swaps 429 bodies too).
-        status = exc.status if exc.code == c.DAILY_WRITE_LIMIT_EXCEEDED else 400 if request.htmx else exc.status
-        response = render(request, template, context, status=status)
+        response = _files_page(request, status=exc.status, upload_form=form)
         if exc.code == c.DAILY_WRITE_LIMIT_EXCEEDED:
             response["Retry-After"] = exc.headers.get("Retry-After", "")
         return response
     if request.htmx:
-        return render(request, "files/_files_section.html", _files_context(request, uploaded=file, open_file=file.id))
+        return _files_page(request, uploaded=file, open_file=file.id)
     messages.success(request, f"Uploaded {file.name}.")
     return redirect("files-page", handle=handle)
 
@@ -162,22 +142,27 @@ def file_upload(request, handle):
     try:
         return csrf_protect(_upload)(request, handle)
     except ApplicationError as exc:  # raised by the upload handler while streaming
-        context = _files_context(request, upload_errors={"file": [exc.message]})
-        template = "files/_files_section.html" if request.htmx else "files/files_page.html"
-        return render(request, template, context, status=400 if request.htmx else exc.status)
+        form = FileUploadForm({})
+        form.is_valid()
+        form.add_error("file", exc.message)
+        return _files_page(request, status=exc.status, upload_form=form)
     finally:
         handler.abort()
 
 
-def _file_response(request, handle, file_id, **extra):
+def _file_response(request, handle, file_id, *, refused=None, **extra):
+    """The answer to a change of one file: its card to HTMX, else the Files page (open at
+    the file) or back to it. ``refused`` holds the card's refused form (``edit_form=``/``link_form=``)."""
+    status = 400 if refused else 200
     if request.htmx:
-        status = 400 if extra.get("errors") else 200
-        return render(request, "files/_file.html", _file_context(request, file_id, **extra), status=status)
-    if extra.get("errors"):
-        ctx = _files_context(request, open_file=file_id, file_errors={file_id: extra["errors"]})
-        return render(request, "files/files_page.html", ctx, status=400)
-    if extra.get("minted"):
-        return render(request, "files/files_page.html", _files_context(request, open_file=file_id, minted=extra["minted"]))
+        file = _decorate(selectors.file_get(handle=request.handle, file_id=file_id))
+        file.link_rows = list(selectors.magic_link_list(file=file)[:100])
+        for name, value in (refused or {}).items():
+            setattr(file, name, value)
+        context = {"f": file, "access_choices": fc.ACCESS_CHOICES, "minted": None, "open": True, "can_edit": can(request, c.FILES_ROLES), "campaigns": _campaigns_by_start(request), **extra}
+        return render_page(request, FILES_PAGE, context, fragment="file-card", status=status)
+    if refused or extra.get("minted"):
+        return _files_page(request, status=status, open_file=file_id, cards={file_id: refused or {}}, minted=extra.get("minted"))
     return redirect(f"/h/{handle}/files/#file-{file_id}")
 
 
@@ -185,26 +170,17 @@ def _file_response(request, handle, file_id, **extra):
 @handle_page(c.FILES_ROLES)
 def file_edit(request, handle, file_id):
     file = _file_or_404(request, file_id)
-    data = request.POST
-    changes = {k: data.get(k) for k in ("access", "expires_at", "title", "max_downloads", "campaign_id") if k in data}
-    if "expires_at" in data or "expires_at_local" in data:
-        changes["expires_at"] = posted_time(data, "expires_at") or ""
-    if "recipients" in data:
-        changes["recipients"] = data.get("recipients", "")
-    if changes.get("campaign_id"):
-        # The form's expiry field does not apply to a file that follows a campaign.
-        changes.pop("expires_at", None)
-    if data.get("password_clear"):
-        changes["password"] = ""
-    elif data.get("password"):
-        changes["password"] = data["password"]  # an empty field keeps the current password
+    form = FileEditForm(request.POST)
+    if not form.is_valid():
+        return _file_response(request, handle, file_id, refused={"edit_form": form})
+    changes = form.changes()
     try:
         before = file.access
         services.file_update(file=file, actor=request.user, **changes)
         if changes.get("access") and changes["access"] != before and not request.htmx:
             messages.warning(request, "Access changed: every magic link of the file was revoked.")
     except ApplicationError as exc:
-        return _file_response(request, handle, file_id, errors=form_errors(exc), form=changes)
+        return _file_response(request, handle, file_id, refused={"edit_form": apply_error(form, exc)})
     return _file_response(request, handle, file_id, saved=True)
 
 
@@ -214,7 +190,7 @@ def file_delete(request, handle, file_id):
     file = _file_or_404(request, file_id)
     services.file_delete(file=file, actor=request.user)
     if request.htmx:
-        return render(request, "files/_files_section.html", _files_context(request, deleted=file.name))
+        return _files_page(request, deleted=file.name)
     messages.success(request, f"Deleted {file.name}.")
     return redirect("files-page", handle=handle)
 
@@ -223,12 +199,13 @@ def file_delete(request, handle, file_id):
 @handle_page(services.MAGIC_LINK_MINT_ACCESS.roles)
 def link_mint(request, handle, file_id):
     file = _file_or_404(request, file_id)
-    send = request.POST.get("send") in ("1", "on", "true")
+    form = MagicLinkForm(request.POST)
+    form.is_valid()
     try:
-        link, token = services.magic_link_mint(file=file, email=request.POST.get("email"), actor=request.user, send=send)
+        link, token = services.magic_link_mint(file=file, actor=request.user, **form.cleaned_data)
     except ApplicationError as exc:
-        return _file_response(request, handle, file_id, errors=form_errors(exc), form={"email": request.POST.get("email", "")})
-    minted = {"link": link, "url": links.public_file_url(file.id, token), "sent": send, "file_id": file.id}
+        return _file_response(request, handle, file_id, refused={"link_form": apply_error(form, exc)})
+    minted = {"link": link, "url": links.public_file_url(file.id, token), "sent": form.cleaned_data["send"], "file_id": file.id}
     return _file_response(request, handle, file_id, minted=minted)
 
 
@@ -239,31 +216,13 @@ def link_revoke(request, handle, file_id, link_id):
     try:
         services.magic_link_revoke(file=file, link_id=link_id, actor=request.user)
     except ApplicationError as exc:
-        return _file_response(request, handle, file_id, errors=form_errors(exc))
+        form = MagicLinkForm({})
+        form.is_valid()
+        return _file_response(request, handle, file_id, refused={"link_form": apply_error(form, exc)})
     return _file_response(request, handle, file_id)
 
 
 # --- Docs access --------------------------------------------------------------------------
-
-
-def _policy_form(policy):
-    def dt(value):
-        return value.strftime("%Y-%m-%dT%H:%M") if value else ""
-
-    def utc(value):
-        return value.isoformat() if value else ""
-
-    return {
-        "visibility": policy.visibility,
-        "partner_emails": "\n".join(policy.partner_emails),
-        "partner_domains": "\n".join(policy.partner_domains),
-        "starts_at": dt(policy.starts_at),
-        "ends_at": dt(policy.ends_at),
-        "starts_at_utc": utc(policy.starts_at),
-        "ends_at_utc": utc(policy.ends_at),
-        "confidential_paths": "\n".join(policy.confidential_paths),
-        "campaign_id": policy.campaign_id or "",
-    }
 
 
 def _titled(warnings):
@@ -278,13 +237,12 @@ def _titled(warnings):
     ]
 
 
-def _docs_context(request, policy, **extra):
+def _docs_context(request, policy, *, form=None, **extra):
     deployment = docs.live_docs_deployment(handle=request.handle)
     pages = docs.docs_pages(deployment=deployment)
     context = {
         "policy": policy,
-        "form": _policy_form(policy),
-        "errors": {},
+        "form": form or DocsPolicyForm.of(policy),
         "warnings": _titled(docs.policy_warnings(handle=request.handle, policy=policy, pages=pages)),
         "preview": docs.who_can_read(policy=policy, pages=pages),
         "deployment": deployment,
@@ -293,7 +251,7 @@ def _docs_context(request, policy, **extra):
         "visibility_choices": fc.VISIBILITY_CHOICES,
         "can_edit": can(request, c.FILES_ROLES),
         "edge_url": docs.cookie_path(request.handle.slug),
-        "campaigns": list(selectors.campaign_list(handle=request.handle).order_by("starts_at", "name")) if can(request, c.FILES_ROLES) else [],
+        "campaigns": _campaigns_by_start(request) if can(request, c.FILES_ROLES) else [],
     }
     context.update(extra)
     return context
@@ -305,97 +263,60 @@ CONFIRM_PUBLIC = (
 )
 
 
-def _policy_data(post):
-    data = {k: post.get(k, "") for k in ("visibility", "partner_emails", "partner_domains", "confidential_paths")}
-    # The window is typed in the reader's time zone; app.js sends its UTC value (posted_time).
-    data["starts_at"] = posted_time(post, "starts_at") or ""
-    data["ends_at"] = posted_time(post, "ends_at") or ""
-    data["campaign_id"] = post.get("campaign_id", "") or None
-    return data
-
-
-def _policy_redisplay(post, data):
-    """The posted form shown back: the window in the fields as typed (local time), with its UTC value."""
-    return {
-        **data,
-        "starts_at": post.get("starts_at_local", data["starts_at"]),
-        "ends_at": post.get("ends_at_local", data["ends_at"]),
-        "starts_at_utc": data["starts_at"] if post.get("starts_at_local") else "",
-        "ends_at_utc": data["ends_at"] if post.get("ends_at_local") else "",
-    }
-
-
 @require_POST
 @handle_page(c.READ_ROLES)
 def docs_access_warnings(request, handle):
     """The warnings the form's current values would get on save (HTMX, live; nothing saved)."""
     if not request.htmx:
         return redirect("docs-access-page", handle=handle)
-    deployment = docs.live_docs_deployment(handle=request.handle)
-    try:
-        draft = services.docs_policy_preview(handle=request.handle, data=_policy_data(request.POST))
-    except ApplicationError as exc:
-        return render(request, "files/_policy_warnings.html", {"warnings": [], "preview_errors": form_errors(exc), "live": True})
-    warnings = _titled(docs.policy_warnings(handle=request.handle, policy=draft, pages=docs.docs_pages(deployment=deployment)))
-    return render(request, "files/_policy_warnings.html", {"warnings": warnings, "live": True})
+    form = DocsPolicyForm(request.POST)
+    context = {"warnings": [], "live": True, "preview_form": form}
+    if form.is_valid():
+        try:
+            draft = services.docs_policy_preview(handle=request.handle, data=form.cleaned_data)
+        except ApplicationError as exc:
+            apply_error(form, exc)
+        else:
+            pages = docs.docs_pages(deployment=docs.live_docs_deployment(handle=request.handle))
+            context["warnings"] = _titled(docs.policy_warnings(handle=request.handle, policy=draft, pages=pages))
+    return render_page(request, DOCS_PAGE, context, fragment="policy-warnings")
 
 
 @require_http_methods(["GET", "POST"])
 @handle_page(c.READ_ROLES)
 def docs_access_page(request, handle):
     policy = selectors.docs_policy_get(handle=request.handle)
-    template = "files/_docs_access_section.html" if request.htmx else "files/docs_access_page.html"
     if request.method == "GET":
-        return render(request, "files/docs_access_page.html", _docs_context(request, policy))
+        return render_page(request, DOCS_PAGE, _docs_context(request, policy), fragment="docs-access-section")
     if not can(request, c.FILES_ROLES):
         raise PermissionDenied("Your role cannot change the docs access policy.")
-    data = _policy_data(request.POST)
-    if data["visibility"] == fc.VISIBILITY_PUBLIC and policy.visibility != fc.VISIBILITY_PUBLIC and not request.POST.get("confirm_public"):
-        # "Anyone" signs every partner out and opens the docs to the world: ask first.
-        context = _docs_context(request, policy, confirm_public=True, errors={"visibility": [CONFIRM_PUBLIC]})
-        context["form"] = _policy_redisplay(request.POST, data)
-        return render(request, template, context, status=400)
-    try:
-        policy = services.docs_policy_update(handle=request.handle, actor=request.user, data=data)
-    except ApplicationError as exc:
-        context = _docs_context(request, policy, errors=form_errors(exc))
-        context["form"] = _policy_redisplay(request.POST, data)
-        return render(request, template, context, status=400)
-    if not request.htmx:
-        messages.success(request, f"Saved. Policy version {policy.version}; partners signed in before must sign in again.")
-        return redirect("docs-access-page", handle=handle)
-    return render(request, template, _docs_context(request, policy, saved=True))
+    form = DocsPolicyForm(request.POST)
+    extra = {}
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["visibility"] == fc.VISIBILITY_PUBLIC and policy.visibility != fc.VISIBILITY_PUBLIC and not request.POST.get("confirm_public"):
+            # "Anyone" signs every partner out and opens the docs to the world: ask first.
+            form.add_error("visibility", CONFIRM_PUBLIC)
+            extra["confirm_public"] = True
+        else:
+            try:
+                policy = services.docs_policy_update(handle=request.handle, actor=request.user, data=data)
+            except ApplicationError as exc:
+                apply_error(form, exc)
+            else:
+                if not request.htmx:
+                    messages.success(request, f"Saved. Policy version {policy.version}; partners signed in before must sign in again.")
+                    return redirect("docs-access-page", handle=handle)
+                return render_page(request, DOCS_PAGE, _docs_context(request, policy, saved=True), fragment="docs-access-section")
+    return render_page(request, DOCS_PAGE, _docs_context(request, policy, form=form, **extra), fragment="docs-access-section", status=400)
 
 
 # --- Campaigns ------------------------------------------------------------------------------
 
 
-def _campaign_form(campaign=None, data=None):
-    if data is not None:
-        return {k: data.get(k, "") for k in ("name", "starts_at_local", "ends_at_local")}
-    if campaign is None:
-        return {"name": "", "starts_at_local": "", "ends_at_local": ""}
-    return {
-        "name": campaign.name,
-        "starts_at_local": timezone.localtime(campaign.starts_at).strftime("%Y-%m-%dT%H:%M"),
-        "ends_at_local": timezone.localtime(campaign.ends_at).strftime("%Y-%m-%dT%H:%M"),
-        "starts_at_utc": campaign.starts_at.isoformat(),
-        "ends_at_utc": campaign.ends_at.isoformat(),
-    }
-
-
-def _campaign_data(post):
-    return {"name": post.get("name", ""), "starts_at": posted_time(post, "starts_at"), "ends_at": posted_time(post, "ends_at")}
-
-
 def _campaigns_context(request, **extra):
     campaigns = list(selectors.campaign_list(handle=request.handle).order_by("-ends_at", "name"))
-    context = {
-        "campaigns": campaigns,
-        "form": _campaign_form(),
-        "errors": {},
-        "can_act": can(request, c.FILES_ROLES),
-    }
+    context = {"campaigns": campaigns, "form": CampaignForm.of(), "can_act": can(request, c.FILES_ROLES)}
     context.update(extra)
     return context
 
@@ -407,28 +328,28 @@ def campaigns_page(request, handle):
     if request.method == "POST":
         if not can(request, c.FILES_ROLES):
             raise PermissionDenied("Your role cannot change campaigns.")
-        try:
-            campaign = services.campaign_create(handle=request.handle, actor=request.user, data=_campaign_data(request.POST))
-        except ApplicationError as exc:
-            context = _campaigns_context(request, errors=form_errors(exc), form=_campaign_form(data=request.POST))
-            return render(request, "files/campaigns_page.html", context, status=400)
-        messages.success(request, f"Campaign “{campaign.name}” created. Files you upload or edit can now follow it.")
-        return redirect("campaigns-page", handle=handle)
-    return render(request, "files/campaigns_page.html", _campaigns_context(request))
+        form = CampaignForm(request.POST)
+        if form.is_valid():
+            try:
+                campaign = services.campaign_create(handle=request.handle, actor=request.user, data=form.cleaned_data)
+            except ApplicationError as exc:
+                apply_error(form, exc)
+            else:
+                messages.success(request, f"Campaign “{campaign.name}” created. Files you upload or edit can now follow it.")
+                return redirect("campaigns-page", handle=handle)
+        return render_page(request, "files/campaigns_page.html", _campaigns_context(request, form=form), status=400)
+    return render_page(request, "files/campaigns_page.html", _campaigns_context(request))
 
 
 def _campaign_or_404(request, campaign_id):
-    try:
-        return selectors.campaign_get(handle=request.handle, campaign_id=campaign_id)
-    except ApplicationError:
-        raise Http404("No such campaign.")
+    return found_or_404(selectors.campaign_get, "No such campaign.", handle=request.handle, campaign_id=campaign_id)
 
 
-def _campaign_context(request, campaign, **extra):
+def _campaign_page(request, campaign, *, status=200, **extra):
     files = [_decorate(f) for f in selectors.file_list(handle=request.handle, campaign=campaign)[:200]]
-    context = {"campaign": campaign, "files": files, "form": _campaign_form(campaign), "errors": {}, "delete_errors": {}, "can_act": can(request, c.FILES_ROLES)}
+    context = {"campaign": campaign, "files": files, "form": CampaignForm.of(campaign), "delete_error": None, "can_act": can(request, c.FILES_ROLES)}
     context.update(extra)
-    return context
+    return render_page(request, "files/campaign_page.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -436,18 +357,21 @@ def _campaign_context(request, campaign, **extra):
 def campaign_page(request, handle, campaign_id):
     """One campaign: edit its name and window (its files follow at once), and its files."""
     campaign = _campaign_or_404(request, campaign_id)
-    if request.method == "POST":
-        if not can(request, c.FILES_ROLES):
-            raise PermissionDenied("Your role cannot change campaigns.")
+    if request.method != "POST":
+        return _campaign_page(request, campaign)
+    if not can(request, c.FILES_ROLES):
+        raise PermissionDenied("Your role cannot change campaigns.")
+    form = CampaignForm(request.POST)
+    if form.is_valid():
         try:
-            services.campaign_update(campaign=campaign, actor=request.user, data=_campaign_data(request.POST))
+            services.campaign_update(campaign=campaign, actor=request.user, data=form.cleaned_data)
         except ApplicationError as exc:
-            context = _campaign_context(request, campaign, errors=form_errors(exc), form=_campaign_form(data=request.POST))
-            return render(request, "files/campaign_page.html", context, status=400)
-        campaign = _campaign_or_404(request, campaign_id)
-        messages.success(request, f"Saved. The {campaign.file_count} file{'s' if campaign.file_count != 1 else ''} of “{campaign.name}” follow the new dates at once, magic links included.")
-        return redirect("campaign-page", handle=handle, campaign_id=campaign.id)
-    return render(request, "files/campaign_page.html", _campaign_context(request, campaign))
+            apply_error(form, exc)
+        else:
+            campaign = _campaign_or_404(request, campaign_id)
+            messages.success(request, f"Saved. The {campaign.file_count} file{'s' if campaign.file_count != 1 else ''} of “{campaign.name}” follow the new dates at once, magic links included.")
+            return redirect("campaign-page", handle=handle, campaign_id=campaign.id)
+    return _campaign_page(request, campaign, status=400, form=form)
 
 
 @require_POST
@@ -457,6 +381,6 @@ def campaign_delete(request, handle, campaign_id):
     try:
         services.campaign_delete(campaign=campaign, actor=request.user)
     except ApplicationError as exc:
-        return render(request, "files/campaign_page.html", _campaign_context(request, campaign, delete_errors={"form": [exc.message]}), status=exc.status)
+        return _campaign_page(request, campaign, status=exc.status, delete_error=exc.message)
     messages.success(request, f"Campaign “{campaign.name}” deleted.")
     return redirect("campaigns-page", handle=handle)

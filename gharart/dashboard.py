@@ -66,9 +66,10 @@ def render_page(request, template, context, *, fragment=None, status=200):
     return render(request, name, context, status=swap_status(request, status))
 
 
-def apply_error(form, exc: ApplicationError):
+def apply_error(form, exc: ApplicationError, *, field=None):
     """Put a service's refusal on ``form``: each field named in a validation error's details
-    on that field (unknown names on the whole form), any other refusal on the whole form."""
+    on that field (unknown names on the whole form), any other refusal on ``field`` (the
+    form's one input, where the page shows it) or else on the whole form."""
     details = exc.details if exc.code == c.VALIDATION_ERROR and isinstance(exc.details, dict) else {}
     placed = False
     for field, messages in details.items():
@@ -76,8 +77,16 @@ def apply_error(form, exc: ApplicationError):
             form.add_error(field if field in form.fields else None, str(message))
             placed = True
     if not placed:
-        form.add_error(None, exc.message)
+        form.add_error(field if exc.code != c.VALIDATION_ERROR else None, exc.message)
     return form
+
+
+def found_or_404(selector, message, **lookup):
+    """What ``selector(**lookup)`` finds; its refusal (not found, not this handle's) as a 404 page."""
+    try:
+        return selector(**lookup)
+    except ApplicationError:
+        raise Http404(message)
 
 
 def can(request, roles):

@@ -5,8 +5,78 @@ back onto the form through ``gharart.dashboard.apply_error``."""
 from datetime import UTC, datetime, time
 
 from django import forms
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
+from gharart.dashboard import posted_time
 from gharart.models import Handle
+
+
+class PostedTimeInput(forms.Widget):
+    """Reads a time the way dashboard pages post it (``gharart.dashboard.posted_time``): the
+    UTC value app.js wrote into ``name``, else the ``datetime-local`` input ``{name}_local``."""
+
+    def value_from_datadict(self, data, files, name):
+        return posted_time(data, name)
+
+    def value_omitted_from_data(self, data, files, name):
+        return name not in data and f"{name}_local" not in data
+
+
+class PostedTimeField(forms.Field):
+    """An aware datetime from a dashboard time input (a time without an offset is UTC), or
+    None when empty. Text that is no time is handed on as typed, so the service refuses it
+    in its own words, together with whatever else it refuses in the same form."""
+
+    widget = PostedTimeInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            when = parse_datetime(str(value).strip())
+        except ValueError:
+            when = None
+        if when is None:
+            return value
+        return when if timezone.is_aware(when) else when.replace(tzinfo=UTC)
+
+
+class LocalTimesForm(forms.Form):
+    """A form with ``PostedTimeField``s, and for each what its inputs show again:
+    ``form.local_times.<name>.local`` (the ``datetime-local`` value) and ``.utc`` (the exact
+    time app.js turns back into the reader's zone)."""
+
+    @property
+    def local_times(self):
+        shown = {}
+        for name, field in self.fields.items():
+            if not isinstance(field, PostedTimeField):
+                continue
+            if self.is_bound:
+                local = self.data.get(f"{name}_local")
+                posted = posted_time(self.data, name) or ""
+                shown[name] = {"local": local if local is not None else posted, "utc": posted if local else ""}
+            else:
+                when = self.initial.get(name, field.initial)
+                shown[name] = {
+                    "local": timezone.localtime(when).strftime("%Y-%m-%dT%H:%M") if when else "",
+                    "utc": when.isoformat() if when else "",
+                }
+        return shown
+
+
+class AuditFilterForm(forms.Form):
+    # An action the handle has no events of is no filter at all (the whole log).
+    action = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, actions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", "All actions"), *((a, a) for a in actions)]
 
 
 class TokenCreateForm(forms.Form):

@@ -18,7 +18,7 @@ from gharart import constants as c
 from gharart import selectors, services, throttles
 from gharart.dashboard import apply_error, can, handle_page, overview_panels, render_page
 from gharart.errors import ApplicationError, error_response
-from gharart.forms import TokenCreateForm
+from gharart.forms import AuditFilterForm, TokenCreateForm
 from gharart.request_id import request_id_for
 
 
@@ -75,16 +75,14 @@ def audit_changes(before, after):
 @handle_page(c.READ_ROLES)
 def handle_audit(request, handle):
     actions = selectors.audit_actions(handle=request.handle)
-    action = request.GET.get("action", "")
-    if action not in actions:
-        action = ""
+    form = AuditFilterForm(request.GET, actions=actions)
+    action = form.cleaned_data["action"] if form.is_valid() else ""
     page = Paginator(selectors.audit_list(handle=request.handle, action=action or None), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     for event in page:
         event.changes = audit_changes(event.before, event.after)
     context = {"page": page, "events": page.object_list, "actions": actions, "action": action}
     # HTMX (the filter and the pager) swaps just the table; a plain request gets the page.
-    template = "gharart/_audit_table.html" if request.htmx else "gharart/audit.html"
-    return render(request, template, context)
+    return render_page(request, "gharart/audit.html", context, fragment="audit-table")
 
 
 def _tokens_page(request, *, form, created=None, status=200):

@@ -2,45 +2,29 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
 from gharart import constants as c
-from gharart.dashboard import form_errors
+from gharart.dashboard import apply_error, render_page
 from gharart.errors import ApplicationError
 from support import constants as sc
 from support import selectors, services
+from support.forms import SupportReportForm
 
-# Form field names are the API's, so a link like /support/?requestId=...&handle=... and a
-# POST body read the same way everywhere.
-FORM_FIELDS = ("summary", "details", "handle", "requestId", "reproArtifact")
 REPORTS_SHOWN = 50
 
 
-def _errors_and_status(exc: ApplicationError):
-    if exc.code == c.HANDLE_NOT_FOUND:
-        return {"handle": ["Pick one of your handles."]}, 400
-    if exc.code == c.VALIDATION_ERROR:
-        return form_errors(exc), 400
-    return form_errors(exc), exc.status
-
-
-def _context(request, *, form, errors=None, created=None):
-    return {
+def _render(request, *, form, created=None, status=200, headers=None):
+    context = {
         "form": form,
-        "errors": errors or {},
         "created": created,
-        "quoted_request": selectors.request_log_get_for_user(user=request.user, request_id=form.get("requestId", "")),
+        "quoted_request": selectors.request_log_get_for_user(user=request.user, request_id=form["requestId"].value() or ""),
         "recent_requests": selectors.request_log_recent_for_user(user=request.user),
         "reports": selectors.support_report_list(user=request.user)[:REPORTS_SHOWN],
         "limits": {"summary": sc.SUMMARY_MAX, "details": sc.DETAILS_MAX, "requestId": sc.REQUEST_ID_MAX, "reproArtifact": sc.REPRO_ARTIFACT_MAX},
     }
-
-
-def _render(request, context, status=200, headers=None):
-    # HTMX swaps just the section; a plain request gets the whole page.
-    template = "support/_support_section.html" if request.htmx else "support/support.html"
-    response = render(request, template, context, status=status)
+    response = render_page(request, "support/support.html", context, fragment="support-section", status=status)
     for name, value in (headers or {}).items():
         response[name] = value
     return response
@@ -50,24 +34,23 @@ def _render(request, context, status=200, headers=None):
 @require_http_methods(["GET", "POST"])
 def support_page(request):
     if request.method == "GET":
-        form = {name: request.GET.get(name, "").strip()[:sc.DETAILS_MAX] for name in FORM_FIELDS}
-        return _render(request, _context(request, form=form))
+        return _render(request, form=SupportReportForm.prefilled(request.GET))
 
-    form = {name: request.POST.get(name, "") for name in FORM_FIELDS}
+    form = SupportReportForm(request.POST)
+    form.is_valid()  # every field is text; the service checks them
     try:
-        report = services.support_report_create(
-            user=request.user,
-            summary=form["summary"],
-            details=form["details"],
-            handle_slug=form["handle"],
-            request_id=form["requestId"],
-            repro_artifact=form["reproArtifact"],
-        )
+        report = services.support_report_create(user=request.user, **form.service_kwargs())
     except ApplicationError as exc:
-        errors, status = _errors_and_status(exc)
+        if exc.code == c.HANDLE_NOT_FOUND:
+            # Not one of the user's handles: the select offers only theirs.
+            form.add_error("handle", "Pick one of your handles.")
+            status = 400
+        else:
+            apply_error(form, exc)
+            status = exc.status
         headers = {k: v for k, v in exc.headers.items() if k == "Retry-After"}
-        return _render(request, _context(request, form=form, errors=errors), status=status, headers=headers)
+        return _render(request, form=form, status=status, headers=headers)
     if request.htmx:
-        return _render(request, _context(request, form={}, created=report))
+        return _render(request, form=SupportReportForm(), created=report)
     messages.success(request, f"Report {report.id} sent. Quote this ID if you contact us about it.")
     return redirect("support")

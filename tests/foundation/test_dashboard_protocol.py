@@ -67,3 +67,61 @@ def test_apply_error_puts_details_on_fields_and_anything_else_on_the_form(users)
     other.is_valid()
     apply_error(other, ApplicationError("quota_exceeded", "Daily limit reached."))
     assert other.non_field_errors() == ["Daily limit reached."] and "name" not in other.errors
+
+
+# Every dashboard page speaks the protocol: the app packages whose views are converted.
+# (deployments joins this list once its pages are converted.)
+PROTOCOL_APPS = ("files", "siteintel", "support", "domains", "gharart")
+ROOT = Path(__file__).resolve().parents[2]
+# ``"a/_b.html" if request.htmx else "a/b.html"`` (either way round).
+HTMX_CHOOSES_TEMPLATE = re.compile(r"""\.html["']\s+if\s+(?:not\s+)?request\.htmx\b|\bif\s+(?:not\s+)?request\.htmx\s+else\s+["'][^"'\n]*\.html""")
+RENDERS_A_PARTIAL_FILE = re.compile(r"""\brender(?:_to_string)?\(\s*(?:request\s*,\s*)?["'][\w/]*/_[\w.-]+\.html["']""")
+
+
+def _view_modules():
+    for app in PROTOCOL_APPS:
+        for path in sorted((ROOT / app).glob("*.py")):
+            if "views" in path.stem or path.stem.startswith("dashboard"):
+                yield path
+
+
+def test_the_view_modules_are_listed_at_all():
+    names = {f"{p.parent.name}/{p.name}" for p in _view_modules()}
+    assert {"files/dashboard_views.py", "siteintel/views.py", "support/views.py", "domains/dashboard_views.py", "gharart/views.py"} <= names
+
+
+@pytest.mark.parametrize("path", list(_view_modules()), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_no_view_chooses_a_partial_template_itself(path):
+    """Pages answer through ``render_page`` and a ``{% partialdef %}``: no view picks a
+    template by ``request.htmx`` or renders a ``_section.html`` file of its own."""
+    source = path.read_text()
+    assert not HTMX_CHOOSES_TEMPLATE.search(source), HTMX_CHOOSES_TEMPLATE.search(source).group(0)
+    assert not RENDERS_A_PARTIAL_FILE.search(source), RENDERS_A_PARTIAL_FILE.search(source).group(0)
+
+
+def test_the_source_check_catches_the_old_way():
+    assert HTMX_CHOOSES_TEMPLATE.search('template = "a/_b.html" if request.htmx else "a/b.html"')
+    assert HTMX_CHOOSES_TEMPLATE.search('name = page if not request.htmx else "a/_b.html"')
+    assert not HTMX_CHOOSES_TEMPLATE.search("status = exc.status if request.htmx else 400")
+    assert RENDERS_A_PARTIAL_FILE.search('return render(request, "siteintel/_jobs.html", context)')
+    assert not RENDERS_A_PARTIAL_FILE.search('return render_page(request, "siteintel/site_intel.html", context, fragment="crawl-jobs")')
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url, fragment_start", [
+    ("/h/acme/audit/", '<div id="audit-table"'),
+    ("/support/", '<div id="support-section">'),
+    ("/h/acme/domains/", '<div id="domains-section"'),
+    ("/h/acme/files/", '<div id="files-section">'),
+    ("/h/acme/docs-access/", '<div id="docs-access-section">'),
+    ("/h/acme/site-intel/snapshot/", '<section class="card" id="snapshot"'),
+    ("/h/acme/site-intel/history/", '<section class="card" id="crawl-history"'),
+])
+def test_each_page_answers_htmx_with_only_its_fragment(client, users, url, fragment_start):
+    client.force_login(users["owner"])
+    page = client.get(url)
+    fragment = client.get(url, HTTP_HX_REQUEST="true")
+    assert page.status_code == fragment.status_code == 200
+    assert "<html" in page.content.decode() and fragment_start in page.content.decode()
+    html = fragment.content.decode()
+    assert "<html" not in html and html.lstrip().startswith(fragment_start), html[:120]

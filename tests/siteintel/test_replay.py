@@ -257,8 +257,13 @@ def test_the_replay_panel_polls_while_a_replay_runs(users, handle, crawled):
 
 def test_viewers_cannot_start_a_replay_from_the_panel(users, handle, crawled):
     deployment = deploy(handle, V1)
-    response = _panel_client(users, gc.VIEWER).post(f"/h/acme/site-intel/replay/{deployment.id}/", {"hostname": OWN}, HTTP_HX_REQUEST="true")
-    assert response.status_code == 403
+    client = _panel_client(users, gc.VIEWER)
+    assert client.post(f"/h/acme/site-intel/replay/{deployment.id}/", {"hostname": OWN}).status_code == 403
+    # To HTMX the refusal is a status app.js swaps, so the panel shows why.
+    response = client.post(f"/h/acme/site-intel/replay/{deployment.id}/", {"hostname": OWN}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "<html" not in html and "Your role on this handle does not allow replays." in html
     assert not ReplayRun.objects.exists()
 
 
