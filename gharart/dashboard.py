@@ -94,14 +94,6 @@ def can(request, roles):
     return membership is not None and membership.role in roles
 
 
-def form_errors(exc: ApplicationError):
-    """Field errors of an ApplicationError for a form (``{"field": [..]}`` plus ``form`` for the whole form)."""
-    errors = {k: v if isinstance(v, list) else [str(v)] for k, v in (exc.details or {}).items()}
-    if not errors or exc.code != c.VALIDATION_ERROR:
-        errors.setdefault("form", []).append(exc.message)
-    return errors
-
-
 def posted_time(data, name):
     """A time field of a dashboard form: the UTC value app.js wrote into ``name`` from the
     ``datetime-local`` input ``{name}_local`` (the browser's time zone), else that local
