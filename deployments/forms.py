@@ -12,9 +12,9 @@ from django import forms
 from deployments import constants as dc
 from deployments.services.site import binding_config_check
 from gharart import constants as c
-from gharart.clock import parse_time
 from gharart.dashboard import apply_error, posted_time
 from gharart.errors import ApplicationError
+from gharart.forms import moment_or_text
 
 
 class FlagField(forms.Field):
@@ -53,10 +53,7 @@ class TimeForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         for name in self.time_fields:
-            text = posted_time(self.data, name)
-            problems = {}
-            moment = parse_time(text, field=name, errors=problems)
-            cleaned[name] = text if problems else moment
+            cleaned[name] = moment_or_text(posted_time(self.data, name))
         return cleaned
 
 

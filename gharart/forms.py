@@ -6,10 +6,22 @@ from datetime import UTC, datetime, time
 
 from django import forms
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from gharart.clock import parse_time
 from gharart.dashboard import posted_time
 from gharart.models import Handle
+
+
+def moment_or_text(value):
+    """A posted time as the API reads it (``gharart.clock.parse_time``: an aware UTC
+    datetime, a time without an offset being UTC), None when empty, or the text as typed
+    when it is no time, so the service refuses it in its own words, together with whatever
+    else it refuses in the same form."""
+    if value in (None, ""):
+        return None
+    problems = {}
+    moment = parse_time(value, field="time", errors=problems)
+    return value if problems else moment
 
 
 class PostedTimeInput(forms.Widget):
@@ -35,15 +47,7 @@ class PostedTimeField(forms.Field):
         super().__init__(**kwargs)
 
     def to_python(self, value):
-        if value in self.empty_values:
-            return None
-        try:
-            when = parse_datetime(str(value).strip())
-        except ValueError:
-            when = None
-        if when is None:
-            return value
-        return when if timezone.is_aware(when) else when.replace(tzinfo=UTC)
+        return moment_or_text(value)
 
 
 class LocalTimesForm(forms.Form):
