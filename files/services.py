@@ -264,18 +264,26 @@ def file_update(*, file, actor, **changes):
             after={"password": "set" if file.password_hash else "none"},
         )
     if "access" in fields and fields["access"] != before_access:
-        revoked = MagicLink.objects.filter(file=file, revoked_at__isnull=True).update(
-            revoked_at=timezone.now(), revoked_reason=fc.REVOKE_FILE_ACCESS_CHANGED
-        )
-        audit_record(
-            action=c.AUDIT_FILE_ACCESS,
-            actor=actor,
-            handle=file.handle,
-            target=file.id,
-            before={"access": before_access},
-            after={"access": file.access, "magic_links_revoked": revoked},
+        _revoke_links_audited(
+            file=file, actor=actor, links=MagicLink.objects.filter(file=file), reason=fc.REVOKE_FILE_ACCESS_CHANGED,
+            action=c.AUDIT_FILE_ACCESS, field="access", before=before_access,
         )
     return file
+
+
+def _revoke_links_audited(*, file, actor, links, reason, action, field, before):
+    """Revoke the live ones of ``links`` for ``reason`` and audit the change of the file's
+    ``field`` that caused it, with how many links it revoked."""
+    revoked = links.filter(revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_reason=reason)
+    audit_record(
+        action=action,
+        actor=actor,
+        handle=file.handle,
+        target=file.id,
+        before={field: before},
+        after={field: getattr(file, field), "magic_links_revoked": revoked},
+    )
+    return revoked
 
 
 def _revoke_removed_recipients(*, file, actor, before):
@@ -292,18 +300,10 @@ def _revoke_removed_recipients(*, file, actor, before):
     ]
     if not gone:
         return 0
-    revoked = MagicLink.objects.filter(pk__in=gone, revoked_at__isnull=True).update(
-        revoked_at=timezone.now(), revoked_reason=fc.REVOKE_RECIPIENT_REMOVED
+    return _revoke_links_audited(
+        file=file, actor=actor, links=MagicLink.objects.filter(pk__in=gone), reason=fc.REVOKE_RECIPIENT_REMOVED,
+        action="file.recipients_change", field="recipients", before=before,
     )
-    audit_record(
-        action="file.recipients_change",
-        actor=actor,
-        handle=file.handle,
-        target=file.id,
-        before={"recipients": before},
-        after={"recipients": file.recipients, "magic_links_revoked": revoked},
-    )
-    return revoked
 
 
 def file_delete(*, file, actor):
