@@ -33,9 +33,9 @@ def _hostname_out(target):
     return {"hostname": target.hostname, "scheme": target.scheme, "internal": target.internal, "start_url": target.start_url}
 
 
+# A route under /site-intel/{hostname}: the hostname must be one of the handle's sites. (No
+# docstring: the OpenAPI description of its views stays HandleAPIView's.)
 class SiteAPIView(HandleAPIView):
-    """A route under ``/site-intel/{hostname}``: the hostname must be one of the handle's sites."""
-
     def site(self, hostname):
         """The handle's site named ``hostname`` as stored, or 404 ``hostname_not_registered``."""
         return selectors.hostname_get(handle=self.handle, hostname=hostname).hostname
