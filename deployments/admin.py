@@ -17,14 +17,11 @@ from deployments.models import (
     Release,
     ScheduledRelease,
 )
+from gharart import admin as gharart_admin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(gharart_admin.ReadOnlyAdmin):
+    """Nor deleted here: the services alone remove these rows."""
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -108,10 +108,8 @@ class DeploymentListView(StreamedUploadView, HandleAPIView):
         tags=["deployments"],
     )
     def get(self, request, handle):
-        filters = DeploymentFilter(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        qs = deployment_list(handle=self.handle, **filters.validated_data)
-        return self.paginated_response(qs, DeploymentOutput, {"live_ids": live_deployment_ids(handle=self.handle)})
+        context = {"live_ids": live_deployment_ids(handle=self.handle)}
+        return self.filtered_page(DeploymentFilter, deployment_list, DeploymentOutput, context)
 
     @extend_schema(
         request={"multipart/form-data": ArchiveDeployInput, "application/json": DigestDeployInput},
@@ -132,25 +130,23 @@ class DeploymentListView(StreamedUploadView, HandleAPIView):
                 refused = SimpleNamespace(name=self.upload_handler.file_name or "", size=self.upload_handler.received)
                 upload_refusal_record(handle=self.handle, target=dc.TARGET_SITE, upload=refused, exc=exc, actor=request.user)
                 raise
-            data = ArchiveDeployInput(data=payload)
-            data.is_valid(raise_exception=True)
+            data = self.validated(ArchiveDeployInput, payload)
             dep = deployment_create_from_archive(
                 handle=self.handle,
-                upload=data.validated_data["artifact"],
-                target=data.validated_data["target"],
-                message=data.validated_data["message"],
+                upload=data["artifact"],
+                target=data["target"],
+                message=data["message"],
                 actor=request.user,
             )
             required = []
         else:
             # The whole list (at most the file limit): the client needs it to start uploading.
-            data = DigestDeployInput(data=request.data)
-            data.is_valid(raise_exception=True)
+            data = self.validated(DigestDeployInput)
             dep, required = deployment_create_from_digest(
                 handle=self.handle,
-                files=data.validated_data["files"],
-                target=data.validated_data["target"],
-                message=data.validated_data["message"],
+                files=data["files"],
+                target=data["target"],
+                message=data["message"],
                 actor=request.user,
             )
         context = {"live_ids": live_deployment_ids(handle=self.handle), "required": required}
@@ -273,17 +269,16 @@ class DeploymentPromoteView(HandleAPIView):
         tags=["deployments"],
     )
     def post(self, request, handle, deployment_id):
-        data = PromoteInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = self.validated(PromoteInput)
         dep = deployment_get(handle=self.handle, deployment_id=deployment_id)
-        if data.validated_data["at"] is not None:
+        if data["at"] is not None:
             sched = schedules.scheduled_release_create(
                 deployment=dep,
-                at=data.validated_data["at"],
+                at=data["at"],
                 actor=request.user,
                 role=self.membership.role,
-                reason=data.validated_data["reason"],
-                force=data.validated_data["force"],
+                reason=data["reason"],
+                force=data["force"],
             )
             body = {"scheduled_release": ScheduledReleaseOutput(scheduled_release_get(handle=self.handle, scheduled_id=sched.id)).data}
             return Response(body, status=status.HTTP_202_ACCEPTED)
@@ -291,8 +286,8 @@ class DeploymentPromoteView(HandleAPIView):
             deployment=dep,
             actor=request.user,
             role=self.membership.role,
-            reason=data.validated_data["reason"],
-            force=data.validated_data["force"],
+            reason=data["reason"],
+            force=data["force"],
         )
         return Response(_release_result(result))
 
@@ -302,10 +297,9 @@ class DeploymentRollbackView(HandleAPIView):
 
     @extend_schema(request=RollbackInput, responses={200: ReleaseResultOutput, 400: ERR, 404: ERR, 409: ERR}, tags=["deployments"])
     def post(self, request, handle, deployment_id):
-        data = RollbackInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = self.validated(RollbackInput)
         dep = deployment_get(handle=self.handle, deployment_id=deployment_id)
-        result = deployment_rollback(deployment=dep, actor=request.user, reason=data.validated_data["reason"])
+        result = deployment_rollback(deployment=dep, actor=request.user, reason=data["reason"])
         return Response(_release_result(result))
 
 
@@ -315,10 +309,7 @@ class ReleaseListView(HandleAPIView):
 
     @extend_schema(parameters=[ReleaseFilter], responses={200: ReleaseOutput(many=True), 400: ERR}, tags=["deployments"])
     def get(self, request, handle):
-        filters = ReleaseFilter(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        qs = release_list(handle=self.handle, target=filters.validated_data.get("target"))
-        return self.paginated_response(qs, ReleaseOutput)
+        return self.filtered_page(ReleaseFilter, release_list, ReleaseOutput)
 
 
 class SiteModeView(HandleAPIView):
@@ -330,9 +321,8 @@ class SiteModeView(HandleAPIView):
 
     @extend_schema(request=SiteModeInput, responses={200: SiteModeOutput, 400: ERR}, tags=["site"])
     def put(self, request, handle):
-        data = SiteModeInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        result = site_mode_set(handle=self.handle, mode=data.validated_data["mode"], actor=request.user)
+        data = self.validated(SiteModeInput)
+        result = site_mode_set(handle=self.handle, mode=data["mode"], actor=request.user)
         return Response(SiteModeOutput(result).data)
 
 
@@ -347,9 +337,8 @@ class BindingListView(HandleAPIView):
 
     @extend_schema(request=BindingInput, responses={201: BindingOutput, 400: ERR, 409: ERR}, tags=["function-bindings"])
     def post(self, request, handle):
-        data = BindingInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        binding = binding_create(handle=self.handle, actor=request.user, **data.validated_data)
+        data = self.validated(BindingInput)
+        binding = binding_create(handle=self.handle, actor=request.user, **data)
         context = {"live_site_id": live_deployment_ids(handle=self.handle).get(dc.TARGET_SITE)}
         return Response(BindingOutput(binding, context=context).data, status=status.HTTP_201_CREATED)
 
@@ -389,10 +378,7 @@ class ScheduledReleaseListView(HandleAPIView):
 
     @extend_schema(parameters=[ScheduledReleaseFilter], responses={200: ScheduledReleaseOutput(many=True), 400: ERR}, tags=["deployments"])
     def get(self, request, handle):
-        filters = ScheduledReleaseFilter(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        qs = scheduled_release_list(handle=self.handle, state=filters.validated_data.get("state"))
-        return self.paginated_response(qs, ScheduledReleaseOutput)
+        return self.filtered_page(ScheduledReleaseFilter, scheduled_release_list, ScheduledReleaseOutput)
 
 
 class ScheduledReleaseDetailView(HandleAPIView):
@@ -423,7 +409,6 @@ class SiteLockView(HandleAPIView):
         tags=["site"],
     )
     def put(self, request, handle):
-        data = SiteLockInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        state = publishing_locks.publishing_lock_set(handle=self.handle, actor=request.user, **data.validated_data)
+        data = self.validated(SiteLockInput)
+        state = publishing_locks.publishing_lock_set(handle=self.handle, actor=request.user, **data)
         return Response(SiteLockOutput(state).data)

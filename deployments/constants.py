@@ -3,6 +3,9 @@
 Used alike by models, services, serializers, templates and tests.
 """
 
+# Error codes every app answers with: one spelling, in gharart.constants.
+from gharart.constants import FILE_TOO_LARGE, PAYLOAD_TOO_LARGE  # noqa: F401
+
 # --- Deployment states ------------------------------------------------------------------
 UPLOADING = "uploading"
 PROCESSING = "processing"
@@ -81,14 +84,12 @@ PREVIEW_GATE_PENDING = "preview_gate_pending"
 NOT_A_PREVIOUS_RELEASE = "not_a_previous_release"
 BLOB_HASH_MISMATCH = "blob_hash_mismatch"
 BLOB_NOT_REQUIRED = "blob_not_required"
-FILE_TOO_LARGE = "file_too_large"
 UPLOAD_INCOMPLETE = "upload_incomplete"
 PROCESSING_FAILED = "processing_failed"
 BINDING_CONFLICT = "binding_conflict"
 BINDING_NOT_FOUND = "binding_not_found"
 PREVIEW_NOT_FOUND = "preview_not_found"
 PREVIEW_EXPIRED = "preview_expired"
-PAYLOAD_TOO_LARGE = "payload_too_large"
 
 # details.reason of invalid_artifact
 REASON_NOT_AN_ARCHIVE = "not_an_archive"

@@ -1,9 +1,9 @@
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from deployments import constants as dc
 from gharart import ids
+from gharart.fields import field_is, optional_user, prefixed_id
 
 
 class Blob(models.Model):
@@ -47,7 +47,7 @@ class Deployment(models.Model):
     error and the preview gate change after creation.
     """
 
-    id = models.CharField(primary_key=True, max_length=40, default=ids.new_dep_id, editable=False)
+    id = prefixed_id(ids.new_dep_id)
     handle = models.ForeignKey("gharart.Handle", on_delete=models.CASCADE, related_name="deployments")
     target = models.CharField(max_length=10, choices=dc.TARGET_CHOICES, default=dc.TARGET_SITE)
     version = models.PositiveIntegerField()
@@ -57,7 +57,7 @@ class Deployment(models.Model):
     total_bytes = models.BigIntegerField(default=0)
     artifact_sha256 = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = optional_user()
     ready_at = models.DateTimeField(null=True, blank=True)
     # {"code", "message", "details"} when the deployment failed.
     error = models.JSONField(null=True, blank=True)
@@ -71,7 +71,7 @@ class Deployment(models.Model):
     # any) must not have found regressions.
     gate_status = models.CharField(max_length=10, choices=dc.GATE_CHOICES, default=dc.GATE_PENDING)
     preview_opened_at = models.DateTimeField(null=True, blank=True)
-    preview_opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    preview_opened_by = optional_user()
     gate_replay_run_id = models.CharField(max_length=40, blank=True)
     gate_summary = models.JSONField(null=True, blank=True)
     gate_updated_at = models.DateTimeField(null=True, blank=True)
@@ -97,41 +97,18 @@ class Deployment(models.Model):
         return f"{self.handle_id} {self.target} v{self.version} ({self.state})"
 
     # States and targets by name, so templates never spell a state string.
-    @property
-    def is_uploading(self):
-        return self.state == dc.UPLOADING
-
-    @property
-    def is_processing(self):
-        return self.state == dc.PROCESSING
+    is_uploading = field_is("state", dc.UPLOADING)
+    is_processing = field_is("state", dc.PROCESSING)
+    is_ready = field_is("state", dc.READY)
+    is_failed = field_is("state", dc.FAILED)
+    is_site = field_is("target", dc.TARGET_SITE)
+    is_docs = field_is("target", dc.TARGET_DOCS)
+    gate_passed = field_is("gate_status", dc.GATE_PASSED)
+    gate_failed = field_is("gate_status", dc.GATE_FAILED)
 
     @property
     def is_in_flight(self):
         return self.state not in dc.FINAL_STATES
-
-    @property
-    def is_ready(self):
-        return self.state == dc.READY
-
-    @property
-    def is_failed(self):
-        return self.state == dc.FAILED
-
-    @property
-    def is_site(self):
-        return self.target == dc.TARGET_SITE
-
-    @property
-    def is_docs(self):
-        return self.target == dc.TARGET_DOCS
-
-    @property
-    def gate_passed(self):
-        return self.gate_status == dc.GATE_PASSED
-
-    @property
-    def gate_failed(self):
-        return self.gate_status == dc.GATE_FAILED
 
     @property
     def has_no_index_html(self):
@@ -160,7 +137,7 @@ class UploadRefusal(models.Model):
     reason = models.CharField(max_length=60, blank=True)
     message = models.CharField(max_length=1000)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = optional_user()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -218,14 +195,14 @@ class LivePointer(models.Model):
 class Release(models.Model):
     """One promote, forced promote or rollback: what went live and what it replaced."""
 
-    id = models.CharField(primary_key=True, max_length=40, default=ids.new_rel_id, editable=False)
+    id = prefixed_id(ids.new_rel_id)
     handle = models.ForeignKey("gharart.Handle", on_delete=models.CASCADE, related_name="releases")
     target = models.CharField(max_length=10, choices=dc.TARGET_CHOICES)
     deployment = models.ForeignKey(Deployment, on_delete=models.RESTRICT, related_name="releases")
     previous_deployment = models.ForeignKey(Deployment, null=True, blank=True, on_delete=models.RESTRICT, related_name="+")
     kind = models.CharField(max_length=20, choices=dc.RELEASE_KIND_CHOICES)
     reason = models.CharField(max_length=500, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = optional_user()
     # Set under the live pointer's row lock, so it orders releases of one handle and target.
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -236,19 +213,14 @@ class Release(models.Model):
     def __str__(self):
         return f"{self.kind} {self.deployment_id}"
 
-    @property
-    def is_site(self):
-        return self.target == dc.TARGET_SITE
-
-    @property
-    def is_docs(self):
-        return self.target == dc.TARGET_DOCS
+    is_site = field_is("target", dc.TARGET_SITE)
+    is_docs = field_is("target", dc.TARGET_DOCS)
 
 
 class FunctionBinding(models.Model):
     """A route on the profile site answered by a built-in function instead of a file."""
 
-    id = models.CharField(primary_key=True, max_length=40, default=ids.new_fb_id, editable=False)
+    id = prefixed_id(ids.new_fb_id)
     handle = models.ForeignKey("gharart.Handle", on_delete=models.CASCADE, related_name="function_bindings")
     route = models.CharField(max_length=300)
     methods = models.JSONField(default=list)
@@ -257,7 +229,7 @@ class FunctionBinding(models.Model):
     # None: follows whatever is live. Else pinned to this deployment (stale once it is not live).
     deployment = models.ForeignKey(Deployment, null=True, blank=True, on_delete=models.CASCADE, related_name="function_bindings")
     created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = optional_user()
 
     class Meta:
         ordering = ["-created_at"]
@@ -273,7 +245,7 @@ class FunctionBinding(models.Model):
 class FormSubmission(models.Model):
     """A form posted to a form-capture binding on the profile site."""
 
-    id = models.CharField(primary_key=True, max_length=40, default=ids.new_sub_id, editable=False)
+    id = prefixed_id(ids.new_sub_id)
     binding = models.ForeignKey(FunctionBinding, on_delete=models.CASCADE, related_name="submissions")
     handle = models.ForeignKey("gharart.Handle", on_delete=models.CASCADE, related_name="form_submissions")
     data = models.JSONField(default=dict)
@@ -297,7 +269,7 @@ class ScheduledRelease(models.Model):
     fall due together run in (at, created_at) order.
     """
 
-    id = models.CharField(primary_key=True, max_length=40, default=ids.new_sched_id, editable=False)
+    id = prefixed_id(ids.new_sched_id)
     handle = models.ForeignKey("gharart.Handle", on_delete=models.CASCADE, related_name="scheduled_releases")
     # The deployment may go away before ``at``: the schedule then fails with deployment_not_found.
     deployment = models.ForeignKey(Deployment, null=True, blank=True, on_delete=models.SET_NULL, related_name="scheduled_releases")
@@ -307,13 +279,13 @@ class ScheduledRelease(models.Model):
     state = models.CharField(max_length=12, choices=dc.SCHEDULE_STATE_CHOICES, default=dc.SCHEDULE_SCHEDULED)
     reason = models.CharField(max_length=500, blank=True)
     force = models.BooleanField(default=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = optional_user()
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     release = models.ForeignKey(Release, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # {"code", "message", "details"} when it was refused at run time.
     error = models.JSONField(null=True, blank=True)
-    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    cancelled_by = optional_user()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -322,34 +294,23 @@ class ScheduledRelease(models.Model):
     def __str__(self):
         return f"{self.deployment_ref} at {self.at:%Y-%m-%d %H:%M} ({self.state})"
 
-    @property
-    def is_scheduled(self):
-        return self.state == dc.SCHEDULE_SCHEDULED
-
-    @property
-    def is_done(self):
-        return self.state == dc.SCHEDULE_DONE
-
-    @property
-    def is_failed(self):
-        return self.state == dc.SCHEDULE_FAILED
-
-    @property
-    def is_cancelled(self):
-        return self.state == dc.SCHEDULE_CANCELLED
+    is_scheduled = field_is("state", dc.SCHEDULE_SCHEDULED)
+    is_done = field_is("state", dc.SCHEDULE_DONE)
+    is_failed = field_is("state", dc.SCHEDULE_FAILED)
+    is_cancelled = field_is("state", dc.SCHEDULE_CANCELLED)
 
 
 class PublishingLock(models.Model):
     """A freeze on publishing for one handle: promote, rollback and scheduled releases refuse
     with 409 ``publishing_locked`` while it holds (until ``until``, or until lifted)."""
 
-    id = models.CharField(primary_key=True, max_length=40, default=ids.new_lock_id, editable=False)
+    id = prefixed_id(ids.new_lock_id)
     handle = models.OneToOneField("gharart.Handle", on_delete=models.CASCADE, related_name="publishing_lock")
     locked = models.BooleanField(default=False)
     reason = models.CharField(max_length=500, blank=True)
     until = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_by = optional_user()
 
     def __str__(self):
         return f"{self.handle_id} locked={self.locked}"

@@ -29,9 +29,8 @@ class DomainListView(HandleAPIView):
 
     @extend_schema(request=DomainInput, responses={201: DomainOutput, 400: ERR, 409: ERR}, tags=["domains"])
     def post(self, request, handle):
-        data = DomainInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        row = services.domain_add(handle=self.handle, domain=data.validated_data["domain"], actor=request.user)
+        data = self.validated(DomainInput)
+        row = services.domain_add(handle=self.handle, domain=data["domain"], actor=request.user)
         return Response(DomainOutput(row).data, status=status.HTTP_201_CREATED)
 
 

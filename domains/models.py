@@ -1,10 +1,10 @@
 import secrets
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from domains import constants as domc
+from gharart.fields import field_in, field_is, optional_user
 
 
 def new_verification_token() -> str:
@@ -23,7 +23,7 @@ class CustomDomain(models.Model):
     status = models.CharField(max_length=10, choices=domc.STATUS_CHOICES, default=domc.PENDING, db_index=True)
     verification_token = models.CharField(max_length=64, default=new_verification_token, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = optional_user()
     verified_at = models.DateTimeField(null=True, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     # When a scheduled check first missed the record of a verified domain (grace period start).
@@ -44,14 +44,6 @@ class CustomDomain(models.Model):
     def record_value(self):
         return f"{domc.VALUE_PREFIX}{self.verification_token}"
 
-    @property
-    def is_verified(self):
-        return self.status == domc.VERIFIED
-
-    @property
-    def is_failing(self):
-        return self.status == domc.FAILING
-
-    @property
-    def is_serving(self):
-        return self.status in domc.SERVING_STATUSES
+    is_verified = field_is("status", domc.VERIFIED)
+    is_failing = field_is("status", domc.FAILING)
+    is_serving = field_in("status", domc.SERVING_STATUSES)

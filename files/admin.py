@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from files.models import Campaign, DocsAccessLog, DocsAccessPolicy, File, MagicLink
+from gharart.admin import ReadOnlyAdmin
 
 
 class MagicLinkInline(admin.TabularInline):
@@ -51,17 +52,11 @@ class DocsAccessPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(DocsAccessLog)
-class DocsAccessLogAdmin(admin.ModelAdmin):
+class DocsAccessLogAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "handle", "viewer_kind", "email", "user", "path", "status_code"]
     list_filter = ["viewer_kind"]
     search_fields = ["email", "path", "handle__slug"]
     readonly_fields = ["id", "handle", "user", "email", "viewer_kind", "path", "status_code", "ip", "created_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Campaign)

@@ -1,5 +1,8 @@
 """States, error codes and limits of files, magic links and internal docs access."""
 
+# An error code every app answers with: one spelling, in gharart.constants.
+from gharart.constants import FILE_TOO_LARGE  # noqa: F401
+
 # --- File access modes ------------------------------------------------------------------
 ACCESS_PRIVATE = "private"
 ACCESS_LINK = "link"
@@ -14,7 +17,6 @@ ACCESS_VALUES = tuple(a for a, _ in ACCESS_CHOICES)
 # --- Error codes ------------------------------------------------------------------------
 FILE_NOT_FOUND = "file_not_found"
 FILE_EXPIRED = "file_expired"
-FILE_TOO_LARGE = "file_too_large"
 DOWNLOAD_LIMIT_REACHED = "download_limit_reached"
 MAGIC_LINK_REQUIRED = "magic_link_required"
 MAGIC_LINK_INVALID = "magic_link_invalid"

@@ -1,9 +1,9 @@
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from files import constants as fc
 from gharart import ids
+from gharart.fields import field_is, optional_user, prefixed_id
 
 
 class Campaign(models.Model):
@@ -13,14 +13,14 @@ class Campaign(models.Model):
     extends every link shared for it at once.
     """
 
-    id = models.CharField(primary_key=True, max_length=40, default=ids.new_cmp_id, editable=False)
+    id = prefixed_id(ids.new_cmp_id)
     handle = models.ForeignKey("gharart.Handle", on_delete=models.CASCADE, related_name="campaigns")
     name = models.CharField(max_length=200)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = optional_user()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -44,7 +44,7 @@ class File(models.Model):
     public route answers 404 from then on and the blob goes when nothing else refers to it.
     """
 
-    id = models.CharField(primary_key=True, max_length=40, default=ids.new_file_id, editable=False)
+    id = prefixed_id(ids.new_file_id)
     handle = models.ForeignKey("gharart.Handle", on_delete=models.CASCADE, related_name="files")
     name = models.CharField(max_length=255)
     title = models.CharField(max_length=200, blank=True)
@@ -63,7 +63,7 @@ class File(models.Model):
     password_hash = models.CharField(max_length=200, blank=True, default="", editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = optional_user()
     # A file that follows a campaign takes its window: available from starts_at, expired at ends_at.
     campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="files")
 
@@ -75,17 +75,9 @@ class File(models.Model):
         return f"{self.name} ({self.id})"
 
     # Access modes by name, so templates never spell one.
-    @property
-    def is_public(self):
-        return self.access == fc.ACCESS_PUBLIC
-
-    @property
-    def is_link(self):
-        return self.access == fc.ACCESS_LINK
-
-    @property
-    def is_private(self):
-        return self.access == fc.ACCESS_PRIVATE
+    is_public = field_is("access", fc.ACCESS_PUBLIC)
+    is_link = field_is("access", fc.ACCESS_LINK)
+    is_private = field_is("access", fc.ACCESS_PRIVATE)
 
     @property
     def effective_expires_at(self):
@@ -129,7 +121,7 @@ class MagicLink(models.Model):
     checked against the file's current ``expires_at`` as well.
     """
 
-    id = models.CharField(primary_key=True, max_length=40, default=ids.new_ml_id, editable=False)
+    id = prefixed_id(ids.new_ml_id)
     file = models.ForeignKey(File, on_delete=models.CASCADE, related_name="magic_links")
     email = models.EmailField(max_length=254)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
@@ -137,7 +129,7 @@ class MagicLink(models.Model):
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
     # None when the recipient asked for it themselves.
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = optional_user()
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.CharField(max_length=40, blank=True, choices=fc.REVOKE_REASON_CHOICES)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -154,13 +146,8 @@ class MagicLink(models.Model):
     def is_active(self):
         return self.revoked_at is None and self.expires_at > timezone.now()
 
-    @property
-    def revoked_by_access_change(self):
-        return self.revoked_reason == fc.REVOKE_FILE_ACCESS_CHANGED
-
-    @property
-    def revoked_by_recipient_removal(self):
-        return self.revoked_reason == fc.REVOKE_RECIPIENT_REMOVED
+    revoked_by_access_change = field_is("revoked_reason", fc.REVOKE_FILE_ACCESS_CHANGED)
+    revoked_by_recipient_removal = field_is("revoked_reason", fc.REVOKE_RECIPIENT_REMOVED)
 
 
 class FileDownload(models.Model):
@@ -172,7 +159,7 @@ class FileDownload(models.Model):
     allowance (bytes lost in flight). Anything else starts a new download, which counts.
     """
 
-    id = models.CharField(primary_key=True, max_length=40, default=ids.new_dl_id, editable=False)
+    id = prefixed_id(ids.new_dl_id)
     file = models.ForeignKey(File, on_delete=models.CASCADE, related_name="downloads")
     client_key = models.CharField(max_length=80)
     magic_link = models.ForeignKey(MagicLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="downloads")
@@ -196,7 +183,7 @@ class FileDownload(models.Model):
 class DocsAccessPolicy(models.Model):
     """Who may read a handle's internal docs (its live ``docs`` deployment) on the edge."""
 
-    id = models.CharField(primary_key=True, max_length=40, default=ids.new_pol_id, editable=False)
+    id = prefixed_id(ids.new_pol_id)
     handle = models.OneToOneField("gharart.Handle", on_delete=models.CASCADE, related_name="docs_policy")
     visibility = models.CharField(max_length=10, choices=fc.VISIBILITY_CHOICES, default=fc.VISIBILITY_MEMBERS)
     partner_emails = models.JSONField(default=list, blank=True)
@@ -209,7 +196,7 @@ class DocsAccessPolicy(models.Model):
     # Bumped on every change; partner cookies carry it, so a change signs partners out.
     version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(null=True, blank=True)
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_by = optional_user()
 
     class Meta:
         verbose_name_plural = "docs access policies"
@@ -217,9 +204,7 @@ class DocsAccessPolicy(models.Model):
     def __str__(self):
         return f"{self.handle} docs: {self.visibility} v{self.version}"
 
-    @property
-    def is_public(self):
-        return self.visibility == fc.VISIBILITY_PUBLIC
+    is_public = field_is("visibility", fc.VISIBILITY_PUBLIC)
 
     @property
     def window_starts_at(self):
@@ -233,9 +218,9 @@ class DocsAccessPolicy(models.Model):
 class DocsAccessLog(models.Model):
     """One served edge docs page: who read which path, when."""
 
-    id = models.CharField(primary_key=True, max_length=40, default=ids.new_acc_id, editable=False)
+    id = prefixed_id(ids.new_acc_id)
     handle = models.ForeignKey("gharart.Handle", on_delete=models.CASCADE, related_name="docs_access_log")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = optional_user()
     email = models.CharField(max_length=254, blank=True)
     viewer_kind = models.CharField(max_length=10, choices=fc.VIEWER_CHOICES)
     path = models.CharField(max_length=1000)

@@ -264,18 +264,26 @@ def file_update(*, file, actor, **changes):
             after={"password": "set" if file.password_hash else "none"},
         )
     if "access" in fields and fields["access"] != before_access:
-        revoked = MagicLink.objects.filter(file=file, revoked_at__isnull=True).update(
-            revoked_at=timezone.now(), revoked_reason=fc.REVOKE_FILE_ACCESS_CHANGED
-        )
-        audit_record(
-            action=c.AUDIT_FILE_ACCESS,
-            actor=actor,
-            handle=file.handle,
-            target=file.id,
-            before={"access": before_access},
-            after={"access": file.access, "magic_links_revoked": revoked},
+        _revoke_links_audited(
+            file=file, actor=actor, links=MagicLink.objects.filter(file=file), reason=fc.REVOKE_FILE_ACCESS_CHANGED,
+            action=c.AUDIT_FILE_ACCESS, field="access", before=before_access,
         )
     return file
+
+
+def _revoke_links_audited(*, file, actor, links, reason, action, field, before):
+    """Revoke the live ones of ``links`` for ``reason`` and audit the change of the file's
+    ``field`` that caused it, with how many links it revoked."""
+    revoked = links.filter(revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_reason=reason)
+    audit_record(
+        action=action,
+        actor=actor,
+        handle=file.handle,
+        target=file.id,
+        before={field: before},
+        after={field: getattr(file, field), "magic_links_revoked": revoked},
+    )
+    return revoked
 
 
 def _revoke_removed_recipients(*, file, actor, before):
@@ -292,18 +300,10 @@ def _revoke_removed_recipients(*, file, actor, before):
     ]
     if not gone:
         return 0
-    revoked = MagicLink.objects.filter(pk__in=gone, revoked_at__isnull=True).update(
-        revoked_at=timezone.now(), revoked_reason=fc.REVOKE_RECIPIENT_REMOVED
+    return _revoke_links_audited(
+        file=file, actor=actor, links=MagicLink.objects.filter(pk__in=gone), reason=fc.REVOKE_RECIPIENT_REMOVED,
+        action="file.recipients_change", field="recipients", before=before,
     )
-    audit_record(
-        action="file.recipients_change",
-        actor=actor,
-        handle=file.handle,
-        target=file.id,
-        before={"recipients": before},
-        after={"recipients": file.recipients, "magic_links_revoked": revoked},
-    )
-    return revoked
 
 
 def file_delete(*, file, actor):
@@ -633,6 +633,21 @@ def _clean_list(value, field, errors):
     return list(value)
 
 
+def _clean_entries(data, field, errors, *, normalize, valid, complaint):
+    """``data[field]`` as a list, each entry normalized, checked and kept once; what is wrong
+    with the others (``complaint`` names the entry as ``{}``) goes to ``errors[field]``."""
+    kept, bad = [], []
+    for entry in _clean_list(data.get(field), field, errors):
+        entry = normalize(entry)
+        if not valid(entry):
+            bad.append(complaint.format(entry[:100]))
+        elif entry not in kept:
+            kept.append(entry)
+    if bad:
+        errors[field] = bad
+    return kept
+
+
 def _clean_policy(data, handle):
     errors = {}
     campaign = _clean_campaign_id(data.get("campaign_id"), handle=handle, errors=errors)
@@ -644,37 +659,22 @@ def _clean_policy(data, handle):
     visibility = data.get("visibility", fc.VISIBILITY_MEMBERS)
     if visibility not in fc.VISIBILITY_VALUES:
         errors["visibility"] = [f"Choose one of: {', '.join(fc.VISIBILITY_VALUES)}."]
-    emails, bad = [], []
-    for e in _clean_list(data.get("partner_emails"), "partner_emails", errors):
-        e = links.normalize_email(e).lower()
-        if not links.is_email(e):
-            bad.append(f"'{e[:100]}' is not an email address.")
-        elif e not in emails:
-            emails.append(e)
-    if bad:
-        errors["partner_emails"] = bad
-    domains, bad = [], []
-    for d in _clean_list(data.get("partner_domains"), "partner_domains", errors):
-        d = d.strip().lower().lstrip("@")
-        if not links.is_domain(d):
-            bad.append(f"'{d[:100]}' is not a domain (like agency.example).")
-        elif d not in domains:
-            domains.append(d)
-    if bad:
-        errors["partner_domains"] = bad
+    emails = _clean_entries(
+        data, "partner_emails", errors, normalize=lambda e: links.normalize_email(e).lower(), valid=links.is_email,
+        complaint="'{}' is not an email address.",
+    )
+    domains = _clean_entries(
+        data, "partner_domains", errors, normalize=lambda d: d.strip().lower().lstrip("@"), valid=links.is_domain,
+        complaint="'{}' is not a domain (like agency.example).",
+    )
     starts_at = parse_time(data.get("starts_at"), field="starts_at", errors=errors)
     ends_at = parse_time(data.get("ends_at"), field="ends_at", errors=errors)
     if starts_at and ends_at and ends_at <= starts_at:
         errors["ends_at"] = ["The window must end after it starts."]
-    paths, bad = [], []
-    for p in _clean_list(data.get("confidential_paths"), "confidential_paths", errors):
-        p = p.strip()
-        if not p.startswith("/") or len(p) > 300:
-            bad.append(f"'{p[:100]}' must start with '/' (a path such as /finance/*).")
-        elif p not in paths:
-            paths.append(p)
-    if bad:
-        errors["confidential_paths"] = bad
+    paths = _clean_entries(
+        data, "confidential_paths", errors, normalize=str.strip, valid=lambda p: p.startswith("/") and len(p) <= 300,
+        complaint="'{}' must start with '/' (a path such as /finance/*).",
+    )
     if visibility == fc.VISIBILITY_PARTNERS and not emails and not domains and "partner_emails" not in errors and "partner_domains" not in errors:
         message = "Partners visibility needs at least one partner email or domain."
         errors["partner_emails"] = [message]

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, TemporaryFileUploadHandler
 
 from files import constants as fc
-from gharart.errors import ApplicationError
+from gharart import errors
 
 # Multipart framing and the other form fields ride on top of the file bytes.
 MULTIPART_OVERHEAD = 1024 * 1024
@@ -25,12 +25,7 @@ TEXT_EXTENSIONS = {
 
 
 def too_large(max_bytes):
-    return ApplicationError(
-        fc.FILE_TOO_LARGE,
-        f"The file is larger than the limit of {max_bytes} bytes.",
-        status=413,
-        details={"max_bytes": max_bytes},
-    )
+    return errors.too_large(fc.FILE_TOO_LARGE, f"The file is larger than the limit of {max_bytes} bytes.", max_bytes=max_bytes)
 
 
 class CappedTemporaryFileUploadHandler(TemporaryFileUploadHandler):

@@ -11,9 +11,9 @@ from gharart.models import (
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """For records that are facts: viewable and searchable, never edited."""
+    """For records that are facts: viewable and searchable, never added or edited."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):

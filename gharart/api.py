@@ -40,6 +40,13 @@ class GharartAPIView(APIView):
     # to be fingerprinted, so an Idempotency-Key is accepted and not recorded.
     idempotency_keys = True
 
+    def validated(self, serializer_class, data=None):
+        """The request body (or ``data``, e.g. the query string) as ``serializer_class`` reads
+        it: its ``validated_data``, or 400 ``validation_error`` with the field messages."""
+        serializer = serializer_class(data=self.request.data if data is None else data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
     def paginated_response(self, queryset, serializer_class, context=None):
         """One page of ``queryset`` with the view's ``pagination_class`` (``{"results", "next"}``)."""
         paginator = self.pagination_class()
@@ -128,3 +135,9 @@ class HandleAPIView(GharartAPIView):
         self.membership = check_handle_access(user=request.user, auth=request.auth, slug=self.kwargs["handle"], access=rule)
         self.handle = self.membership.handle
         request._request.gharart_handle = self.handle.slug
+
+    def filtered_page(self, filter_class, select, serializer_class, context=None):
+        """One page of ``select(handle=..., **filters)``, the filters read from the query string
+        by ``filter_class`` (400 ``validation_error`` for a bad one)."""
+        filters = self.validated(filter_class, self.request.query_params)
+        return self.paginated_response(select(handle=self.handle, **filters), serializer_class, context)

@@ -37,11 +37,10 @@ class JWTObtainView(PublicAPIView):
         tags=["auth"],
     )
     def post(self, request):
-        data = JWTObtainInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        username = data.validated_data["username"]
+        data = self.validated(JWTObtainInput)
+        username = data["username"]
         request._ratelimit_usage = throttles.signin_attempt(request, username)
-        user = authenticate(request._request, username=username, password=data.validated_data["password"])
+        user = authenticate(request._request, username=username, password=data["password"])
         if user is None or not user.is_active:
             throttles.signin_failed(username)
             raise ApplicationError(c.INVALID_TOKEN, "The username or password is wrong.", status=401, headers={"WWW-Authenticate": "Bearer"})
@@ -79,20 +78,19 @@ class TokenListView(GharartAPIView):
 
     @extend_schema(request=TokenCreateInput, responses={201: TokenCreatedOutput}, tags=["tokens"])
     def post(self, request):
-        data = TokenCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = self.validated(TokenCreateInput)
         handle = None
-        slug = data.validated_data["handle"]
+        slug = data["handle"]
         if slug:
             handle = Handle.objects.filter(slug=slug, memberships__user=request.user).first()
             if handle is None:
                 raise ApplicationError(c.VALIDATION_ERROR, "The token could not be created.", details={"handle": ["You are not a member of this handle."]})
         token, secret = services.token_create(
             user=request.user,
-            name=data.validated_data["name"],
-            scopes=data.validated_data["scopes"],
+            name=data["name"],
+            scopes=data["scopes"],
             handle=handle,
-            expires_at=data.validated_data["expires_at"],
+            expires_at=data["expires_at"],
         )
         token.token = secret
         return Response(TokenCreatedOutput(token).data, status=status.HTTP_201_CREATED)

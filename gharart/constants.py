@@ -92,6 +92,7 @@ UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
 SERVICE_UNAVAILABLE = "service_unavailable"
 TOKEN_NOT_FOUND = "token_not_found"
 PAYLOAD_TOO_LARGE = "payload_too_large"
+FILE_TOO_LARGE = "file_too_large"
 
 # Audit actions (written by services, shown to owners/admins).
 AUDIT_PROMOTE = "deployment.promote"

@@ -38,6 +38,11 @@ class ApplicationError(Exception):
         super().__init__(self.message)
 
 
+def too_large(code, message, *, max_bytes):
+    """413 ``code``: a body or a file over ``max_bytes`` (also in ``details.max_bytes``)."""
+    return ApplicationError(code, message, status=413, details={"max_bytes": max_bytes})
+
+
 def envelope(code, message, *, request_id=None, details=None):
     return {
         "error": {

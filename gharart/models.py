@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from gharart import constants as c
 from gharart import ids
+from gharart.fields import optional_user, prefixed_id
 
 handle_slug_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$",
@@ -67,7 +68,7 @@ def hash_token(secret: str) -> str:
 class PersonalAccessToken(models.Model):
     """A scoped API token. Only the sha256 of the secret is stored."""
 
-    id = models.CharField(primary_key=True, max_length=40, default=ids.new_pat_id, editable=False)
+    id = prefixed_id(ids.new_pat_id)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_tokens")
     name = models.CharField(max_length=100)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
@@ -118,7 +119,7 @@ class RequestLog(models.Model):
     """API writes and every 4xx/5xx, findable by request ID. Pruned after 30 days."""
 
     request_id = models.CharField(max_length=128, db_index=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = optional_user()
     handle = models.CharField(max_length=40, blank=True, db_index=True)
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=1000)
@@ -139,9 +140,9 @@ class RequestLog(models.Model):
 class AuditEvent(models.Model):
     """Who changed what on a handle: promotes, rollbacks, mode and policy changes, tokens."""
 
-    id = models.CharField(primary_key=True, max_length=40, default=ids.new_aud_id, editable=False)
+    id = prefixed_id(ids.new_aud_id)
     handle = models.ForeignKey(Handle, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = optional_user()
     action = models.CharField(max_length=64, db_index=True)
     target = models.CharField(max_length=200, blank=True)
     before = models.JSONField(null=True, blank=True)

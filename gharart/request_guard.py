@@ -31,7 +31,7 @@ from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.utils import json as drf_json
 
 from gharart import constants as c
-from gharart.errors import ApplicationError, error_response
+from gharart.errors import error_response, too_large
 from gharart.views import bad_request
 
 NUL = "\x00"
@@ -103,12 +103,7 @@ def json_depth_exceeds(value, limit=MAX_JSON_DEPTH) -> bool:
 
 
 def payload_too_large(limit):
-    return ApplicationError(
-        c.PAYLOAD_TOO_LARGE,
-        f"The JSON body is larger than {limit} bytes.",
-        status=413,
-        details={"max_bytes": limit},
-    )
+    return too_large(c.PAYLOAD_TOO_LARGE, f"The JSON body is larger than {limit} bytes.", max_bytes=limit)
 
 
 def is_json(request) -> bool:

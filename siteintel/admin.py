@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from gharart.admin import ReadOnlyAdmin
 from siteintel import services
 from siteintel.models import CrawledPage, CrawlRun, Hostname, ReplayDiff, ReplayRun
 
@@ -24,14 +25,6 @@ class HostnameAdmin(admin.ModelAdmin):
         return [*self.readonly_fields, "handle", "hostname", "scheme"] if obj else self.readonly_fields
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 class CrawledPageInline(admin.TabularInline):
     model = CrawledPage
     extra = 0
@@ -43,14 +36,14 @@ class CrawledPageInline(admin.TabularInline):
 
 
 @admin.register(CrawlRun)
-class CrawlRunAdmin(ReadOnly):
+class CrawlRunAdmin(ReadOnlyAdmin):
     list_display = ["id", "handle", "hostname", "state", "pages_done", "pages_found", "created_at", "finished_at"]
     list_filter = ["state"]
     search_fields = ["id", "hostname", "handle__slug"]
 
 
 @admin.register(CrawledPage)
-class CrawledPageAdmin(ReadOnly):
+class CrawledPageAdmin(ReadOnlyAdmin):
     list_display = ["url", "status", "title", "error", "crawl_run"]
     list_filter = ["status"]
     search_fields = ["url", "title", "crawl_run__id"]
@@ -65,7 +58,7 @@ class ReplayDiffInline(admin.TabularInline):
 
 
 @admin.register(ReplayRun)
-class ReplayRunAdmin(ReadOnly):
+class ReplayRunAdmin(ReadOnlyAdmin):
     list_display = ["id", "handle", "hostname", "deployment_id", "state", "gate_status", "created_at"]
     list_filter = ["state", "gate_status"]
     search_fields = ["id", "deployment_id", "handle__slug"]

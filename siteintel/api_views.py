@@ -33,6 +33,20 @@ def _hostname_out(target):
     return {"hostname": target.hostname, "scheme": target.scheme, "internal": target.internal, "start_url": target.start_url}
 
 
+# A route under /site-intel/{hostname}: the hostname must be one of the handle's sites. (No
+# docstring: the OpenAPI description of its views stays HandleAPIView's.)
+class SiteAPIView(HandleAPIView):
+    def site(self, hostname):
+        """The handle's site named ``hostname`` as stored, or 404 ``hostname_not_registered``."""
+        return selectors.hostname_get(handle=self.handle, hostname=hostname).hostname
+
+    def crawl_run(self, hostname, run_id):
+        return selectors.crawl_run_get(handle=self.handle, hostname=self.site(hostname), run_id=run_id)
+
+    def replay_run(self, hostname, run_id):
+        return selectors.replay_run_get(handle=self.handle, hostname=self.site(hostname), run_id=run_id)
+
+
 class HostnameListView(HandleAPIView):
     """The handle's crawlable hostnames: its own profile site, then registered ones."""
 
@@ -44,9 +58,8 @@ class HostnameListView(HandleAPIView):
 
     @extend_schema(request=HostnameInput, responses={201: HostnameOutput}, tags=TAGS)
     def post(self, request, handle):
-        data = HostnameInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        row = services.hostname_register(handle=self.handle, hostname=data.validated_data["hostname"], actor=request.user)
+        data = self.validated(HostnameInput)
+        row = services.hostname_register(handle=self.handle, hostname=data["hostname"], actor=request.user)
         target = selectors.hostname_get(handle=self.handle, hostname=row.hostname)
         return Response(_hostname_out(target), status=status.HTTP_201_CREATED)
 
@@ -64,107 +77,95 @@ class HostnameDetailView(HandleAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class CrawlRunListView(HandleAPIView):
+class CrawlRunListView(SiteAPIView):
     access = {"GET": READ, "POST": WRITE}
     pagination_class = NewestFirstCursorPagination
 
     @extend_schema(responses={200: CrawlRunOutput(many=True)}, tags=TAGS)
     def get(self, request, handle, hostname):
-        target = selectors.hostname_get(handle=self.handle, hostname=hostname)
-        return self.paginated_response(selectors.crawl_run_list(handle=self.handle, hostname=target.hostname), CrawlRunOutput)
+        return self.paginated_response(selectors.crawl_run_list(handle=self.handle, hostname=self.site(hostname)), CrawlRunOutput)
 
     @extend_schema(request=CrawlRunCreateInput, responses={202: CrawlRunOutput}, tags=TAGS)
     def post(self, request, handle, hostname):
-        target = selectors.hostname_get(handle=self.handle, hostname=hostname)
-        data = CrawlRunCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        site = self.site(hostname)
+        data = self.validated(CrawlRunCreateInput)
         run = services.crawl_run_start(
             handle=self.handle,
-            hostname=target.hostname,
-            max_pages=data.validated_data.get("max_pages"),
-            max_depth=data.validated_data.get("max_depth"),
+            hostname=site,
+            max_pages=data.get("max_pages"),
+            max_depth=data.get("max_depth"),
             actor=request.user,
         )
         run.refresh_from_db()  # an eager worker may already have finished it
         return Response(CrawlRunOutput(run).data, status=status.HTTP_202_ACCEPTED)
 
 
-class CrawlRunDetailView(HandleAPIView):
+class CrawlRunDetailView(SiteAPIView):
     access = {"GET": READ}
 
     @extend_schema(responses={200: CrawlRunOutput}, tags=TAGS)
     def get(self, request, handle, hostname, run_id):
-        target = selectors.hostname_get(handle=self.handle, hostname=hostname)
-        run = selectors.crawl_run_get(handle=self.handle, hostname=target.hostname, run_id=run_id)
-        return Response(CrawlRunOutput(run).data)
+        return Response(CrawlRunOutput(self.crawl_run(hostname, run_id)).data)
 
 
-class CrawlRunCancelView(HandleAPIView):
+class CrawlRunCancelView(SiteAPIView):
     access = {"POST": WRITE}
 
     @extend_schema(request=None, responses={200: CrawlRunOutput}, tags=TAGS)
     def post(self, request, handle, hostname, run_id):
-        target = selectors.hostname_get(handle=self.handle, hostname=hostname)
-        run = selectors.crawl_run_get(handle=self.handle, hostname=target.hostname, run_id=run_id)
-        return Response(CrawlRunOutput(services.crawl_run_cancel(run=run)).data)
+        return Response(CrawlRunOutput(services.crawl_run_cancel(run=self.crawl_run(hostname, run_id))).data)
 
 
-class SnapshotView(HandleAPIView):
+class SnapshotView(SiteAPIView):
     access = {"GET": READ}
 
     @extend_schema(responses={200: SnapshotOutput}, tags=TAGS)
     def get(self, request, handle, hostname):
-        target = selectors.hostname_get(handle=self.handle, hostname=hostname)
-        return Response(SnapshotOutput(selectors.snapshot_get(handle=self.handle, hostname=target.hostname)).data)
+        return Response(SnapshotOutput(selectors.snapshot_get(handle=self.handle, hostname=self.site(hostname))).data)
 
 
-class ReplayRunListView(HandleAPIView):
+class ReplayRunListView(SiteAPIView):
     access = {"GET": READ, "POST": WRITE}
     pagination_class = NewestFirstCursorPagination
 
     @extend_schema(responses={200: ReplayRunOutput(many=True)}, tags=TAGS)
     def get(self, request, handle, hostname):
-        target = selectors.hostname_get(handle=self.handle, hostname=hostname)
         deployment_id = request.query_params.get("deployment_id") or None
-        qs = selectors.replay_run_list(handle=self.handle, hostname=target.hostname, deployment_id=deployment_id)
+        qs = selectors.replay_run_list(handle=self.handle, hostname=self.site(hostname), deployment_id=deployment_id)
         return self.paginated_response(qs, ReplayRunOutput)
 
     @extend_schema(request=ReplayRunCreateInput, responses={202: ReplayRunOutput}, tags=TAGS)
     def post(self, request, handle, hostname):
-        target = selectors.hostname_get(handle=self.handle, hostname=hostname)
-        data = ReplayRunCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        site = self.site(hostname)
+        data = self.validated(ReplayRunCreateInput)
         run = services.replay_run_start(
             handle=self.handle,
-            hostname=target.hostname,
-            crawl_run_id=data.validated_data.get("crawl_run_id"),
-            deployment_id=data.validated_data["deployment_id"],
+            hostname=site,
+            crawl_run_id=data.get("crawl_run_id"),
+            deployment_id=data["deployment_id"],
             actor=request.user,
-            options={k: data.validated_data.get(k) for k in ("visual", "visual_max_pages", "visual_threshold", "visual_gate")},
+            options={k: data.get(k) for k in ("visual", "visual_max_pages", "visual_threshold", "visual_gate")},
         )
         run = selectors.replay_run_get(handle=self.handle, run_id=run.pk)
         return Response(ReplayRunOutput(run).data, status=status.HTTP_202_ACCEPTED)
 
 
-class ReplayRunDetailView(HandleAPIView):
+class ReplayRunDetailView(SiteAPIView):
     access = {"GET": READ}
 
     @extend_schema(responses={200: ReplayRunOutput}, tags=TAGS)
     def get(self, request, handle, hostname, run_id):
-        target = selectors.hostname_get(handle=self.handle, hostname=hostname)
-        run = selectors.replay_run_get(handle=self.handle, hostname=target.hostname, run_id=run_id)
-        return Response(ReplayRunOutput(run).data)
+        return Response(ReplayRunOutput(self.replay_run(hostname, run_id)).data)
 
 
-class ReplayScreenshotView(HandleAPIView):
+class ReplayScreenshotView(SiteAPIView):
     """A before, after or diff PNG of a visual replay: members of the handle only."""
 
     access = {"GET": READ}
 
     @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY}, tags=TAGS)
     def get(self, request, handle, hostname, run_id, sha256):
-        target = selectors.hostname_get(handle=self.handle, hostname=hostname)
-        shot = selectors.replay_screenshot_get(handle=self.handle, hostname=target.hostname, run_id=run_id, sha256=sha256)
+        shot = selectors.replay_screenshot_get(handle=self.handle, hostname=self.site(hostname), run_id=run_id, sha256=sha256)
         response = FileResponse(storage.blob_open(shot.sha256), content_type="image/png")
         response["Cache-Control"] = "private, max-age=86400"
         response["X-Content-Type-Options"] = "nosniff"

@@ -384,6 +384,22 @@ def build_record(url, depth, fetched: Fetched) -> PageRecord:
 
 # --- Fetchers ---------------------------------------------------------------------------------
 
+# The page error a failed request records: the first entry whose exception type matches.
+FETCH_ERRORS = (
+    (netguard.HostnameNotAllowed, c.PAGE_HOSTNAME_NOT_ALLOWED),
+    (netguard.ResolutionFailed, c.PAGE_DNS_ERROR),
+    (httpx.TimeoutException, c.PAGE_TIMEOUT),
+    (httpx.ConnectError, c.PAGE_CONNECT_ERROR),
+    (httpx.InvalidURL, c.PAGE_INVALID_URL),
+    (httpx.HTTPError, c.PAGE_PROTOCOL_ERROR),
+)
+FETCH_FAILURES = tuple(kind for kind, _ in FETCH_ERRORS)
+
+
+def fetch_error(exc):
+    return next(code for kind, code in FETCH_ERRORS if isinstance(exc, kind))
+
+
 class Fetcher:
     """Follows redirects by hand (at most ``max_redirects``) around ``_request``."""
 
@@ -393,6 +409,18 @@ class Fetcher:
 
     def _request(self, url):  # -> (status, headers (lowercase keys), body, truncated)
         raise NotImplementedError
+
+    def _answer(self, status, headers, chunks):
+        """What ``_request`` returns: no body for a redirect, else ``chunks`` cut past ``max_body_bytes``."""
+        if status in REDIRECT_STATUSES:
+            return status, headers, b"", False
+        body, size = [], 0
+        for chunk in chunks:
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return status, headers, b"".join(body), True
+            body.append(chunk)
+        return status, headers, b"".join(body), False
 
     def crawl_session(self):
         """A context the crawl runs in (``HttpFetcher``: names resolved and checked once)."""
@@ -439,18 +467,8 @@ class Fetcher:
                 if truncated:
                     out.error = c.PAGE_BODY_TOO_LARGE
                 break
-        except netguard.HostnameNotAllowed:
-            out.status, out.error = None, c.PAGE_HOSTNAME_NOT_ALLOWED
-        except netguard.ResolutionFailed:
-            out.status, out.error = None, c.PAGE_DNS_ERROR
-        except httpx.TimeoutException:
-            out.status, out.error = None, c.PAGE_TIMEOUT
-        except httpx.ConnectError:
-            out.status, out.error = None, c.PAGE_CONNECT_ERROR
-        except httpx.InvalidURL:
-            out.status, out.error = None, c.PAGE_INVALID_URL
-        except httpx.HTTPError:
-            out.status, out.error = None, c.PAGE_PROTOCOL_ERROR
+        except FETCH_FAILURES as exc:
+            out.status, out.error = None, fetch_error(exc)
         out.response_ms = int((time.monotonic() - started) * 1000)
         return out
 
@@ -480,16 +498,7 @@ class HttpFetcher(Fetcher):
         with self.client.stream("GET", url) as response:
             status = response.status_code
             headers = {k.lower(): v for k, v in response.headers.items()}
-            if status in REDIRECT_STATUSES:
-                return status, headers, b"", False
-            chunks, size, truncated = [], 0, False
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > self.max_body_bytes:
-                    truncated = True
-                    break
-                chunks.append(chunk)
-            return status, headers, b"".join(chunks), truncated
+            return self._answer(status, headers, response.iter_bytes())
 
     def close(self):
         self.client.close()
@@ -549,17 +558,8 @@ class CallableFetcher(Fetcher):
                 if not parts.netloc and (parts.path == self.path_prefix or parts.path.startswith(self.path_prefix + "/")):
                     rest = parts.path[len(self.path_prefix):] or "/"
                     headers["location"] = rest + (f"?{parts.query}" if parts.query else "")
-            if status in REDIRECT_STATUSES:
-                return status, headers, b"", False
-            chunks, size, truncated = [], 0, False
             source = response.streaming_content if getattr(response, "streaming", False) else [response.content]
-            for chunk in source:
-                size += len(chunk)
-                if size > self.max_body_bytes:
-                    truncated = True
-                    break
-                chunks.append(chunk)
-            return status, headers, b"".join(chunks), truncated
+            return self._answer(status, headers, source)
         finally:
             # Only a streamed body holds a file to release. close() also sends Django's
             # request_finished signal, which closes this thread's database connection.

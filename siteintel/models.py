@@ -1,9 +1,9 @@
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from gharart import ids
+from gharart.fields import field_in, field_is, optional_user, prefixed_id
 from gharart.models import Handle
 from siteintel import constants as c
 
@@ -15,12 +15,12 @@ class Hostname(models.Model):
     ``hostname`` is the netloc (``host`` or ``host:port``), lowercase, IDNA-encoded.
     """
 
-    id = models.CharField(primary_key=True, max_length=40, default=ids.new_host_id, editable=False)
+    id = prefixed_id(ids.new_host_id)
     handle = models.ForeignKey(Handle, on_delete=models.CASCADE, related_name="siteintel_hostnames")
     hostname = models.CharField(max_length=260)
     scheme = models.CharField(max_length=5, choices=c.SCHEME_CHOICES, default=c.SCHEME_HTTPS)
     created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = optional_user()
 
     class Meta:
         ordering = ["hostname"]
@@ -42,7 +42,7 @@ class RunBase(models.Model):
     error = models.JSONField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = optional_user()
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # Touched by the worker as it saves progress; the reaper looks at it.
@@ -52,21 +52,10 @@ class RunBase(models.Model):
     class Meta:
         abstract = True
 
-    @property
-    def is_active(self):
-        return self.state in c.ACTIVE_STATES
-
-    @property
-    def is_succeeded(self):
-        return self.state == c.SUCCEEDED
-
-    @property
-    def is_failed(self):
-        return self.state == c.FAILED
-
-    @property
-    def is_cancelled(self):
-        return self.state == c.CANCELLED
+    is_active = field_in("state", c.ACTIVE_STATES)
+    is_succeeded = field_is("state", c.SUCCEEDED)
+    is_failed = field_is("state", c.FAILED)
+    is_cancelled = field_is("state", c.CANCELLED)
 
     @property
     def progress_max(self):
@@ -74,7 +63,7 @@ class RunBase(models.Model):
 
 
 class CrawlRun(RunBase):
-    id = models.CharField(primary_key=True, max_length=40, default=ids.new_crawl_id, editable=False)
+    id = prefixed_id(ids.new_crawl_id)
     scheme = models.CharField(max_length=8, default=c.SCHEME_HTTPS)
     max_pages = models.PositiveIntegerField()
     max_depth = models.PositiveIntegerField()
@@ -156,7 +145,7 @@ class CrawledPage(models.Model):
 
 
 class ReplayRun(RunBase):
-    id = models.CharField(primary_key=True, max_length=40, default=ids.new_replay_id, editable=False)
+    id = prefixed_id(ids.new_replay_id)
     crawl_run = models.ForeignKey(CrawlRun, on_delete=models.CASCADE, related_name="replay_runs")
     # Kept as the id string so a run outlives nothing it should not; checked at creation.
     deployment_id = models.CharField(max_length=40, db_index=True)
@@ -175,13 +164,8 @@ class ReplayRun(RunBase):
     def __str__(self):
         return f"{self.id} {self.deployment_id} {self.state}"
 
-    @property
-    def gate_passed(self):
-        return self.gate_status == c.GATE_PASSED
-
-    @property
-    def gate_failed(self):
-        return self.gate_status == c.GATE_FAILED
+    gate_passed = field_is("gate_status", c.GATE_PASSED)
+    gate_failed = field_is("gate_status", c.GATE_FAILED)
 
 
 class ReplayDiff(models.Model):
@@ -205,9 +189,7 @@ class ReplayDiff(models.Model):
     def __str__(self):
         return f"{self.kind} {self.path}"
 
-    @property
-    def is_visual_change(self):
-        return self.kind == c.DIFF_VISUAL_CHANGED
+    is_visual_change = field_is("kind", c.DIFF_VISUAL_CHANGED)
 
     def screenshot_url(self, sha256):
         from django.urls import reverse

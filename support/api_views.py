@@ -33,9 +33,7 @@ class SupportReportView(GharartAPIView):
         tags=["support"],
     )
     def post(self, request):
-        data = SupportReportInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = self.validated(SupportReportInput)
         slug = (values.get("handle") or "").strip()
         # A PAT bound to one handle cannot speak for another (as on every handle route).
         auth = request.auth
@@ -66,9 +64,7 @@ class EscalationView(GharartAPIView):
 
     @extend_schema(request=EscalationInput, responses={201: EscalationOutput}, tags=["support"])
     def post(self, request):
-        data = EscalationInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = self.validated(EscalationInput)
         escalation = services.escalation_create(
             actor=request.user,
             support_report_id=values.get("support_report_id"),
@@ -87,9 +83,7 @@ class ContentReportView(PublicAPIView):
 
     @extend_schema(request=ContentReportInput, responses={202: ContentReportAccepted}, tags=["support"])
     def post(self, request):
-        data = ContentReportInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = self.validated(ContentReportInput)
         report = services.content_report_create(
             url=values.get("url"),
             reason=values.get("reason"),

@@ -3,13 +3,14 @@ from django.db import models
 from django.utils import timezone
 
 from gharart import ids
+from gharart.fields import optional_user, prefixed_id
 from support import constants as sc
 
 
 class SupportReport(models.Model):
     """A problem an end user reported, optionally tied to one of their logged requests."""
 
-    id = models.CharField(primary_key=True, max_length=40, default=ids.new_sup_id, editable=False)
+    id = prefixed_id(ids.new_sup_id)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="support_reports")
     handle = models.ForeignKey("gharart.Handle", null=True, blank=True, on_delete=models.SET_NULL, related_name="support_reports")
     summary = models.CharField(max_length=sc.SUMMARY_MAX)
@@ -40,12 +41,12 @@ class SupportReport(models.Model):
 class Escalation(models.Model):
     """An operator hands a support report on, with a severity."""
 
-    id = models.CharField(primary_key=True, max_length=40, default=ids.new_esc_id, editable=False)
+    id = prefixed_id(ids.new_esc_id)
     support_report = models.ForeignKey(SupportReport, on_delete=models.CASCADE, related_name="escalations")
     severity = models.CharField(max_length=20, choices=sc.SEVERITY_CHOICES)
     notes = models.TextField(max_length=sc.NOTES_MAX)
     status = models.CharField(max_length=20, choices=sc.ESCALATION_STATUS_CHOICES, default=sc.ESCALATION_OPEN)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = optional_user()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
@@ -58,7 +59,7 @@ class Escalation(models.Model):
 class ContentReport(models.Model):
     """An anonymous abuse report about a URL served by the platform, for moderation."""
 
-    id = models.CharField(primary_key=True, max_length=40, default=ids.new_cr_id, editable=False)
+    id = prefixed_id(ids.new_cr_id)
     url = models.CharField(max_length=sc.URL_MAX)
     reason = models.CharField(max_length=20, choices=sc.REASON_CHOICES)
     details = models.TextField(max_length=sc.CONTENT_DETAILS_MAX, blank=True)
@@ -68,7 +69,7 @@ class ContentReport(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=sc.CONTENT_STATUS_CHOICES, default=sc.CONTENT_NEW, db_index=True)
     moderator_notes = models.TextField(blank=True)
-    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_by = optional_user()
     reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

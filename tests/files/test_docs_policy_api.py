@@ -48,6 +48,22 @@ def test_invalid_fields_are_400_with_details(api, users):
     assert_error(api(users["owner"]).put(URL, [1], format="json"), 400, c.VALIDATION_ERROR)
 
 
+def test_each_list_is_cleaned_entry_by_entry_kept_once_and_its_bad_entries_named(api, users):
+    client = api(users["owner"])
+    body = {
+        "visibility": "partners", "partner_emails": ["Pat@Partner.example", "pat@partner.example"],
+        "partner_domains": ["@Agency.example", "agency.example"], "confidential_paths": [" /finance/* ", "/finance/*"],
+    }
+    out = client.put(URL, body, format="json").json()
+    assert out["partner_emails"] == ["pat@partner.example"] and out["partner_domains"] == ["agency.example"]
+    assert out["confidential_paths"] == ["/finance/*"]
+    body = {"visibility": "members", "partner_emails": ["a@b.example", "nope"], "partner_domains": ["x", "@ok.example"], "confidential_paths": ["/" + "p" * 300]}
+    details = assert_error(client.put(URL, body, format="json"), 400, c.VALIDATION_ERROR)["details"]
+    assert details["partner_emails"] == ["'nope' is not an email address."]
+    assert details["partner_domains"] == ["'x' is not a domain (like agency.example)."]
+    assert details["confidential_paths"] == [f"'/{'p' * 99}' must start with '/' (a path such as /finance/*)."]
+
+
 def test_roles_and_scopes(api, users, pat):
     assert_error(api(users["web_manager"]).put(URL, {"visibility": "members"}, format="json"), 403, c.FORBIDDEN)
     assert api(users["web_manager"]).get(URL).status_code == 200

@@ -2,10 +2,11 @@
 
 import hashlib
 
+import httpx
 import pytest
 
 from siteintel import constants as c
-from siteintel import crawler
+from siteintel import crawler, netguard
 from tests.siteintel.conftest import small_site
 
 
@@ -123,6 +124,31 @@ def test_a_body_over_the_limit_is_not_read_whole(site, settings):
     big = pages["/big"]
     assert big.error == c.PAGE_BODY_TOO_LARGE and big.status == 200
     assert big.bytes <= 1000 and big.sha256 == ""
+
+
+@pytest.mark.parametrize(("exc", "code"), [
+    (netguard.HostnameNotAllowed("h", "private address"), c.PAGE_HOSTNAME_NOT_ALLOWED),
+    (netguard.ResolutionFailed("h"), c.PAGE_DNS_ERROR),
+    (httpx.ReadTimeout("slow"), c.PAGE_TIMEOUT),
+    (httpx.ConnectError("refused"), c.PAGE_CONNECT_ERROR),
+    (httpx.InvalidURL("bad"), c.PAGE_INVALID_URL),
+    (httpx.RemoteProtocolError("garbled"), c.PAGE_PROTOCOL_ERROR),
+])
+def test_a_failed_request_records_its_page_error(exc, code):
+    class Failing(crawler.Fetcher):
+        def _request(self, url):
+            raise exc
+
+    page = Failing().fetch("https://example.test/")
+    assert (page.status, page.error) == (None, code)
+    assert page.response_ms is not None
+
+
+def test_both_fetchers_cut_a_body_the_same_way():
+    fetcher = crawler.Fetcher(max_body_bytes=5)
+    assert fetcher._answer(200, {}, [b"abc", b"de"]) == (200, {}, b"abcde", False)
+    assert fetcher._answer(200, {}, [b"abc", b"def", b"g"]) == (200, {}, b"abc", True)
+    assert fetcher._answer(302, {"location": "/x"}, [b"moved"]) == (302, {"location": "/x"}, b"", False)
 
 
 def test_links_come_from_a_real_html_parser(site):
