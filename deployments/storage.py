@@ -35,6 +35,7 @@ from django.core.files.storage import FileSystemStorage, storages
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from gharart import constants as c
 from gharart.degraded import StorageUnavailable  # noqa: F401 - raised here, caught by callers as storage.StorageUnavailable
 from gharart.errors import ApplicationError
 from gharart.object_storage import is_unreachable as _is_unavailable
@@ -64,7 +65,7 @@ class BlobHashMismatch(ApplicationError):
 
 class BlobTooLarge(ApplicationError):
     status = 413
-    code = "file_too_large"
+    code = c.FILE_TOO_LARGE
 
 
 def insufficient_storage():
