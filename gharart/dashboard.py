@@ -72,9 +72,9 @@ def apply_error(form, exc: ApplicationError, *, field=None):
     form's one input, where the page shows it) or else on the whole form."""
     details = exc.details if exc.code == c.VALIDATION_ERROR and isinstance(exc.details, dict) else {}
     placed = False
-    for field, messages in details.items():
+    for name, messages in details.items():
         for message in messages if isinstance(messages, list) else [messages]:
-            form.add_error(field if field in form.fields else None, str(message))
+            form.add_error(name if name in form.fields else None, str(message))
             placed = True
     if not placed:
         form.add_error(field if exc.code != c.VALIDATION_ERROR else None, exc.message)
