@@ -27,6 +27,11 @@ DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 375, "height": 740}
 # How long auto-waiting assertions wait: long enough for a Celery round trip on a busy CI box.
 EXPECT_TIMEOUT_MS = 20_000
+# How long to wait for what a real worker does in the background (an archive processed, a
+# crawl that waits a second between pages, a replay): its queue wait and its own duration
+# both grow on a loaded machine (seen: a crawl still queued after 20 s with five suites
+# running on two cores), and the step asserts what the page shows, not how fast it came.
+WORKER_TIMEOUT_MS = 90_000
 
 
 def _skip_reason():

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from deployments.models import Deployment
 from tests.browser.conftest import (
+    WORKER_TIMEOUT_MS,
     active_element,
     assert_same_page,
     log_in,
@@ -97,7 +98,7 @@ def test_web_experience_manager_publishes_crawls_replays_promotes_and_rolls_back
     expect(bar).to_be_hidden()  # the fresh form's bar waits for the next upload
     row = page.locator("#deployments-section tbody tr:not(.group-row)").first
     expect(row).to_contain_text("First storefront")
-    expect(row).to_contain_text("Ready")
+    expect(row).to_contain_text("Ready", timeout=WORKER_TIMEOUT_MS)
     screenshot(page, "flow-uploaded")
 
     # --- Open v1, preview it, promote it (nothing was live) -----------------------------
@@ -146,7 +147,7 @@ def test_web_experience_manager_publishes_crawls_replays_promotes_and_rolls_back
     expect(progress).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("Crawl now acme\\."))).to_be_focused()  # not swapped away
     expect(progress.locator("progress")).to_be_attached()
-    expect(progress).to_contain_text("Succeeded")
+    expect(progress).to_contain_text("Succeeded", timeout=WORKER_TIMEOUT_MS)
     expect(progress).to_contain_text("5 of 5 pages crawled")
     expect(page.locator("#snapshot")).to_contain_text("No broken links")
     assert_same_page(page)
@@ -163,8 +164,8 @@ def test_web_experience_manager_publishes_crawls_replays_promotes_and_rolls_back
     open_preview(page, 2, "Version 2")
     panel = page.locator(f"#replay-panel-{v2.id}")
     panel.get_by_role("button", name="Replay live traffic against this deployment").click()
-    expect(panel).to_contain_text("Latest replay")
-    expect(panel).to_contain_text("Gate passed")
+    expect(panel).to_contain_text("Latest replay", timeout=WORKER_TIMEOUT_MS)
+    expect(panel).to_contain_text("Gate passed", timeout=WORKER_TIMEOUT_MS)
     # Focus went to the result and stayed there through the polls (not dropped on <body>).
     expect(page.locator(f"#replay-latest-{v2.id}")).to_be_focused()
     expect(panel.get_by_role("table", name="What would change")).to_contain_text("/")
