@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC
+from pathlib import Path
 
 import botocore.auth
 import botocore.signers
@@ -129,10 +130,30 @@ def assert_error(response, status, code):
     return body["error"]
 
 
-def start_celery_worker():
-    """Start a real Celery worker subprocess on this test's database and broker; returns it once ready."""
+WORKER_LOGS = Path(__file__).resolve().parent.parent / "test-artifacts" / "workers"
+
+
+def _worker_log(name):
+    WORKER_LOGS.mkdir(parents=True, exist_ok=True)
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:150] or "worker"
+    return open(WORKER_LOGS / f"{safe}.log", "ab")
+
+
+def start_celery_worker(*, purge=True, log_name=None):
+    """Start a real Celery worker subprocess on this test's database and broker; returns it once ready.
+
+    ``purge``: drop jobs an earlier test left on the broker first (a killed worker's job, one
+    queued with no worker running); they point at rows of a database that no longer exists,
+    and working through them would delay this test's own jobs. The worker's output goes to
+    ``test-artifacts/workers/<log_name>.log``, so a timeout can be read after the run.
+    """
     from django.db import connection
 
+    if purge:
+        from gharart.celery import app
+
+        with app.connection_for_write() as conn:
+            app.control.purge(connection=conn)
     env = dict(os.environ)
     env["CELERY_TASK_ALWAYS_EAGER"] = "0"
     env["GHARART_TEST_DB_NAME"] = str(connection.settings_dict["NAME"])
@@ -144,22 +165,35 @@ def start_celery_worker():
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    log = _worker_log(log_name or os.environ.get("PYTEST_CURRENT_TEST", "worker").split(" ")[0])
+    log.write(f"--- worker {proc.pid} started {time.strftime('%H:%M:%S')}\n".encode())
     deadline = time.time() + 30
     lines = []
     while time.time() < deadline:
-        line = proc.stdout.readline().decode(errors="replace")
+        raw = proc.stdout.readline()
+        log.write(raw)
+        line = raw.decode(errors="replace")
         lines.append(line)
         if "ready." in line:
             break
         if proc.poll() is not None:
+            log.close()
             raise RuntimeError("Celery worker failed to start:\n" + "".join(lines))
     else:
         stop_celery_worker(proc, kill=True)
+        log.close()
         raise RuntimeError("Celery worker did not become ready:\n" + "".join(lines))
-    # Keep draining output so the worker never blocks on a full pipe.
+    log.flush()
+    # Keep draining output (into the log) so the worker never blocks on a full pipe.
     import threading
 
-    threading.Thread(target=lambda: [None for _ in iter(proc.stdout.readline, b"")], daemon=True).start()
+    def drain():
+        with log:
+            for raw in iter(proc.stdout.readline, b""):
+                log.write(raw)
+                log.flush()
+
+    threading.Thread(target=drain, daemon=True).start()
     return proc
 
 
