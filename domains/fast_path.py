@@ -23,6 +23,15 @@ binding change). The fast path reads it from the shared cache at most every
 ``GHARART_SITE_FAST_PATH_RECHECK_MS`` (default 200 ms) per handle, so a change is seen on
 every node within that time; 0 reads it on every request. A warm request makes no
 database query and, within the recheck interval, no cache round trip.
+
+**Prepared answers.** The first request for a (method, path, query, ``Accept-Encoding``)
+of a live deployment decides it the long way (above) and keeps the result: the blob, its
+ETag and the whole header list of its 200 and its 304. Later requests are a dictionary
+look-up, an ETag comparison and, for a body up to ``GHARART_SITE_FAST_PATH_BODY_MAX_BYTES``
+(64 KiB), bytes held in memory (blobs are content-addressed: bytes never change under a
+name), at most ``GHARART_SITE_FAST_PATH_MEMORY_BYTES`` (16 MiB) per process; larger ones
+are opened and sent with ``wsgi.file_wrapper``. A ``Range``, ``If-Match`` or an
+``If-None-Match`` that is not the plain ETag takes the long way.
 """
 
 import logging
@@ -30,7 +39,9 @@ import threading
 import time
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import close_old_connections
+from django.dispatch import receiver
 
 from blobs import http
 from deployments import constants as deployment_constants
@@ -53,12 +64,14 @@ logger = logging.getLogger(__name__)
 STATUS_LINES = {200: "200 OK", 206: "206 Partial Content", 304: "304 Not Modified"}
 MAX_DECISIONS = 4096  # path decisions remembered per live deployment
 MAX_SITES = 1000
+MAX_ANSWERS = 8192  # prepared answers per live deployment
+_MISSING = object()
 
 
 class SiteIndex:
     """What the fast path knows of one handle's live state (one generation: never changes)."""
 
-    __slots__ = ("deployment", "rules", "state", "base", "decisions", "lookup", "paths", "lines")
+    __slots__ = ("deployment", "rules", "state", "base", "decisions", "lookup", "paths", "lines", "answers")
 
     def __init__(self, state, deployment):
         self.state = state
@@ -74,6 +87,7 @@ class SiteIndex:
         self.decisions = {}
         self.paths = {}  # sha256 -> local path or None (object storage)
         self.lines = {}  # (blob, status, site headers) -> response headers of a 200 or 304
+        self.answers = {}  # (method, raw path, query, Accept-Encoding) -> Prepared or None (Django's)
 
     def local_path(self, sha256):
         found = self.paths.get(sha256, False)
@@ -131,17 +145,16 @@ class _Sites:
 
 
 sites = _Sites()
-_hosts: dict = {}  # Host header -> (sites domain, names.SiteHost or None)
+_hosts: dict = {}  # Host header -> names.SiteHost or None
 
 
 def _classify(host):
-    found = _hosts.get(host)
-    domain = settings.GHARART_SITES_DOMAIN
-    if found is None or found[0] != domain:
+    found = _hosts.get(host, _MISSING)
+    if found is _MISSING:
         if len(_hosts) >= MAX_SITES:
             _hosts.clear()
-        found = _hosts[host] = (domain, names.classify(host))
-    return found[1]
+        found = _hosts[host] = names.classify(host)  # forgotten when a setting changes
+    return found
 
 
 def _build(slug):
@@ -165,20 +178,140 @@ def _path(environ):
         return None
 
 
+class Config:
+    """The settings the fast path reads on every request, read once (again after a change)."""
+
+    __slots__ = ("on", "recheck", "accel", "body_max", "memory")
+
+    def __init__(self):
+        self.on = settings.GHARART_SITE_FAST_PATH
+        self.recheck = settings.GHARART_SITE_FAST_PATH_RECHECK_MS / 1000
+        self.accel = settings.GHARART_ACCEL_REDIRECT
+        self.memory = settings.GHARART_SITE_FAST_PATH_MEMORY_BYTES
+        self.body_max = min(settings.GHARART_SITE_FAST_PATH_BODY_MAX_BYTES, self.memory)
+
+
+_config = [None]
+
+
+def config() -> Config:
+    found = _config[0]
+    if found is None:
+        found = _config[0] = Config()
+    return found
+
+
+@receiver(setting_changed)
+def _settings_changed(*, setting, **kwargs):
+    # Any setting may change an answer (the sites domain, storage, the hand-off): start over.
+    _config[0] = None
+    _hosts.clear()
+    sites.clear()
+    bodies.clear()
+
+
+class Bodies:
+    """Per process: sha256 -> the bytes of a small blob, at most ``limit`` bytes in all."""
+
+    def __init__(self):
+        self.data = {}
+        self.total = 0
+        self.lock = threading.Lock()
+
+    def get(self, sha256, read, limit):
+        found = self.data.get(sha256)
+        if found is None:
+            found = read()
+            with self.lock:
+                if self.total + len(found) > limit:
+                    self.data.clear()
+                    self.total = 0
+                if sha256 not in self.data:
+                    self.data[sha256] = found
+                    self.total += len(found)
+        return found
+
+    def clear(self):
+        with self.lock:
+            self.data.clear()
+            self.total = 0
+
+
+bodies = Bodies()
+
+
+class Prepared:
+    """One answer of a live deployment, ready to send: the 200 and the 304 (but X-Request-ID)."""
+
+    __slots__ = ("etag", "ok", "not_modified", "body", "path", "size", "empty")
+
+    def __init__(self, *, etag, ok, not_modified, body=None, path=None, size=0, empty=False):
+        self.etag = etag
+        self.ok = ok
+        self.not_modified = not_modified
+        self.body = body  # bytes held in memory, or None: ``path`` is opened per request
+        self.path = path
+        self.size = size
+        self.empty = empty  # HEAD, or a hand-off (nginx sends the bytes)
+
+
+LONG = "long"  # an answer the fast path gives, but decided per request (see _long)
+
+
+class NotNow(Exception):
+    """The answer could not be prepared this time (bytes unreadable): Django answers, nothing kept."""
+
+
 def answer(environ):
     """``(status line, headers, body iterable)`` for a request the fast path can answer, else None."""
     method = environ.get("REQUEST_METHOD")
-    if method not in ("GET", "HEAD") or environ.get("SCRIPT_NAME"):
+    if (method != "GET" and method != "HEAD") or environ.get("SCRIPT_NAME"):
         return None
     site = _classify(environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""))
     if site is None or site.kind != dc.HOST_LIVE:
         return None
+    cfg = config()
+    index = sites.index(site.handle_slug, cfg.recheck)
+    if index is None:
+        return None
+    key = (method, environ.get("PATH_INFO", "/"), environ.get("QUERY_STRING", ""), environ.get("HTTP_ACCEPT_ENCODING", ""))
+    prepared = index.answers.get(key, _MISSING)
+    if prepared is _MISSING:
+        try:
+            prepared = _prepare(index, environ, method, cfg)
+        except NotNow:
+            return None
+        if len(index.answers) >= MAX_ANSWERS:
+            index.answers.clear()
+        index.answers[key] = prepared
+    if prepared is None:
+        return None
+    if prepared is LONG or "HTTP_RANGE" in environ or "HTTP_IF_MATCH" in environ:
+        return _long(index, environ, method, cfg)
+    if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+    if if_none_match is not None:
+        if if_none_match != prepared.etag:
+            return _long(index, environ, method, cfg)  # a list of tags, a weak one, "*"
+        return STATUS_LINES[304], [*prepared.not_modified, (REQUEST_ID_HEADER, request_id_from(environ.get("HTTP_X_REQUEST_ID", "")))], [b""]
+    if prepared.empty:
+        payload = [b""]
+    elif prepared.body is not None:
+        payload = [prepared.body]
+    else:
+        try:
+            fh = open(prepared.path, "rb")  # noqa: SIM115 - closed by the server
+        except OSError:
+            return None  # missing bytes: Django answers
+        wrapper = environ.get("wsgi.file_wrapper")
+        payload = wrapper(fh, http.CHUNK) if wrapper else http.chunks(fh, 0, prepared.size)
+    return STATUS_LINES[200], [*prepared.ok, (REQUEST_ID_HEADER, request_id_from(environ.get("HTTP_X_REQUEST_ID", "")))], payload
+
+
+def _decided(index, environ, method):
+    """``(entry, site headers)`` of the request's path, or None when Django answers it."""
     full = _path(environ)
     query = environ.get("QUERY_STRING", "")
     if full is None or not full.startswith("/") or "\x00" in full or "%00" in query or "\x00" in query:
-        return None
-    index = sites.index(site.handle_slug, settings.GHARART_SITE_FAST_PATH_RECHECK_MS / 1000)
-    if index is None:
         return None
     path = full[1:]
     if index.state.bindings:
@@ -189,6 +322,52 @@ def answer(environ):
     entry, site_headers = index.decide(path, query)
     if entry is None:
         return None
+    return entry, site_headers
+
+
+def _prepare(index, environ, method, cfg):
+    """The ``Prepared`` answer of a plain request (no Range, no precondition), ``LONG`` or None."""
+    decided = _decided(index, environ, method)
+    if decided is None:
+        return None
+    entry, site_headers = decided
+    blob, rep, compressible = serving.representation(entry, ranged=False, accept_encoding=environ.get("HTTP_ACCEPT_ENCODING", ""))
+    if blob.last_modified is not None:
+        return LONG  # If-Modified-Since and If-Unmodified-Since apply: decided per request
+    whole = http.Plan(200, 0, blob.size - 1)
+    ok = _lines(index, whole, blob, rep, compressible, site_headers)
+    not_modified = _lines(index, http.Plan(304), blob, rep, compressible, site_headers)
+    if method == "HEAD":
+        return Prepared(etag=blob.validator, ok=ok, not_modified=not_modified, empty=True)
+    path = index.local_path(blob.sha256)
+    if not site_headers and cfg.accel and path is not None:
+        target = storage.blob_accel_redirect(blob.sha256, content_type=blob.content_type)
+        return Prepared(etag=blob.validator, ok=[*http.accel_headers(ok), ("X-Accel-Redirect", target)], not_modified=not_modified, empty=True)
+    if blob.size > cfg.body_max:
+        if path is None:
+            return LONG  # object storage: streamed per request
+        return Prepared(etag=blob.validator, ok=ok, not_modified=not_modified, path=path, size=blob.size)
+
+    def read():
+        with open(path, "rb") if path is not None else storage.blob_open(blob.sha256) as fh:
+            data = fh.read()
+        if len(data) != blob.size:
+            raise OSError(f"blob {blob.sha256} has {len(data)} bytes, not {blob.size}")
+        return data
+
+    try:
+        data = bodies.get(blob.sha256, read, cfg.memory)
+    except OSError as exc:
+        raise NotNow from exc  # missing bytes: Django answers (the compressed form's fallback, or the error page)
+    return Prepared(etag=blob.validator, ok=ok, not_modified=not_modified, body=data, size=blob.size)
+
+
+def _long(index, environ, method, cfg):
+    """The answer decided per request: ranges, preconditions, tag lists; None when Django's."""
+    decided = _decided(index, environ, method)
+    if decided is None:
+        return None
+    entry, site_headers = decided
     ranged = method == "GET" and "HTTP_RANGE" in environ
     blob, rep, compressible = serving.representation(entry, ranged=ranged, accept_encoding=environ.get("HTTP_ACCEPT_ENCODING", ""))
     plan = http.plan(method, environ, blob)
@@ -203,7 +382,7 @@ def answer(environ):
                 index.lines.clear()
             index.lines[key] = lines
     accel = None
-    if not site_headers and settings.GHARART_ACCEL_REDIRECT:
+    if not site_headers and cfg.accel:
         accel = lambda sha: storage.blob_accel_redirect(sha, content_type=blob.content_type) if storage.blob_path(sha) is not None else None  # noqa: E731
     try:
         carried = http.body(plan, blob, method, open_blob=storage.blob_open, local_path=index.local_path, accel_target=accel)
@@ -253,7 +432,7 @@ class SiteFastPath:
         self.app = app
 
     def __call__(self, environ, start_response):
-        if settings.GHARART_SITE_FAST_PATH:
+        if config().on:
             try:
                 found = answer(environ)
             except CACHE_ERRORS:

@@ -327,6 +327,9 @@ GHARART_DOMAIN_GRACE = timedelta(hours=_env_int("GHARART_DOMAIN_GRACE_HOURS", 72
 # node re-reads a handle's live-state generation from the cache (0: every request).
 GHARART_SITE_FAST_PATH = _env_bool("GHARART_SITE_FAST_PATH", True)
 GHARART_SITE_FAST_PATH_RECHECK_MS = _env_int("GHARART_SITE_FAST_PATH_RECHECK_MS", 200)
+# Small site files are held in memory by each web process (content-addressed: never stale).
+GHARART_SITE_FAST_PATH_BODY_MAX_BYTES = _env_int("GHARART_SITE_FAST_PATH_BODY_MAX_BYTES", 64 * 1024)
+GHARART_SITE_FAST_PATH_MEMORY_BYTES = _env_int("GHARART_SITE_FAST_PATH_MEMORY_BYTES", 16 * 1024 * 1024)
 GHARART_ACCEL_REDIRECT = _env_bool("GHARART_ACCEL_REDIRECT")
 GHARART_ACCEL_REDIRECT_PREFIX = os.environ.get("GHARART_ACCEL_REDIRECT_PREFIX", "/_blobs/")
 # With S3 blobs: public file downloads answer 302 to a short-lived presigned URL (after

@@ -126,6 +126,8 @@ def test_the_fast_path_answers_as_django_does(apps, live, method, path, headers)
     fast, slow = both(apps, method, path, headers)
     assert fast == slow
     assert fast[0] in (200, 206)
+    # The second ask is answered from what the first prepared: still the same answer.
+    assert call(apps[0], environ(method, path, headers)) == slow
     fast_path.sites.clear()
     assert fast_path.answer(environ(method, path, headers)) is not None, "the fast path must answer this itself"
 
@@ -137,6 +139,52 @@ def test_revalidation_is_answered_alike(apps, live):
         assert fast == slow and fast[0] == 304 and fast[2] == b""
         assert "content-length" not in dict(fast[1]) and "content-type" not in dict(fast[1])
         assert fast_path.answer(environ("GET", path, {**headers, "If-None-Match": etag})) is not None
+        assert call(apps[0], environ("GET", path, {**headers, "If-None-Match": etag})) == slow
+
+
+@pytest.mark.parametrize("if_none_match,status", [
+    ('"other", {etag}', 304),  # a list that holds the tag
+    ("W/{etag}", 304),  # If-None-Match compares weakly
+    ("*", 304),
+    ('"other"', 200),
+    ("{etag}", 304),
+])
+def test_every_form_of_if_none_match_is_answered_alike_cold_and_warm(apps, live, if_none_match, status):
+    etag = dict(call(apps[1], environ("GET", "/about.html"))[1])["etag"]
+    headers = {"If-None-Match": if_none_match.format(etag=etag)}
+    call(apps[0], environ("GET", "/about.html"))  # the plain answer is prepared first
+    for _ in range(2):
+        fast, slow = both(apps, "GET", "/about.html", headers)
+        assert fast == slow and fast[0] == status
+        assert fast_path.answer(environ("GET", "/about.html", headers)) is not None
+
+
+def test_files_over_the_memory_limit_are_sent_from_storage_alike(apps, live, settings):
+    settings.GHARART_SITE_FAST_PATH_BODY_MAX_BYTES = 64  # every file of the site but none is bigger
+    for path, headers in (("/about.html", {}), ("/css/site.css", {"Accept-Encoding": "gzip"}), ("/img/logo.png", {})):
+        slow = call(apps[1], environ("GET", path, headers))
+        assert call(apps[0], environ("GET", path, headers)) == slow
+        assert call(apps[0], environ("GET", path, headers)) == slow
+    assert fast_path.bodies.total == 0
+
+
+def test_bytes_held_in_memory_stay_within_the_limit(apps, live, settings):
+    settings.GHARART_SITE_FAST_PATH_MEMORY_BYTES = len(SITE["about.html"]) + 100
+    for path in ("/about.html", "/css/site.css", "/img/logo.png", "/", "/about.html", "/css/site.css"):
+        slow = call(apps[1], environ("GET", path))
+        assert call(apps[0], environ("GET", path)) == slow
+        assert fast_path.bodies.total <= settings.GHARART_SITE_FAST_PATH_MEMORY_BYTES
+
+
+def test_a_blob_gone_before_its_first_answer_is_left_to_django_and_nothing_is_kept(apps, live, monkeypatch):
+    def unreadable(sha256):
+        raise FileNotFoundError(sha256)
+
+    monkeypatch.setattr(fast_path.storage, "blob_open", unreadable)
+    monkeypatch.setattr(fast_path.SiteIndex, "local_path", lambda self, sha256: "/nonexistent/blob")
+    assert fast_path.answer(environ("GET", "/about.html")) is None
+    monkeypatch.undo()
+    assert fast_path.answer(environ("GET", "/about.html")) is not None  # readable again: answered
 
 
 def test_the_sites_headers_apply(apps, live):
