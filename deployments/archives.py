@@ -9,7 +9,6 @@ inflated/compressed ratio passes the limit). If anything fails, the blobs this i
 created are removed again, so a bad archive leaves nothing behind.
 """
 
-import copy
 import gzip
 import hashlib
 import io
@@ -481,10 +480,11 @@ def _ingest_zip(path, sink: _Sink, limits: Limits, archive_size: int):
             for member_path, info in members:
                 # Read past the declared size (up to the file limit) so a member whose header
                 # lies about its size is caught by what it actually inflates to.
-                probe = copy.copy(info)
-                probe.file_size = limits.max_file_bytes + 1
-                with zf.open(probe) as raw:
-                    sink.store(member_path, raw, declared=info.file_size, compressed_size=info.compress_size)
+                # (The scan is done with each member's header: this one is not read again.)
+                declared = info.file_size
+                info.file_size = limits.max_file_bytes + 1
+                with zf.open(info) as raw:
+                    sink.store(member_path, raw, declared=declared, compressed_size=info.compress_size)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error, ValueError, NotImplementedError) as exc:
         raise InvalidArtifact(dc.REASON_NOT_AN_ARCHIVE, f"The zip archive is damaged: {exc}.")
 
