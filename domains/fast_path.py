@@ -243,13 +243,16 @@ bodies = Bodies()
 class Prepared:
     """One answer of a live deployment, ready to send: the 200 and the 304 (but X-Request-ID)."""
 
-    __slots__ = ("etag", "ok", "not_modified", "body", "path", "size", "empty")
+    __slots__ = ("etag", "ok", "not_modified", "sha256", "read", "path", "size", "empty")
 
-    def __init__(self, *, etag, ok, not_modified, body=None, path=None, size=0, empty=False):
+    def __init__(self, *, etag, ok, not_modified, sha256="", read=None, path=None, size=0, empty=False):
         self.etag = etag
         self.ok = ok
         self.not_modified = not_modified
-        self.body = body  # bytes held in memory, or None: ``path`` is opened per request
+        self.sha256 = sha256
+        # ``read``: the body is held in ``bodies`` (read again after an eviction); else ``path``
+        # is opened per request. The answer itself never holds the bytes, so ``bodies`` bounds them.
+        self.read = read
         self.path = path
         self.size = size
         self.empty = empty  # HEAD, or a hand-off (nginx sends the bytes)
@@ -295,8 +298,14 @@ def answer(environ):
         return STATUS_LINES[304], [*prepared.not_modified, (REQUEST_ID_HEADER, request_id_from(environ.get("HTTP_X_REQUEST_ID", "")))], [b""]
     if prepared.empty:
         payload = [b""]
-    elif prepared.body is not None:
-        payload = [prepared.body]
+    elif prepared.read is not None:
+        data = bodies.data.get(prepared.sha256)
+        if data is None:
+            try:
+                data = bodies.get(prepared.sha256, prepared.read, cfg.memory)
+            except OSError:
+                return None  # missing bytes: Django answers
+        payload = [data]
     else:
         try:
             fh = open(prepared.path, "rb")  # noqa: SIM115 - closed by the server
@@ -348,6 +357,17 @@ def _prepare(index, environ, method, cfg):
             return LONG  # object storage: streamed per request
         return Prepared(etag=blob.validator, ok=ok, not_modified=not_modified, path=path, size=blob.size)
 
+    read = _reader(blob, path)
+    try:
+        bodies.get(blob.sha256, read, cfg.memory)
+    except OSError as exc:
+        raise NotNow from exc  # missing bytes: Django answers (the compressed form's fallback, or the error page)
+    return Prepared(etag=blob.validator, ok=ok, not_modified=not_modified, sha256=blob.sha256, read=read, size=blob.size)
+
+
+def _reader(blob, path):
+    """A function that reads the whole of a small ``blob`` (from ``path``, or object storage)."""
+
     def read():
         with open(path, "rb") if path is not None else storage.blob_open(blob.sha256) as fh:
             data = fh.read()
@@ -355,11 +375,7 @@ def _prepare(index, environ, method, cfg):
             raise OSError(f"blob {blob.sha256} has {len(data)} bytes, not {blob.size}")
         return data
 
-    try:
-        data = bodies.get(blob.sha256, read, cfg.memory)
-    except OSError as exc:
-        raise NotNow from exc  # missing bytes: Django answers (the compressed form's fallback, or the error page)
-    return Prepared(etag=blob.validator, ok=ok, not_modified=not_modified, body=data, size=blob.size)
+    return read
 
 
 def _long(index, environ, method, cfg):
