@@ -52,10 +52,6 @@ LIVE_CACHE_CONTROL = "public, max-age=0, must-revalidate"
 PREVIEW_CACHE_CONTROL = "private, max-age=0, must-revalidate"
 SITE_MODE_HEADER = "X-Gharart-Site-Mode"
 DEPLOYMENT_HEADER = "X-Gharart-Deployment"
-# A site host's 304 repeats what guides a cache's update of its stored copy (RFC 9110
-# §15.4.5: ETag, Cache-Control, Vary, the site's own headers) and the request ID, not the
-# metadata of the body it does not send: the stored copy keeps its own.
-NOT_MODIFIED_OMITS = frozenset({"x-content-type-options", SITE_MODE_HEADER.lower(), DEPLOYMENT_HEADER.lower()})
 UNKNOWN_HANDLE_MODE = "none"
 
 

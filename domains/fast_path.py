@@ -436,8 +436,6 @@ def _lines(index, plan, blob, rep, compressible, site_headers):
                 lines.append((name, value))
             else:
                 lines[at] = (name, value)
-    if plan.status == 304:
-        return [(k, v) for k, v in lines if k.lower() not in serving.NOT_MODIFIED_OMITS]
     if not any(k.lower() == "x-content-type-options" for k, _ in lines):
         lines.append(("X-Content-Type-Options", "nosniff"))  # site_response's default
     return lines

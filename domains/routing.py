@@ -87,10 +87,6 @@ def site_response(request, site: names.SiteHost) -> HttpResponse:
         response = serving.content_error(request, 500, c.INTERNAL_ERROR, "Something went wrong on our side while serving this site.")
     # The dashboard's SecurityMiddleware does not run for site hosts; keep its nosniff.
     response.setdefault("X-Content-Type-Options", "nosniff")
-    if response.status_code == 304:
-        for name in serving.NOT_MODIFIED_OMITS:
-            if name in response:
-                del response[name]
     if not getattr(request, "gharart_in_process", False):
         request_log.note_anonymous(request, response)  # counted like other public routes, never a row
     return response
