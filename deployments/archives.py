@@ -97,13 +97,6 @@ class IngestedFile:
 
 
 @dataclass
-class SpooledArchive:
-    path: str
-    sha256: str
-    size: int
-
-
-@dataclass
 class Limits:
     max_files: int
     max_file_bytes: int
@@ -211,35 +204,12 @@ def blob_is_confidential(sha256: str) -> bool:
         return html_is_confidential(fh.read(HTML_HEAD_BYTES))
 
 
-# --- Spooling an upload ------------------------------------------------------------------
+# --- Temporary files of an upload -------------------------------------------------------
 
 def _tmp_dir():
     path = settings.FILE_UPLOAD_TEMP_DIR or os.path.join(tempfile.gettempdir(), "gharart-deploy")
     os.makedirs(path, exist_ok=True)
     return path
-
-
-def spool_upload(upload, *, limits: Limits | None = None) -> SpooledArchive:
-    """Stream an uploaded file to a private temp file (constant memory), hashing it."""
-    limits = limits or Limits.from_settings()
-    # An archive can be a little larger than its contents (headers, incompressible data).
-    max_size = limits.max_total_bytes + max(limits.max_total_bytes // 10, 1024 * 1024)
-    digest = hashlib.sha256()
-    size = 0
-    fd, path = tempfile.mkstemp(dir=_tmp_dir(), prefix="artifact-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            chunks = upload.chunks(CHUNK) if hasattr(upload, "chunks") else iter(lambda: upload.read(CHUNK), b"")
-            for chunk in chunks:
-                size += len(chunk)
-                if size > max_size:
-                    raise InvalidArtifact(dc.REASON_ARCHIVE_TOO_LARGE, f"The archive is larger than the limit of {limits.max_total_bytes} bytes.", max_bytes=limits.max_total_bytes)
-                digest.update(chunk)
-                out.write(chunk)
-    except BaseException:
-        os.unlink(path)
-        raise
-    return SpooledArchive(path=path, sha256=digest.hexdigest(), size=size)
 
 
 def archive_kind(path) -> str:

@@ -7,7 +7,7 @@ import unicodedata
 
 import filetype
 from django.core.files.uploadedfile import UploadedFile
-from django.core.files.uploadhandler import FileUploadHandler, TemporaryFileUploadHandler
+from django.core.files.uploadhandler import FileUploadHandler
 
 from files import constants as fc
 from gharart import errors
@@ -26,35 +26,6 @@ TEXT_EXTENSIONS = {
 
 def too_large(max_bytes):
     return errors.too_large(fc.FILE_TOO_LARGE, f"The file is larger than the limit of {max_bytes} bytes.", max_bytes=max_bytes)
-
-
-class CappedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
-    """Spools uploads to a temporary file on disk and stops at ``max_bytes``.
-
-    The declared Content-Length is checked before a byte is read, and the running size
-    while streaming (a chunked or lying client cannot get past the cap).
-    """
-
-    def __init__(self, request=None, *, max_bytes):
-        super().__init__(request)
-        self.max_bytes = max_bytes
-        self.received = 0
-
-    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
-        if content_length and content_length > self.max_bytes + MULTIPART_OVERHEAD:
-            raise too_large(self.max_bytes)
-        return None
-
-    def receive_data_chunk(self, raw_data, start):
-        self.received += len(raw_data)
-        if self.received > self.max_bytes:
-            self.file.close()  # the temporary file is deleted on close
-            raise too_large(self.max_bytes)
-        try:
-            return super().receive_data_chunk(raw_data, start)
-        except OSError:  # e.g. the disk is full: remove the partial spool file at once
-            self.file.close()
-            raise
 
 
 class StreamedUpload(UploadedFile):
