@@ -1,11 +1,14 @@
-"""What the benchmark scripts share: free ports, readiness, stopping servers, the report file."""
+"""What the benchmark scripts share: free ports, readiness, stopping servers, throwaway
+PostgreSQL databases, the end of a run, the report file."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import httpx
 
@@ -40,6 +43,43 @@ def stop(proc):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def _pg_admin(url):
+    import psycopg
+
+    parsed = urlparse(url)
+    admin = parsed._replace(path="/postgres").geturl()
+    return psycopg.connect(admin, autocommit=True), parsed.path.lstrip("/")
+
+
+def pg_create(url):
+    conn, name = _pg_admin(url)
+    with conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def pg_drop(url):
+    conn, name = _pg_admin(url)
+    with conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def teardown(work, *, procs=(), database_url=None):
+    """The end of a run: stop its servers (the last started first), close Django's
+    connections, drop its throwaway database and remove its temp directory."""
+    for proc in reversed(list(procs)):
+        stop(proc)
+    try:
+        from django.db import connections
+
+        connections.close_all()
+    except Exception:
+        pass  # Django was never set up
+    if database_url:
+        pg_drop(database_url)
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def write_section(heading, text):

@@ -28,7 +28,6 @@ import io
 import multiprocessing
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -36,12 +35,11 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
-from urllib.parse import urlparse
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import free_port, stop, wait_ready, write_section  # noqa: E402
+from bench.common import free_port, pg_create, stop, teardown, wait_ready, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 HANDLE = "bench"
@@ -68,27 +66,6 @@ def base_env(var_dir, database_url, redis_url):
         "GHARART_DEPLOY_INLINE_MAX_BYTES": str(1024 * 1024 * 1024),
         "LOG_LEVEL": "WARNING",
     }
-
-
-def _pg_admin(url):
-    import psycopg
-
-    parsed = urlparse(url)
-    admin = parsed._replace(path="/postgres").geturl()
-    return psycopg.connect(admin, autocommit=True), parsed.path.lstrip("/")
-
-
-def pg_create(url):
-    conn, name = _pg_admin(url)
-    with conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def pg_drop(url):
-    conn, name = _pg_admin(url)
-    with conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def machine(database_url, redis_url, workers):
@@ -475,15 +452,7 @@ def main():
         if args.redis_url:
             cache.clear()
     finally:
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:
-            pass
-        if args.database_url:
-            pg_drop(args.database_url)
-        shutil.rmtree(work, ignore_errors=True)
+        teardown(work, database_url=args.database_url)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ import hashlib
 import io
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -40,8 +39,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import free_port, stop, wait_ready, write_section  # noqa: E402
-from bench.deployments_bench import base_env, machine, pg_create, pg_drop, start_gunicorn  # noqa: E402
+from bench.common import free_port, teardown, wait_ready, write_section  # noqa: E402
+from bench.deployments_bench import base_env, machine, pg_create, start_gunicorn  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 HANDLE = "bench"
@@ -92,9 +91,9 @@ def seed_store(count: int) -> float:
     connection.ensure_connection()
     raw = connection.connection
     with raw.cursor() as cur:
-        with cur.copy("COPY deployments_blob (sha256, size, created_at) FROM STDIN") as copy:
+        with cur.copy("COPY deployments_blob (sha256, size, created_at, last_put_at) FROM STDIN") as copy:
             for i in range(count):
-                copy.write_row((hashlib.sha256(f"seed-{i}".encode()).hexdigest(), 1000, now))
+                copy.write_row((hashlib.sha256(f"seed-{i}".encode()).hexdigest(), 1000, now, now))
         with cur.copy("COPY deployments_deploymentfile (deployment_id, path, sha256, size, content_type, confidential, held) FROM STDIN") as copy:
             for i in range(count):
                 copy.write_row((deps[i // per_dep].id, f"/section-{i % 50:02d}/page-{i:06d}.html", hashlib.sha256(f"seed-{i}".encode()).hexdigest(), 1000, "text/html; charset=utf-8", False, True))
@@ -273,16 +272,7 @@ def main():
         if args.redis_url:
             cache.clear()
     finally:
-        if server is not None:
-            stop(server)
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:
-            pass
-        pg_drop(args.database_url)
-        shutil.rmtree(work, ignore_errors=True)
+        teardown(work, procs=[server] if server is not None else [], database_url=args.database_url)
 
 
 if __name__ == "__main__":

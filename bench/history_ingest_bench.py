@@ -35,8 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import write_section  # noqa: E402
-from bench.deployments_bench import Upload, base_env, machine, pg_create, pg_drop  # noqa: E402
+from bench.common import teardown, write_section  # noqa: E402
+from bench.deployments_bench import Upload, base_env, machine, pg_create  # noqa: E402
 
 HANDLE = "bench"
 SIZES = (1_000, 10_000, 20_000)
@@ -247,15 +247,7 @@ def main():
             write_section("Deployment history and ingest", text)
         cache.clear()
     finally:
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:
-            pass
-        if args.database_url:
-            pg_drop(args.database_url)
-        shutil.rmtree(work, ignore_errors=True)
+        teardown(work, database_url=args.database_url)
 
 
 if __name__ == "__main__":

@@ -38,13 +38,12 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import free_port, stop, wait_ready, write_section  # noqa: E402
+from bench.common import free_port, teardown, wait_ready, write_section  # noqa: E402
 from bench.deployments_bench import (  # noqa: E402
     Upload,
     base_env,
     machine,
     pg_create,
-    pg_drop,
     start_gunicorn,
     zip_bytes,
 )
@@ -279,17 +278,7 @@ def main():
             print("\nwrote the ## Proxy tier section of docs/benchmarks.md")
         cache.clear()
     finally:
-        for proc in reversed(procs):
-            stop(proc)
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:
-            pass
-        if args.database_url:
-            pg_drop(args.database_url)
-        shutil.rmtree(work, ignore_errors=True)
+        teardown(work, procs=procs, database_url=args.database_url)
 
 
 def report(args, mach, cases, rows, paths, load_avg):

@@ -26,7 +26,6 @@ import argparse
 import io
 import os
 import platform
-import shutil
 import statistics
 import sys
 import tempfile
@@ -35,7 +34,7 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import write_section  # noqa: E402
+from bench.common import teardown, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PATH = "products/lamp.html"
@@ -195,13 +194,7 @@ Median of the per-round ratios (1,000 rules / none): **{ratio:.3f}** (rounds ran
             write_section("Site rules", text)
             print("wrote the ## Site rules section of docs/benchmarks.md")
     finally:
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:
-            pass
-        shutil.rmtree(work, ignore_errors=True)
+        teardown(work)
 
 
 if __name__ == "__main__":
